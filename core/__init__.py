@@ -1,0 +1,100 @@
+"""lamworks: a Large Action Model runtime for regulated verticals.
+
+A person asks in plain language; the runtime plans actions, checks them against safety
+policies, executes them against real systems, audits them, and answers with sources. Domains
+arrive as plugins (see :mod:`lamworks.hookspecs`).
+
+The public surface is exactly ``__all__`` below; everything else is private.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from .audit import AuditEntry, AuditLog, VerifyResult
+from .config import InstitutionConfig, load_config
+from .errors import (
+    AuditError,
+    ConfigError,
+    ConfirmationError,
+    DuplicateNameError,
+    KnowledgeError,
+    LamworksError,
+    PluginError,
+    PolicyDenied,
+    ToolError,
+)
+from .extensions import EntityMatch, KnowledgeSource, SlotExtractor, UIPage
+from .hookspecs import hookimpl
+from .plan import (
+    ActionResult,
+    Candidate,
+    Citation,
+    Decision,
+    Explanation,
+    FollowUp,
+    Plan,
+    Ref,
+    Span,
+    Step,
+    Turn,
+)
+from .planning import DialogState, KeywordPlanner, Planner, PlanningContext
+from .plugins import PluginManager, PluginRecord, make_plugin_manager
+from .policies import Policy, PolicyContext, allow, confirm, deny, policy, redact
+from .runtime import Runtime
+from .scopes import Scope
+from .tools import ActionContext, Tool, tool
+
+__all__ = [
+    "ActionContext",
+    "ActionResult",
+    "AuditEntry",
+    "AuditError",
+    "AuditLog",
+    "Candidate",
+    "Citation",
+    "ConfigError",
+    "ConfirmationError",
+    "Decision",
+    "DialogState",
+    "DuplicateNameError",
+    "EntityMatch",
+    "Explanation",
+    "FollowUp",
+    "InstitutionConfig",
+    "KeywordPlanner",
+    "KnowledgeError",
+    "KnowledgeSource",
+    "LamworksError",
+    "Plan",
+    "Planner",
+    "PlanningContext",
+    "PluginError",
+    "PluginManager",
+    "PluginRecord",
+    "Policy",
+    "PolicyContext",
+    "PolicyDenied",
+    "Ref",
+    "Runtime",
+    "Scope",
+    "SlotExtractor",
+    "Span",
+    "Step",
+    "Tool",
+    "ToolError",
+    "Turn",
+    "UIPage",
+    "VerifyResult",
+    "__version__",
+    "allow",
+    "confirm",
+    "deny",
+    "hookimpl",
+    "load_config",
+    "make_plugin_manager",
+    "policy",
+    "redact",
+    "tool",
+]

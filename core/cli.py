@@ -1,0 +1,302 @@
+"""The ``lamworks`` command line (typer).
+
+The configuration comes from ``--config PATH``, else ``LAMWORKS_CONFIG``, else ``./lamworks.toml``.
+Commands that only read (``plugins``, ``tools``, ``config check``, ``audit``) never load a model.
+Exit codes: 0 ok, 1 a failed check (``audit verify``), 2 bad input or configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .audit import AuditLog
+from .config import InstitutionConfig, load_config
+from .errors import ConfigError, ConfirmationError
+from .plan import Step, Turn
+from .plugins import make_plugin_manager
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(help="lamworks: plan, check, execute and audit actions.", no_args_is_help=True,
+                  add_completion=False)
+audit_app = typer.Typer(help="Verify and export the audit log.", no_args_is_help=True)
+config_app = typer.Typer(help="Check an institution configuration.", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="lamworks.toml (default: $LAMWORKS_CONFIG, ./lamworks.toml)"),
+]
+
+
+def _config_path(path: Path | None) -> Path:
+    if path is not None:
+        return path
+    env = os.environ.get("LAMWORKS_CONFIG")
+    return Path(env) if env else Path("lamworks.toml")
+
+
+def _load(path: Path | None) -> InstitutionConfig:
+    try:
+        return load_config(_config_path(path))
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def plugins(config: ConfigOption = None) -> None:
+    """List loaded, failed and blocked plugins with their versions, tools, policies and sources."""
+    cfg = _load(config)
+    try:
+        pm = make_plugin_manager(cfg)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    table = Table("plugin", "version", "status", "tools", "policies", "knowledge", "error")
+    for record in pm.records.values():
+        colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}[record.status]
+        table.add_row(record.name, record.version, f"[{colour}]{record.status}[/{colour}]",
+                      "\n".join(record.tools), "\n".join(record.policies),
+                      "\n".join(record.knowledge_sources), record.error or "")
+    out.print(table)
+    for warning in pm.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@app.command()
+def tools(config: ConfigOption = None,
+          json_out: Annotated[bool, typer.Option("--json", help="JSON schemas")] = False) -> None:
+    """List every available tool (``--json``: their MCP tool descriptions)."""
+    pm = make_plugin_manager(_load(config))
+    if json_out:
+        out.print_json(json.dumps([t.to_mcp_tool() for t in pm.tools.values()]))
+        return
+    table = Table("tool", "risk", "scopes", "description")
+    for t in pm.tools.values():
+        table.add_row(t.name, t.risk, " ".join(str(s) for s in t.scopes), t.description)
+    out.print(table)
+
+
+def _runtime(config: Path | None) -> Any:
+    from .runtime import Runtime
+
+    cfg = _load(config)
+    try:
+        runtime = Runtime(cfg)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    report = runtime.startup_report
+    for line in report.failed_plugins:
+        err.print(f"[yellow]plugin disabled:[/yellow] {line}")
+    for line in report.unresolved:
+        err.print(f"[yellow]journal entry needs an operator:[/yellow] {line}")
+    return runtime
+
+
+def _print_step(step: Step) -> None:
+    colour = {"executed": "green", "denied": "red", "failed": "red",
+              "awaiting_confirmation": "yellow"}.get(step.status, "white")
+    out.print(f"  [bold]{step.tool}[/bold] [{colour}]{step.status}[/{colour}]")
+    out.print(f"    arguments: {json.dumps(step.arguments, default=str, ensure_ascii=False)}",
+              highlight=False)
+    for name, span in step.spans.items():
+        out.print(f"      {name} ← “{span.text}” [{span.start}:{span.end}]", highlight=False)
+    for d in step.decisions:
+        reason = f": {d.reason}" if d.reason else ""
+        fields = f" {list(d.fields)}" if d.fields else ""
+        out.print(f"    policy {d.policy} → {d.kind}{fields}{reason}", highlight=False)
+    if step.result is not None and step.result.data is not None:
+        out.print(f"    result: {json.dumps(step.result.data, default=str, ensure_ascii=False)}",
+                  highlight=False)
+    if step.error:
+        out.print(f"    error: {step.error}", highlight=False)
+
+
+def _print_turn(turn: Turn, explain: bool) -> None:
+    if explain and turn.plan and turn.plan.why:
+        why = turn.plan.why
+        out.print(f"[dim]planner {why.planner}; candidates: "
+                  + ", ".join(f"{c.tool} {c.score:.3f}" for c in why.candidates) + "[/dim]")
+        for note in why.notes:
+            out.print(f"[dim]  {note}[/dim]")
+    if turn.steps:
+        out.print("[bold]plan[/bold]")
+        for step in turn.steps:
+            _print_step(step)
+    if turn.follow_up and explain:
+        out.print(f"[dim]missing: {turn.follow_up.field} of {turn.follow_up.tool}[/dim]")
+    for c in turn.citations:
+        where = " › ".join(p for p in (c.title or c.source, c.section) if p)
+        out.print(f"  [dim]source: {where}[/dim]", highlight=False)
+    out.print(f"[bold cyan]assistant:[/bold cyan] {turn.answer}", highlight=False)
+
+
+def _settle_confirmations(runtime: Any, turn: Turn, yes: bool, explain: bool) -> Turn:
+    while turn.awaiting_confirmation is not None:
+        step = turn.awaiting_confirmation
+        if yes:
+            approve = True
+        elif sys.stdin.isatty():
+            approve = typer.confirm(f"Run {step.tool} with these arguments?", default=False)
+        else:
+            out.print(f"(awaiting confirmation: lamworks confirm --session {turn.session_id} "
+                      f"{step.id}, or pass --yes)")
+            return turn
+        turn = (runtime.confirm(turn.session_id, step.id) if approve
+                else runtime.cancel(turn.session_id, step.id))
+        _print_turn(turn, explain)
+    return turn
+
+
+@app.command()
+def ask(
+    utterance: Annotated[str, typer.Argument(help="What you want done, in plain language.")],
+    user: Annotated[str, typer.Option("--user", "-u", help="A user from [users].")],
+    config: ConfigOption = None,
+    session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm risky steps.")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show why: candidates, spans.")]
+    = False,
+) -> None:
+    """One turn: print the plan, the policy decisions and the result."""
+    runtime = _runtime(config)
+    session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
+    turn = runtime.handle(session_id, user, utterance)
+    _print_turn(turn, explain)
+    _settle_confirmations(runtime, turn, yes, explain)
+    out.print(f"[dim]session {session_id}[/dim]")
+
+
+@app.command("confirm")
+def confirm_step(
+    step_id: Annotated[str, typer.Argument(help="The step awaiting confirmation.")],
+    session: Annotated[str, typer.Option(help="The session id.")],
+    config: ConfigOption = None,
+) -> None:
+    """Confirm a step left awaiting confirmation by ``ask``."""
+    runtime = _runtime(config)
+    try:
+        _print_turn(runtime.confirm(session, step_id), False)
+    except ConfirmationError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def chat(
+    user: Annotated[str, typer.Option("--user", "-u", help="A user from [users].")],
+    config: ConfigOption = None,
+    explain: Annotated[bool, typer.Option("--explain")] = False,
+) -> None:
+    """An interactive conversation; risky steps ask for confirmation. Ctrl-D to leave."""
+    runtime = _runtime(config)
+    session_id = f"chat-{uuid.uuid4().hex[:8]}"
+    out.print(f"[dim]lamworks chat as {user} (session {session_id}); Ctrl-D to leave[/dim]")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if not line:
+            continue
+        turn = runtime.handle(session_id, user, line)
+        _print_turn(turn, explain)
+        while turn.awaiting_confirmation is not None:
+            step = turn.awaiting_confirmation
+            try:
+                answer = input("confirm? [y/N]> ").strip().lower()
+            except (EOFError, KeyboardInterrupt):
+                answer = "n"
+            turn = (runtime.confirm(session_id, step.id) if answer in ("y", "yes")
+                    else runtime.cancel(session_id, step.id))
+            _print_turn(turn, explain)
+
+
+@audit_app.command("verify")
+def audit_verify(config: ConfigOption = None) -> None:
+    """Check the hash chain; exit 1 naming the first bad row."""
+    cfg = _load(config)
+    result = AuditLog(cfg.audit_path).verify()
+    if result.ok:
+        out.print(f"[green]{result}[/green]")
+        return
+    err.print(f"[red]{result}[/red]")
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    config: ConfigOption = None,
+    fmt: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
+) -> None:
+    """Write every audit row to standard output."""
+    cfg = _load(config)
+    if fmt != "jsonl":
+        err.print(f"[red]unknown format {fmt!r}; supported: jsonl[/red]")
+        raise typer.Exit(2)
+    log = AuditLog(cfg.audit_path)
+    for entry in log.entries():
+        sys.stdout.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+
+
+@audit_app.command("head")
+def audit_head(config: ConfigOption = None) -> None:
+    """Print the chain's head (sequence and hash), to anchor it outside this machine."""
+    seq, digest = AuditLog(_load(config).audit_path).head()
+    out.print(f"{seq} {digest}")
+
+
+@config_app.command("check")
+def config_check(path: Annotated[Path, typer.Argument(help="lamworks.toml to check")]) -> None:
+    """Validate a configuration file, including every plugin's settings."""
+    cfg = _load(path)
+    try:
+        pm = make_plugin_manager(cfg)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    loaded = [r.name for r in pm.records.values() if r.status == "loaded"]
+    out.print(f"[green]OK[/green] {path}: {cfg.institution.name}; {len(cfg.roles)} roles, "
+              f"{len(cfg.users)} users; plugins: {', '.join(loaded)}")
+    for warning in pm.warnings:
+        err.print(f"[yellow]warning:[/yellow] {warning}")
+
+
+@app.command()
+def ui(
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8501,
+    address: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit web app on this configuration."""
+    cfg_path = _config_path(config).resolve()
+    _load(cfg_path)
+    from . import ui as ui_package
+
+    app_file = Path(ui_package.__file__ or "").parent / "app.py"
+    env = {**os.environ, "LAMWORKS_CONFIG": str(cfg_path)}
+    command = [sys.executable, "-m", "streamlit", "run", str(app_file),
+               "--server.address", address, "--server.port", str(port),
+               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    raise typer.Exit(subprocess.call(command, env=env))
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,307 @@
+"""The institution configuration: one ``lamworks.toml``, validated by pydantic.
+
+What lives here: the models of the file, loading with environment overrides, and error messages
+that name the file and the key path. What does not: each plugin's own settings model — plugins
+declare it through the ``plugin_settings`` hook and :mod:`lamworks.plugins` validates
+``[plugins.<name>]`` against it.
+
+Environment variables override the file: ``LAMWORKS_DATA_DIR``, ``LAMWORKS_KNOWLEDGE__CHROMA_URL``
+(``__`` separates nesting levels). Secrets (keys ending in ``secret``, ``password``,
+``token`` or ``api_key``) come only from the environment; a secret in the file is refused, and
+:meth:`InstitutionConfig.masked` hides them when the configuration is shown.
+
+Example::
+
+    config = load_config("examples/lamworks.toml")
+    config.roles["frontdesk"].scopes      # -> [Scope('user', 'Patient', ...), ...]
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import zoneinfo
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from .errors import ConfigError
+from .scopes import Scope
+
+__all__ = [
+    "InstitutionConfig",
+    "InstitutionInfo",
+    "KnowledgeConfig",
+    "KnowledgePath",
+    "PluginsConfig",
+    "RoleConfig",
+    "StoresConfig",
+    "UserConfig",
+    "format_validation_error",
+    "load_config",
+]
+
+Risk = Literal["read", "write", "irreversible"]
+_SECRET_KEYS = ("secret", "password", "api_key", "token")
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InstitutionInfo(_Section):
+    """Who runs this deployment."""
+
+    name: str = Field(min_length=1, description="Shown in the UI and in audit exports.")
+    timezone: str = Field("UTC", description="IANA zone used for 'tomorrow', 'next Tuesday'.")
+    locale: str = Field("en-US", description="Language and region of the deployment.")
+    k12: bool = Field(False, description="A school deployment: age-appropriate content rules.")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{value!r} is not an IANA time zone such as 'Europe/Paris'") from None
+        return value
+
+
+class RoleConfig(_Section):
+    """What a role may do: scopes, which risks need a person's confirmation, a rate limit."""
+
+    description: str = ""
+    scopes: list[Scope] = Field(default_factory=list)
+    confirm: list[Risk] = Field(
+        default_factory=lambda: ["write", "irreversible"],
+        description="Risk levels whose steps wait for the user's Confirm.",
+    )
+    rate_limit_per_minute: PositiveInt = 30
+    access: list[str] = Field(
+        default_factory=lambda: ["public"],
+        description="Knowledge access labels this role may read (public, staff, teacher, ...).",
+    )
+
+
+class UserConfig(_Section):
+    """A (demo) user: their role and links to domain records (``patient = "Patient/pat-0001"``)."""
+
+    role: str
+    display_name: str = ""
+    links: dict[str, str] = Field(default_factory=dict)
+
+
+class KnowledgePath(_Section):
+    """An institution's own folder of documents."""
+
+    path: Path
+    source: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
+    access: str = "public"
+
+
+class KnowledgeConfig(_Section):
+    """Where vectors live and which documents the institution adds."""
+
+    chroma_url: str | None = Field(None, description="A Chroma server; embedded when absent.")
+    embedding_model: str | None = Field(None, description="Model name or path; default MiniLM.")
+    paths: list[KnowledgePath] = Field(default_factory=list)
+
+
+class StoresConfig(_Section):
+    """Databases. Relative paths are resolved against the data folder."""
+
+    database: Path = Field(Path("lamworks.db"), description="Journal, sessions, confirmations.")
+    audit: Path = Field(Path("audit.db"), description="The hash-chained audit log.")
+
+
+class PluginsConfig(BaseModel):
+    """Which plugins load, and each plugin's settings under its own name.
+
+    ``allow`` (when given) is the only plugins that load; ``block`` never loads; any other key is
+    a table of settings for the plugin of that name, validated by the plugin's settings model.
+    """
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    allow: list[str] | None = None
+    block: list[str] = Field(default_factory=list)
+
+    def settings_for(self, plugin: str) -> dict[str, Any]:
+        """The raw settings table of one plugin (empty when absent)."""
+        extra = self.model_extra or {}
+        value = extra.get(plugin, {})
+        return dict(value) if isinstance(value, dict) else {}
+
+    @field_validator("allow", "block")
+    @classmethod
+    def _names(cls, value: list[str] | None) -> list[str] | None:
+        for name in value or []:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise ValueError(f"{name!r} is not a plugin name")
+        return value
+
+
+class InstitutionConfig(BaseSettings):
+    """The whole ``lamworks.toml``. Build it with :func:`load_config`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LAMWORKS_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    institution: InstitutionInfo
+    data_dir: Path = Field(Path("data"), description="Relative to the config file.")
+    roles: dict[str, RoleConfig] = Field(default_factory=dict)
+    users: dict[str, UserConfig] = Field(default_factory=dict)
+    plugins: PluginsConfig = Field(default_factory=PluginsConfig)
+    knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
+    stores: StoresConfig = Field(default_factory=StoresConfig)
+    planner: str | None = Field(None, description="Planner name; default: the best registered.")
+
+    _source: Path | None = PrivateAttr(None)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The environment overrides the file.
+        return (env_settings, init_settings)
+
+    @property
+    def source(self) -> Path | None:
+        """The file this configuration was read from."""
+        return self._source
+
+    def resolve(self, path: Path) -> Path:
+        """A store path made absolute against the data folder."""
+        return path if path.is_absolute() else self.data_dir / path
+
+    @property
+    def database_path(self) -> Path:
+        return self.resolve(self.stores.database)
+
+    @property
+    def audit_path(self) -> Path:
+        return self.resolve(self.stores.audit)
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain data, with every secret masked."""
+        return _mask(self.model_dump(mode="json"))
+
+
+def _key_path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def format_validation_error(error: ValidationError, *, path: str | None = None) -> list[str]:
+    """One line per problem: ``file: key.path: message``."""
+    lines = []
+    for item in error.errors(include_url=False):
+        key = _key_path(item["loc"])
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key (misspelt, or in the wrong table?)"
+        elif item["type"] == "missing":
+            message = "required key is missing"
+        lines.append(": ".join(p for p in (path, key, message) if p))
+    return lines
+
+
+def _mask(data: Any) -> Any:
+    if isinstance(data, dict):
+        return {k: "********" if _is_secret_name(str(k)) and v else _mask(v)
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [_mask(v) for v in data]
+    return data
+
+
+def _is_secret_name(key: str) -> bool:
+    lowered = key.lower()
+    return lowered.endswith(_SECRET_KEYS)
+
+
+def _find_secrets(data: Any, prefix: str = "") -> list[str]:
+    found = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            here = f"{prefix}.{key}" if prefix else str(key)
+            if _is_secret_name(str(key)) and isinstance(value, str):
+                found.append(here)
+            found.extend(_find_secrets(value, here))
+    return found
+
+
+def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
+    """Read, validate and cross-check ``lamworks.toml``; raise :class:`ConfigError` naming the key.
+
+    Relative ``data_dir`` and knowledge paths are resolved against the file's folder.
+    ``LAMWORKS_DATA_DIR`` and other ``LAMWORKS_...`` variables override the file.
+    """
+    file = Path(path)
+    shown = str(file)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError("file not found", path=shown) from None
+    except UnicodeDecodeError:
+        raise ConfigError("not a UTF-8 text file", path=shown) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"not valid TOML: {exc}", path=shown) from None
+
+    secrets = _find_secrets(raw)
+    if secrets:
+        raise ConfigError(
+            "secrets may not be written in the file; set LAMWORKS_SECRET_KEY (or the plugin's "
+            "documented environment variable) instead",
+            path=shown,
+            key=secrets[0],
+        )
+    try:
+        config = InstitutionConfig(**raw)
+    except ValidationError as exc:
+        raise ConfigError("\n".join(format_validation_error(exc, path=shown))) from None
+
+    base = file.resolve().parent
+    updates: dict[str, Any] = {}
+    if not config.data_dir.is_absolute():
+        updates["data_dir"] = base / config.data_dir
+    if config.knowledge.paths:
+        paths = [
+            p if p.path.is_absolute() else p.model_copy(update={"path": base / p.path})
+            for p in config.knowledge.paths
+        ]
+        updates["knowledge"] = config.knowledge.model_copy(update={"paths": paths})
+    if updates:
+        config = config.model_copy(update=updates)
+
+    for name, user in config.users.items():
+        if user.role not in config.roles:
+            known = ", ".join(sorted(config.roles)) or "none defined"
+            raise ConfigError(
+                f"role {user.role!r} is not defined in [roles] (known: {known})",
+                path=shown,
+                key=f"users.{name}.role",
+            )
+    config._source = file.resolve()
+    return config

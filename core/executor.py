@@ -1,0 +1,137 @@
+"""Running one allowed step: journal, observers, the tool, post-policies, audit.
+
+The order is the contract:
+
+1. journal ``pending`` row under the idempotency key (committed, fsynced) — or stop if the key
+   was seen before;
+2. ``before_action`` observers;
+3. the tool;
+4. journal ``done`` (or ``failed``);
+5. post-policies on the result (deny withholds it, redact hides fields);
+6. ``after_action`` observers;
+7. one audit row.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import Any
+
+from ._canonical import digest
+from .audit import AuditLog
+from .errors import ToolError
+from .journal import Journal
+from .plan import ActionResult, Decision, Step
+from .plugins import PluginManager
+from .policies import Policy, PolicyContext, combine, evaluate, redact_data
+from .tools import ActionContext, Tool
+
+__all__ = ["Executor", "idempotency_key", "redacted_arguments"]
+
+log = logging.getLogger(__name__)
+
+
+def idempotency_key(session_id: str, step: Step) -> str:
+    """Stable for one step with one set of arguments; a retried step gets the same key."""
+    return digest("lamworks-step", session_id, step.id, step.tool, step.arguments)
+
+
+def redacted_arguments(step: Step) -> dict[str, Any]:
+    """The step's arguments with every field a pre-policy asked to redact hidden."""
+    fields = [f for d in step.decisions if d.kind == "redact" for f in d.fields]
+    return redact_data(step.arguments, fields) if fields else dict(step.arguments)
+
+
+def decisions_for_audit(decisions: Iterable[Decision]) -> list[dict[str, Any]]:
+    return [d.model_dump(mode="json") for d in decisions]
+
+
+class Executor:
+    """Executes steps exactly as the module docstring says."""
+
+    def __init__(self, journal: Journal, audit: AuditLog, plugins: PluginManager) -> None:
+        self.journal = journal
+        self.audit = audit
+        self.plugins = plugins
+
+    def execute(self, step: Step, tool: Tool, ctx: ActionContext,
+                post_policies: Iterable[Policy], rate_counter: Any = None) -> Step:
+        """Run the step; returns it with ``status``, ``result`` or ``error`` filled in."""
+        key = idempotency_key(ctx.session_id, step)
+        ctx = replace(ctx, step_id=step.id, idempotency_key=key)
+        shown_args = redacted_arguments(step)
+        seen = self.journal.begin(key, session_id=ctx.session_id, step_id=step.id,
+                                  tool=step.tool, arguments=shown_args, actor=ctx.user)
+        if seen is not None:
+            return self._already_seen(step, ctx, seen.status, seen.result, shown_args)
+
+        self.plugins.call_each("before_action", step=step, context=ctx, arguments=shown_args)
+        try:
+            result = tool.invoke(ctx, step.arguments)
+        except ToolError as exc:
+            self.journal.fail(key, str(exc))
+            step = step.model_copy(update={"status": "failed", "error": str(exc)})
+        except Exception as exc:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("tool %s failed (ref %s)", step.tool, reference)
+            self.journal.fail(key, f"{type(exc).__name__} (ref {reference})")
+            step = step.model_copy(update={
+                "status": "failed",
+                "error": f"The action failed unexpectedly (reference {reference}).",
+            })
+        else:
+            self.journal.complete(key, result.model_dump(mode="json"))
+            step = step.model_copy(update={"status": "executed", "result": result})
+            step = self._post_policies(step, tool, ctx, post_policies, rate_counter)
+
+        self.plugins.call_each("after_action", step=step, context=ctx, result=step.result)
+        self._audit(step, ctx, shown_args, event=f"step.{step.status}")
+        return step
+
+    def _post_policies(self, step: Step, tool: Tool, ctx: ActionContext,
+                       policies: Iterable[Policy], rate_counter: Any) -> Step:
+        post = evaluate(policies, step, PolicyContext(ctx, tool, rate_counter))
+        if not post:
+            return step
+        verdict = combine(post)
+        result = step.result or ActionResult()
+        if verdict.kind == "deny":
+            result = ActionResult(summary=f"The result was withheld: {verdict.reason}")
+        elif verdict.kind == "redact":
+            result = result.model_copy(update={"data": redact_data(result.data, verdict.fields)})
+        return step.model_copy(update={"decisions": [*step.decisions, *post], "result": result})
+
+    def _already_seen(self, step: Step, ctx: ActionContext, status: str, stored: Any,
+                      shown_args: dict[str, Any]) -> Step:
+        if status == "done":
+            result = ActionResult.model_validate(stored) if stored else ActionResult()
+            step = step.model_copy(update={"status": "executed", "result": result})
+            self._audit(step, ctx, shown_args, event="step.deduplicated")
+            return step
+        message = {
+            "pending": "This action was interrupted earlier and is still being checked, so it "
+                       "was not run again.",
+            "abandoned": "This action was interrupted earlier and did not happen; ask again to "
+                         "retry it.",
+            "failed": "This action already failed once; ask again to retry it.",
+        }.get(status, "This action was already handled.")
+        step = step.model_copy(update={"status": "failed", "error": message})
+        self._audit(step, ctx, shown_args, event="step.deduplicated")
+        return step
+
+    def _audit(self, step: Step, ctx: ActionContext, shown_args: dict[str, Any],
+               *, event: str) -> None:
+        detail: dict[str, Any] = {"idempotency_key": ctx.idempotency_key}
+        if step.error:
+            detail["error"] = step.error
+        if step.result is not None:
+            detail["summary"] = step.result.summary
+            detail["refs"] = [str(r) for r in step.result.refs]
+        self.audit.append(
+            actor=ctx.user, role=ctx.role, session_id=ctx.session_id, event=event,
+            tool=step.tool, step_id=step.id, arguments=shown_args,
+            decisions=decisions_for_audit(step.decisions), outcome=step.status, detail=detail,
+        )

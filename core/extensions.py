@@ -1,0 +1,106 @@
+"""The smaller things plugins register besides tools and policies.
+
+- :class:`KnowledgeSource`: a folder of documents the knowledge layer ingests and cites.
+- :class:`SlotExtractor`: finds domain entities (a practitioner, a course) in an utterance.
+- :class:`UIPage`: a Streamlit page the app adds to its navigation.
+
+Each is a small frozen dataclass; the core stamps ``plugin`` at registration. Planners have their
+own module (:mod:`lamworks.planning`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from .plan import Span
+
+__all__ = ["EntityMatch", "KnowledgeSource", "SlotExtractor", "UIPage"]
+
+
+@dataclass(frozen=True)
+class KnowledgeSource:
+    """A folder of documents to ingest, with the access label every chunk inherits.
+
+    Example::
+
+        @hookimpl
+        def register_knowledge_sources(register):
+            register(KnowledgeSource(name="clinic-docs", path=Path(__file__).parent / "knowledge",
+                                     description="Clinic operations", access="public"))
+
+    A document's own front matter (``access: staff``) overrides ``access`` for that document.
+    """
+
+    name: str
+    path: Path
+    description: str = ""
+    access: str = "public"
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> KnowledgeSource:
+        return replace(self, plugin=plugin)
+
+
+@dataclass(frozen=True)
+class EntityMatch:
+    """A domain entity found in an utterance: its type, canonical value and where it was."""
+
+    type: str
+    value: Any
+    span: Span
+    score: float = 1.0
+
+
+@dataclass(frozen=True)
+class SlotExtractor:
+    """Finds entities of one type (``"Practitioner"``) in an utterance.
+
+    ``extract(utterance, ctx)`` returns every match; the slot filler uses them for argument
+    fields whose annotation or description names ``entity_type``.
+
+    Example::
+
+        def find_practitioners(text, ctx):
+            return [EntityMatch("Practitioner", "Practitioner/dr-lee", Span(...))
+                    for ... in ...]
+
+        register(SlotExtractor(name="practitioners", entity_type="Practitioner",
+                               extract=find_practitioners))
+    """
+
+    name: str
+    entity_type: str
+    extract: Callable[[str, Any], list[EntityMatch]]
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> SlotExtractor:
+        name = self.name if "." in self.name else f"{plugin}.{self.name}"
+        return replace(self, plugin=plugin, name=name)
+
+
+@dataclass(frozen=True)
+class UIPage:
+    """A Streamlit page contributed by a plugin.
+
+    ``path`` is a Python file Streamlit runs as a page; ``section`` is the navigation group
+    (``"Assistant"``, ``"Knowledge"``, ``"Audit"``, ``"Admin"`` or a new one); ``roles`` limits
+    who sees it (empty: everyone).
+
+    Example::
+
+        register(UIPage(title="Clinic schedule", path=Path(__file__).parent / "ui_schedule.py",
+                        section="Assistant", icon=":material/calendar_month:"))
+    """
+
+    title: str
+    path: Path
+    section: str = "Assistant"
+    icon: str | None = None
+    roles: tuple[str, ...] = field(default_factory=tuple)
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> UIPage:
+        return replace(self, plugin=plugin)

@@ -1,0 +1,204 @@
+"""Planners turn an utterance into a :class:`~lamworks.plan.Plan`; this module holds their contract.
+
+A planner is any object with a ``name`` and a ``plan(utterance, ctx) -> Plan`` method, registered
+through the ``register_planners`` hook. The institution picks one by name (the default is the
+first registered that is not a fallback); the core ships :class:`KeywordPlanner`, a small lexical
+planner that keeps the runtime usable with no model at all. The neuro-symbolic default planner
+(router, slot filler, chainer) replaces it as the preferred planner once registered.
+
+Example::
+
+    class MyPlanner:
+        name = "my-planner"
+
+        def plan(self, utterance: str, ctx: PlanningContext) -> Plan:
+            return Plan(reply="I only say hello.")
+
+    @hookimpl
+    def register_planners(register):
+        register(MyPlanner())
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from pydantic import BaseModel, Field, ValidationError
+
+from .extensions import SlotExtractor
+from .plan import Candidate, Explanation, FollowUp, Plan, Ref, Span, Step
+from .tools import ActionContext, Tool
+
+__all__ = [
+    "DialogState",
+    "KeywordPlanner",
+    "Planner",
+    "PlanningContext",
+    "field_question",
+    "new_step_id",
+]
+
+
+class DialogState(BaseModel):
+    """What a conversation remembers between turns; persisted with the session."""
+
+    follow_up: FollowUp | None = None
+    pending_steps: list[Step] = Field(default_factory=list)
+    references: dict[str, Ref] = Field(default_factory=dict)
+    history: list[dict[str, str]] = Field(default_factory=list)
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+    def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
+        self.history.append({"speaker": speaker, "text": text})
+        del self.history[:-keep]
+
+
+@dataclass(frozen=True)
+class PlanningContext:
+    """What a planner may look at."""
+
+    tools: Mapping[str, Tool]
+    """Every tool available to this user (already filtered by loaded plugins)."""
+    action: ActionContext
+    """Who is asking, the clock, the configuration."""
+    dialog: DialogState
+    """The conversation so far (pending follow-up, references, history)."""
+    slot_extractors: Sequence[SlotExtractor] = field(default_factory=tuple)
+    """Domain entity finders contributed by plugins."""
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """Turns an utterance into a Plan (steps, a follow-up question, or a plain reply)."""
+
+    name: str
+
+    def plan(self, utterance: str, ctx: PlanningContext) -> Plan: ...  # pragma: no cover
+
+
+def new_step_id() -> str:
+    return "s-" + uuid.uuid4().hex[:12]
+
+
+def field_question(tool: Tool, field_name: str) -> str:
+    """A follow-up question phrased from the field's description."""
+    info = tool.args_model.model_fields[field_name]
+    description = (info.description or field_name.replace("_", " ")).rstrip(".")
+    description = description[0].lower() + description[1:] if description else field_name
+    return f"To {tool.description[0].lower() + tool.description[1:].rstrip('.')}, " \
+           f"I need {description}. What should I use?"
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP = frozenset(
+    "a an the to of for and or me my i we our you your please can could would will with on in at "
+    "is are be it this that by from some any do does".split()
+)
+_GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.I)
+_THANKS = re.compile(r"^\s*(thanks|thank you|cheers|great,? thanks)\b", re.I)
+_CANCEL = re.compile(r"^\s*(cancel|never ?mind|stop|forget it)\b", re.I)
+_ASSIGNMENT = re.compile(
+    r"\b([a-z_][a-z0-9_]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^,;]+?)(?=\s+[a-z_]\w*\s*[=:]|[,;]|$)",
+    re.I,
+)
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
+
+
+class KeywordPlanner:
+    """A lexical fallback planner: word overlap with each tool's name, description and examples.
+
+    Arguments come from ``field=value`` / ``field: value`` pairs in the utterance; a missing
+    required field becomes a follow-up question, answered by the next message. Good enough to
+    drive the runtime without a model; the neuro-symbolic planner is the one to use.
+    """
+
+    name = "keyword"
+    fallback = True
+
+    def __init__(self, threshold: float = 0.2) -> None:
+        self.threshold = threshold
+
+    def plan(self, utterance: str, ctx: PlanningContext) -> Plan:
+        dialog = ctx.dialog
+        if dialog.follow_up is not None:
+            if _CANCEL.match(utterance):
+                return Plan(reply="Cancelled. What else can I do for you?")
+            return self._resume(utterance, dialog.follow_up, ctx)
+        if _GREETING.match(utterance):
+            return Plan(reply="Hello! What can I do for you?")
+        if _THANKS.match(utterance):
+            return Plan(reply="You're welcome.")
+        candidates = self._rank(utterance, ctx.tools)
+        why = Explanation(planner=self.name, candidates=candidates[:3])
+        if not candidates or candidates[0].score < self.threshold:
+            why.notes.append(f"best score below threshold {self.threshold}")
+            return Plan(reply="Sorry, I can't help with that here.", why=why)
+        chosen = ctx.tools[candidates[0].tool]
+        arguments, spans = self._assignments(utterance, chosen)
+        return self._complete(chosen, arguments, spans, why)
+
+    def _rank(self, utterance: str, tools: Mapping[str, Tool]) -> list[Candidate]:
+        words = _words(utterance)
+        scored = []
+        for name, t in tools.items():
+            best = 0.0
+            for text in (t.short_name.replace("_", " "), t.description, *t.examples):
+                vocab = _words(text)
+                if vocab and words:
+                    best = max(best, len(words & vocab) / len(words | vocab))
+            scored.append(Candidate(tool=name, score=round(best, 4)))
+        return sorted(scored, key=lambda c: -c.score)
+
+    def _assignments(self, utterance: str, t: Tool) -> tuple[dict[str, Any], dict[str, Span]]:
+        fields = t.args_model.model_fields
+        arguments: dict[str, Any] = {}
+        spans: dict[str, Span] = {}
+        for match in _ASSIGNMENT.finditer(utterance):
+            key = match.group(1)
+            if key in fields:
+                value = match.group(2).strip().strip("\"'")
+                arguments[key] = value
+                spans[key] = Span(start=match.start(2), end=match.end(2), text=match.group(2))
+        return arguments, spans
+
+    def _resume(self, utterance: str, pending: FollowUp, ctx: PlanningContext) -> Plan:
+        t = ctx.tools.get(pending.tool)
+        if t is None:
+            return Plan(reply="That action is no longer available.")
+        arguments = dict(pending.arguments)
+        spans = dict(pending.spans)
+        arguments[pending.field] = utterance.strip()
+        spans[pending.field] = Span(start=0, end=len(utterance), text=utterance)
+        more, more_spans = self._assignments(utterance, t)
+        arguments.update(more)
+        spans.update(more_spans)
+        return self._complete(t, arguments, spans, Explanation(planner=self.name,
+                              notes=[f"answer to the question about {pending.field}"]))
+
+    def _complete(
+        self, t: Tool, arguments: dict[str, Any], spans: dict[str, Span], why: Explanation
+    ) -> Plan:
+        for name, info in t.args_model.model_fields.items():
+            if info.is_required() and name not in arguments:
+                question = field_question(t, name)
+                return Plan(follow_up=FollowUp(tool=t.name, field=name, question=question,
+                                               arguments=arguments, spans=spans), why=why)
+        try:
+            t.args_model.model_validate(arguments)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            name = str(first["loc"][0]) if first["loc"] else ""
+            if name in arguments:
+                arguments.pop(name)
+                question = f"{first['msg']} for {name}. " + field_question(t, name)
+                return Plan(follow_up=FollowUp(tool=t.name, field=name, question=question,
+                                               arguments=arguments, spans=spans), why=why)
+        step = Step(id=new_step_id(), tool=t.name, arguments=arguments, spans=spans)
+        return Plan(steps=[step], why=why)

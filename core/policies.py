@@ -1,0 +1,195 @@
+"""Policies: functions that look at a planned step (``pre``) or its result (``post``) and decide.
+
+A policy returns a :class:`~lamworks.plan.Decision` built with :func:`allow`, :func:`deny`,
+:func:`confirm` or :func:`redact` (or ``None``, which means allow). The runtime stamps the
+policy's name on every decision, combines them (any deny wins, then any confirm; redactions add
+up) and records all of them in the audit log. A policy that raises **fails closed**: the step is
+denied and the error is recorded.
+
+Example (a plugin module)::
+
+    from lamworks import PolicyContext, Step, deny, hookimpl, policy
+
+    @policy(stage="pre")
+    def no_weekend_bookings(step: Step, ctx: PolicyContext):
+        \"\"\"Appointments are never booked on a weekend.\"\"\"
+        if step.tool.endswith("book_appointment") and is_weekend(step.arguments["start"]):
+            return deny("The clinic is closed at weekends.")
+        return None
+
+    @hookimpl
+    def register_policies(register):
+        register(no_weekend_bookings)   # becomes "<plugin>.no_weekend_bookings"
+
+Pre-stage ``redact(fields)`` names argument fields hidden from the audit log and logs; post-stage
+``redact(fields)`` names fields of the result's ``data`` hidden from the user and the audit log
+(dotted paths; a path through a list applies to every element).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+from .plan import Decision, Step
+from .tools import ActionContext, Tool
+
+__all__ = [
+    "Policy",
+    "PolicyContext",
+    "Stage",
+    "allow",
+    "combine",
+    "confirm",
+    "deny",
+    "evaluate",
+    "policy",
+    "redact",
+    "redact_data",
+]
+
+log = logging.getLogger(__name__)
+
+Stage = Literal["pre", "post"]
+REDACTED = "[redacted]"
+
+
+@dataclass(frozen=True)
+class PolicyContext:
+    """What a policy sees besides the step: the acting user's context and the tool."""
+
+    action: ActionContext
+    """Who is acting, their role, scopes, the configuration and the clock."""
+    tool: Tool
+    """The tool the step would run."""
+    rate_counter: Any = None
+    """Counts recent actions per user (:class:`lamworks.sessions.RateCounter`)."""
+
+    @property
+    def role_config(self) -> Any:
+        return self.action.config.roles[self.action.role]
+
+
+PolicyFunction = Callable[[Step, PolicyContext], Decision | None]
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A named check. Create with :func:`policy`; the core stamps ``plugin`` and the namespace."""
+
+    name: str
+    description: str
+    function: PolicyFunction
+    stage: Stage = "pre"
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> Policy:
+        name = self.name if "." in self.name else f"{plugin}.{self.name}"
+        return replace(self, plugin=plugin, name=name)
+
+
+def policy(
+    func: PolicyFunction | None = None,
+    *,
+    name: str | None = None,
+    stage: Stage = "pre",
+    description: str | None = None,
+) -> Any:
+    """Turn ``f(step, ctx) -> Decision | None`` into a :class:`Policy`.
+
+    Use as ``@policy`` or ``@policy(stage="post")``. The description (default: the docstring's
+    first line) is what ``lamworks plugins`` and the Admin page show.
+    """
+    if stage not in ("pre", "post"):
+        raise ValueError(f"stage must be 'pre' or 'post', not {stage!r}")
+
+    def build(f: PolicyFunction) -> Policy:
+        text = description or (f.__doc__ or "").strip().split("\n", 1)[0]
+        return Policy(name=name or f.__name__, description=text, function=f, stage=stage)
+
+    return build(func) if func is not None else build
+
+
+def allow(reason: str = "") -> Decision:
+    """The step may go ahead."""
+    return Decision(kind="allow", reason=reason)
+
+
+def deny(reason: str) -> Decision:
+    """The step must not run; ``reason`` is shown to the user, so write it for them."""
+    return Decision(kind="deny", reason=reason)
+
+
+def confirm(reason: str) -> Decision:
+    """A person must approve the step (in the UI or the CLI) before it runs."""
+    return Decision(kind="confirm", reason=reason)
+
+
+def redact(*fields: str, reason: str = "") -> Decision:
+    """Hide these fields (arguments before execution, result data after) from audit and view."""
+    return Decision(kind="redact", fields=tuple(fields), reason=reason)
+
+
+def evaluate(policies: Iterable[Policy], step: Step, ctx: PolicyContext) -> list[Decision]:
+    """Run each policy on the step; stamp names; a policy that raises denies (fails closed)."""
+    decisions: list[Decision] = []
+    for pol in policies:
+        try:
+            decision = pol.function(step, ctx)
+            if decision is not None and not isinstance(decision, Decision):
+                raise TypeError(f"returned {type(decision).__name__}, not a Decision or None")
+        except Exception as exc:
+            reference = uuid.uuid4().hex[:8]
+            log.error("policy %s failed on %s (ref %s): %r", pol.name, step.tool, reference, exc)
+            decisions.append(
+                Decision(
+                    kind="deny",
+                    policy=pol.name,
+                    reason=f"A safety check failed, so this was not done (reference {reference}).",
+                )
+            )
+            continue
+        if decision is None:
+            decision = allow()
+        decisions.append(decision.model_copy(update={"policy": pol.name}))
+    return decisions
+
+
+def combine(decisions: Sequence[Decision]) -> Decision:
+    """The overall verdict: the first deny, else the first confirm, else redact, else allow."""
+    for kind in ("deny", "confirm"):
+        for decision in decisions:
+            if decision.kind == kind:
+                return decision
+    fields = tuple(f for d in decisions if d.kind == "redact" for f in d.fields)
+    if fields:
+        return Decision(kind="redact", policy="combined", fields=tuple(dict.fromkeys(fields)))
+    return Decision(kind="allow", policy="combined")
+
+
+def redact_data(data: Any, fields: Iterable[str]) -> Any:
+    """A copy of ``data`` with each dotted path replaced by ``"[redacted]"``."""
+    out = copy.deepcopy(data)
+    for path in fields:
+        _redact_path(out, path.split("."))
+    return out
+
+
+def _redact_path(node: Any, parts: list[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _redact_path(item, parts)
+        return
+    if not isinstance(node, dict) or not parts:
+        return
+    head, rest = parts[0], parts[1:]
+    if head not in node:
+        return
+    if rest:
+        _redact_path(node[head], rest)
+    else:
+        node[head] = REDACTED

@@ -1,0 +1,386 @@
+"""The runtime: one request from utterance to answer.
+
+::
+
+    utterance ─► Planner ─► Plan ─► pre-policies (every step, before any runs) ─► [confirm?]
+              ─► Executor (journal, tool, post-policies, audit) ─► Turn
+
+Nothing half-executes: every step's pre-policies run before the first step does, and one deny
+stops the whole plan. A step that needs confirmation pauses the plan; :meth:`Runtime.confirm`
+resumes it, :meth:`Runtime.cancel` drops it. Everything a later request needs (dialog state,
+pending steps, confirmation tokens, rate counters, the journal, the audit log) lives in SQLite
+files, so another process — another Streamlit replica, the CLI — can continue the conversation.
+
+Example::
+
+    runtime = Runtime.from_config("examples/lamworks.toml")
+    turn = runtime.handle("session-1", "frontdesk", "book Ana Ruiz with Dr. Lee on Tuesday")
+    if turn.awaiting_confirmation:
+        turn = runtime.confirm("session-1", turn.awaiting_confirmation.id)
+    print(turn.answer)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .audit import AuditLog
+from .config import InstitutionConfig, load_config
+from .errors import ConfigError, ConfirmationError, LamworksError
+from .executor import Executor, decisions_for_audit, redacted_arguments
+from .journal import Journal
+from .plan import Citation, Decision, Plan, Step, Turn
+from .planning import DialogState, Planner, PlanningContext
+from .plugins import PluginManager, make_plugin_manager
+from .policies import Policy, PolicyContext, combine, evaluate
+from .sessions import ConfirmationStore, RateCounter, SessionStore
+from .tools import ActionContext, Tool
+
+__all__ = ["Runtime", "StartupReport"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class StartupReport:
+    """What happened at start-up: journal entries reconciled, still pending, plugin failures."""
+
+    reconciled: list[str] = field(default_factory=list)
+    abandoned: list[str] = field(default_factory=list)
+    unresolved: list[str] = field(default_factory=list)
+    failed_plugins: list[str] = field(default_factory=list)
+
+
+class Runtime:
+    """Plans, checks, executes and audits requests for one institution configuration."""
+
+    def __init__(
+        self,
+        config: InstitutionConfig,
+        *,
+        plugins: PluginManager | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.config = config
+        self.plugins = plugins if plugins is not None else make_plugin_manager(config)
+        zone = ZoneInfo(config.institution.timezone)
+        self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        db = config.database_path
+        self.journal = Journal(db)
+        self.sessions = SessionStore(db)
+        self.confirmations = ConfirmationStore(db)
+        self.rate_counter = RateCounter(db)
+        self.audit = AuditLog(config.audit_path)
+        self.executor = Executor(self.journal, self.audit, self.plugins)
+        self.services: dict[str, Any] = {"runtime": self}
+        self.planner = self._choose_planner()
+        self.plugins.call_each("startup", config=config, services=self.services)
+        self.startup_report = self._reconcile()
+        self.startup_report.failed_plugins = [
+            f"{r.name}: {r.error}" for r in self.plugins.records.values() if r.status == "failed"
+        ]
+
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> Runtime:
+        """Load and validate ``lamworks.toml`` and start a runtime on it."""
+        return cls(load_config(path), **kwargs)
+
+    def close(self) -> None:
+        for store in (self.journal, self.sessions, self.confirmations, self.rate_counter,
+                      self.audit):
+            store.close()
+
+    # -- what is available ---------------------------------------------------------------------
+
+    @property
+    def tools(self) -> dict[str, Tool]:
+        return self.plugins.tools
+
+    def policies(self, stage: str) -> list[Policy]:
+        return [p for p in self.plugins.policies.values() if p.stage == stage]
+
+    def _choose_planner(self) -> Planner:
+        planners = self.plugins.planners
+        if self.config.planner:
+            if self.config.planner not in planners:
+                known = ", ".join(sorted(planners)) or "none"
+                raise ConfigError(f"no planner named {self.config.planner!r} (known: {known})",
+                                  path=str(self.config.source or ""), key="planner")
+            return planners[self.config.planner]
+        preferred = [p for p in planners.values() if not getattr(p, "fallback", False)]
+        if preferred:
+            return preferred[0]
+        if not planners:
+            raise LamworksError("no planner is registered (is the core plugin blocked?)")
+        return next(iter(planners.values()))
+
+    def action_context(self, session_id: str, user: str) -> ActionContext:
+        """The context tools and policies see for this user (step fields filled at execution)."""
+        user_config = self.config.users.get(user)
+        if user_config is None:
+            raise LamworksError(f"Unknown user {user!r}.")
+        role = self.config.roles[user_config.role]
+        return ActionContext(
+            user=user, user_config=user_config, role=user_config.role, scopes=tuple(role.scopes),
+            config=self.config, settings=None, session_id=session_id, now=self.clock,
+            services=self.services,
+        )
+
+    def _tool_context(self, base: ActionContext, tool: Tool) -> ActionContext:
+        return replace(base, settings=self.plugins.settings.get(tool.plugin))
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def handle(self, session_id: str, user: str, utterance: str) -> Turn:
+        """Answer one message: plan, check, execute what may run now, and say what happened."""
+        turn = Turn(session_id=session_id, turn_id=_new_id(), user=user, utterance=utterance)
+        return self._guard(turn, lambda: self._handle(turn))
+
+    def confirm(self, session_id: str, step_id: str, token: str | None = None, *,
+                arguments: dict[str, Any] | None = None) -> Turn:
+        """Approve the step awaiting confirmation and run it (and the plan's remaining steps).
+
+        ``token`` defaults to the one issued with the step; ``arguments``, when given, are the
+        arguments the person saw, and must equal the step's. Raises
+        :class:`~lamworks.ConfirmationError` for a replayed, stale or altered confirmation.
+        """
+        user = self._session_owner(session_id)
+        state, version = self.sessions.load(session_id, user)
+        step = self._pending_step(state, step_id)
+        tool = self.tools.get(step.tool)
+        used_token = token or step.confirmation_token or ""
+        self.confirmations.redeem(used_token, session_id, step_id, step.tool,
+                                  step.arguments if arguments is None else arguments)
+        turn = Turn(session_id=session_id, turn_id=_new_id(), user=user,
+                    utterance=f"[confirm {step.tool}]")
+        base = self.action_context(session_id, user)
+        self._audit_step(base, step, "step.confirmed", outcome="confirmed")
+        confirmed = step.model_copy(update={"confirmation_token": None})
+        remaining = [confirmed, *state.pending_steps[1:]]
+        state.pending_steps = []
+        if tool is None:
+            return self._unavailable(turn, state, version, confirmed)
+        return self._guard(turn, lambda: self._run(turn, state, version, base, remaining,
+                                                   confirmed_id=step_id))
+
+    def cancel(self, session_id: str, step_id: str) -> Turn:
+        """Drop the step awaiting confirmation and the rest of its plan."""
+        user = self._session_owner(session_id)
+        state, version = self.sessions.load(session_id, user)
+        step = self._pending_step(state, step_id)
+        if step.confirmation_token:
+            self.confirmations.cancel(step.confirmation_token)
+        base = self.action_context(session_id, user)
+        cancelled = step.model_copy(update={"status": "cancelled", "confirmation_token": None})
+        self._audit_step(base, cancelled, "step.cancelled", outcome="cancelled")
+        state.pending_steps = []
+        state.remember("assistant", "Cancelled.")
+        self.sessions.save(session_id, user, state, version)
+        return Turn(session_id=session_id, turn_id=_new_id(), user=user,
+                    utterance=f"[cancel {step.tool}]", plan=Plan(steps=[cancelled]),
+                    answer="Cancelled; nothing was changed.")
+
+    # -- internals -----------------------------------------------------------------------------
+
+    def _guard(self, turn: Turn, work: Callable[[], Turn]) -> Turn:
+        try:
+            return work()
+        except ConfirmationError:
+            raise
+        except LamworksError as exc:
+            return turn.model_copy(update={"answer": str(exc)})
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("request failed (ref %s)", reference)
+            return turn.model_copy(update={
+                "answer": f"Something went wrong on our side (reference {reference}). "
+                          "Nothing further was done.",
+                "error_reference": reference,
+            })
+
+    def _handle(self, turn: Turn) -> Turn:
+        base = self.action_context(turn.session_id, turn.user)
+        state, version = self.sessions.load(turn.session_id, turn.user)
+        for stale in state.pending_steps[:1]:
+            if stale.confirmation_token:
+                self.confirmations.cancel(stale.confirmation_token)
+            self._audit_step(base, stale, "step.cancelled", outcome="superseded")
+        state.pending_steps = []
+        state.remember("user", turn.utterance)
+
+        planning = PlanningContext(
+            tools=self.tools, action=base, dialog=state,
+            slot_extractors=tuple(self.plugins.slot_extractors.values()),
+        )
+        plan = self.planner.plan(turn.utterance, planning)
+        state.follow_up = plan.follow_up
+        turn = turn.model_copy(update={"plan": plan})
+        if plan.follow_up is not None or not plan.steps:
+            answer = plan.follow_up.question if plan.follow_up else (plan.reply or "")
+            state.remember("assistant", answer)
+            self.sessions.save(turn.session_id, turn.user, state, version)
+            return turn.model_copy(update={"answer": answer, "follow_up": plan.follow_up})
+
+        checked = [self._pre_check(base, step) for step in plan.steps]
+        denied = [s for s in checked if s.status == "denied"]
+        if denied:
+            steps = [s if s.status == "denied" else s.model_copy(update={"status": "skipped"})
+                     for s in checked]
+            for step in denied:
+                self._audit_step(base, step, "step.denied", outcome="denied")
+            answer = " ".join(_denial_text(s) for s in denied)
+            state.remember("assistant", answer)
+            self.sessions.save(turn.session_id, turn.user, state, version)
+            return turn.model_copy(update={"plan": plan.model_copy(update={"steps": steps}),
+                                           "answer": answer})
+        return self._run(turn, state, version, base, checked)
+
+    def _pre_check(self, base: ActionContext, step: Step) -> Step:
+        tool = self.tools.get(step.tool)
+        if tool is None:
+            return step.model_copy(update={"status": "denied", "decisions": [
+                _unavailable_decision(step.tool)]})
+        ctx = PolicyContext(self._tool_context(base, tool), tool, self.rate_counter)
+        decisions = evaluate(self.policies("pre"), step, ctx)
+        status = "denied" if combine(decisions).kind == "deny" else "planned"
+        return step.model_copy(update={"decisions": decisions, "status": status})
+
+    def _run(self, turn: Turn, state: DialogState, version: int, base: ActionContext,
+             steps: list[Step], confirmed_id: str | None = None) -> Turn:
+        done: list[Step] = []
+        awaiting: Step | None = None
+        for index, step in enumerate(steps):
+            tool = self.tools.get(step.tool)
+            if tool is None:
+                done.append(step.model_copy(update={"status": "failed",
+                                                    "error": "This action is not available."}))
+                break
+            needs_ok = combine(step.decisions).kind == "confirm" and step.id != confirmed_id
+            if needs_ok:
+                token = self.confirmations.issue(turn.session_id, step.id, step.tool,
+                                                 step.arguments)
+                awaiting = step.model_copy(update={"status": "awaiting_confirmation",
+                                                   "confirmation_token": token})
+                self._audit_step(base, awaiting, "step.awaiting_confirmation",
+                                 outcome="awaiting_confirmation")
+                state.pending_steps = [awaiting, *steps[index + 1:]]
+                done.append(awaiting)
+                break
+            ctx = self._tool_context(base, tool)
+            finished = self.executor.execute(step, tool, ctx, self.policies("post"),
+                                             self.rate_counter)
+            done.append(finished)
+            if finished.result is not None:
+                for ref in finished.result.refs:
+                    state.references[ref.type] = ref
+            if finished.status != "executed":
+                break
+        answer = _answer(done)
+        state.remember("assistant", answer)
+        self.sessions.save(turn.session_id, turn.user, state, version)
+        citations: list[Citation] = [c for s in done if s.result for c in s.result.citations]
+        plan = (turn.plan or Plan()).model_copy(update={"steps": done})
+        return turn.model_copy(update={"plan": plan, "answer": answer,
+                                       "awaiting_confirmation": awaiting,
+                                       "citations": citations})
+
+    def _unavailable(self, turn: Turn, state: DialogState, version: int, step: Step) -> Turn:
+        failed = step.model_copy(update={"status": "failed",
+                                         "error": "This action is no longer available."})
+        self.sessions.save(turn.session_id, turn.user, state, version)
+        return turn.model_copy(update={"plan": Plan(steps=[failed]), "answer": failed.error})
+
+    def _session_owner(self, session_id: str) -> str:
+        row = self.sessions._conn.execute(
+            "SELECT user FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            raise ConfirmationError("There is nothing to confirm in this conversation.")
+        return str(row["user"])
+
+    @staticmethod
+    def _pending_step(state: DialogState, step_id: str) -> Step:
+        if not state.pending_steps or state.pending_steps[0].id != step_id:
+            raise ConfirmationError(
+                "That action is not waiting for confirmation (already done, cancelled, or "
+                "replaced by a newer request)."
+            )
+        return state.pending_steps[0]
+
+    def _audit_step(self, base: ActionContext, step: Step, event: str, *, outcome: str) -> None:
+        self.audit.append(
+            actor=base.user, role=base.role, session_id=base.session_id, event=event,
+            tool=step.tool, step_id=step.id, arguments=redacted_arguments(step),
+            decisions=decisions_for_audit(step.decisions), outcome=outcome,
+            detail={"reason": d.reason} if (d := step.denial()) else {},
+        )
+
+    def _reconcile(self) -> StartupReport:
+        report = StartupReport()
+        for entry in self.journal.pending():
+            tool = self.tools.get(entry.tool)
+            label = f"{entry.tool} (step {entry.step_id}, key {entry.key[:12]})"
+            if tool is None or tool.reconcile is None:
+                report.unresolved.append(label)
+                log.warning("journal entry left pending, needs an operator: %s", label)
+                continue
+            try:
+                base = self.action_context(entry.session_id, entry.actor)
+                ctx = replace(self._tool_context(base, tool), step_id=entry.step_id,
+                              idempotency_key=entry.key)
+                outcome = tool.reconcile(ctx, entry.arguments)
+            except Exception as exc:
+                report.unresolved.append(f"{label}: reconcile failed: {exc!r}")
+                log.exception("reconcile failed for %s", label)
+                continue
+            if outcome is None:
+                self.journal.abandon(entry.key, "interrupted before the side effect (reconciled)")
+                report.abandoned.append(label)
+                event, result = "journal.abandoned", "abandoned"
+            else:
+                self.journal.complete(entry.key, outcome.model_dump(mode="json"))
+                report.reconciled.append(label)
+                event, result = "journal.reconciled", "executed"
+            self.audit.append(actor=entry.actor, role=base.role, session_id=entry.session_id,
+                              event=event, tool=entry.tool, step_id=entry.step_id,
+                              arguments=entry.arguments, outcome=result,
+                              detail={"idempotency_key": entry.key})
+        return report
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def _unavailable_decision(tool: str) -> Decision:
+    return Decision(kind="deny", policy="core.available",
+                    reason=f"The action {tool!r} is not available here.")
+
+
+def _denial_text(step: Step) -> str:
+    decision = step.denial()
+    reason = decision.reason if decision else "not allowed"
+    return f"I can't do that: {reason}"
+
+
+def _answer(steps: list[Step]) -> str:
+    parts = []
+    for step in steps:
+        if step.status == "executed":
+            summary = step.result.summary if step.result else ""
+            parts.append(summary or f"Done: {step.tool}.")
+        elif step.status == "awaiting_confirmation":
+            reason = combine(step.decisions).reason
+            parts.append(f"Please confirm before I go ahead. {reason}".strip())
+        elif step.status == "failed":
+            parts.append(f"That didn't work: {step.error}")
+    return " ".join(parts)
+

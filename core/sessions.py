@@ -1,0 +1,168 @@
+"""Conversation state, confirmations and rate counters, in SQLite so any process can continue.
+
+- :class:`SessionStore`: each session's :class:`~lamworks.planning.DialogState`, bound to one
+  user, saved with optimistic concurrency (a stale writer gets an error, not a silent overwrite).
+- :class:`ConfirmationStore`: single-use tokens bound to the exact tool and arguments a person
+  approved; using one twice, or for changed arguments, is refused.
+- :class:`RateCounter`: actions per user in a sliding window, shared by every replica.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from ._canonical import digest
+from ._sqlite import connect
+from .errors import ConfirmationError, LamworksError
+from .planning import DialogState
+
+__all__ = ["ConfirmationStore", "RateCounter", "SessionStore", "step_digest"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sessions (
+    id      TEXT PRIMARY KEY,
+    user    TEXT NOT NULL,
+    state   TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS confirmations (
+    token      TEXT PRIMARY KEY,
+    session_id TEXT NOT NULL,
+    step_id    TEXT NOT NULL,
+    tool       TEXT NOT NULL,
+    digest     TEXT NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('pending', 'used', 'cancelled')),
+    created    REAL NOT NULL,
+    settled    REAL
+);
+CREATE TABLE IF NOT EXISTS rate_events (
+    user TEXT NOT NULL,
+    ts   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS rate_events_user_ts ON rate_events (user, ts);
+"""
+
+
+def step_digest(tool: str, arguments: dict[str, Any]) -> str:
+    """What a confirmation is bound to: the tool and its exact arguments."""
+    return digest(tool, arguments)
+
+
+class _Store:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._conn = connect(path)
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SessionStore(_Store):
+    """Dialog state per session id."""
+
+    def load(self, session_id: str, user: str) -> tuple[DialogState, int]:
+        """The session's state and version (a new, empty state at version 0 if unknown)."""
+        row = self._conn.execute(
+            "SELECT user, state, version FROM sessions WHERE id = ?", (session_id,)
+        ).fetchone()
+        if row is None:
+            return DialogState(), 0
+        if row["user"] != user:
+            raise LamworksError(f"session {session_id!r} belongs to another user")
+        return DialogState.model_validate_json(row["state"]), row["version"]
+
+    def save(self, session_id: str, user: str, state: DialogState, version: int) -> int:
+        """Store the state if nobody else saved since ``version``; returns the new version."""
+        payload = state.model_dump_json()
+        now = time.time()
+        if version == 0:
+            try:
+                self._conn.execute(
+                    "INSERT INTO sessions (id, user, state, version, updated) VALUES (?,?,?,1,?)",
+                    (session_id, user, payload, now),
+                )
+                return 1
+            except sqlite3.IntegrityError:
+                raise LamworksError(
+                    f"session {session_id!r} was started elsewhere at the same time; retry"
+                ) from None
+        cursor = self._conn.execute(
+            "UPDATE sessions SET state = ?, version = version + 1, updated = ? "
+            "WHERE id = ? AND version = ?",
+            (payload, now, session_id, version),
+        )
+        if cursor.rowcount != 1:
+            raise LamworksError(f"session {session_id!r} changed in another window; retry")
+        return version + 1
+
+
+class ConfirmationStore(_Store):
+    """Single-use approval tokens."""
+
+    def issue(self, session_id: str, step_id: str, tool: str, arguments: dict[str, Any]) -> str:
+        token = secrets.token_urlsafe(18)
+        self._conn.execute(
+            "INSERT INTO confirmations (token, session_id, step_id, tool, digest, status, created)"
+            " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
+            (token, session_id, step_id, tool, step_digest(tool, arguments), time.time()),
+        )
+        return token
+
+    def redeem(
+        self, token: str, session_id: str, step_id: str, tool: str, arguments: dict[str, Any]
+    ) -> None:
+        """Use the token for exactly this step; raise :class:`ConfirmationError` otherwise."""
+        row = self._conn.execute(
+            "SELECT * FROM confirmations WHERE token = ?", (token,)
+        ).fetchone()
+        if row is None or row["session_id"] != session_id or row["step_id"] != step_id:
+            raise ConfirmationError("This confirmation does not belong to this step.")
+        if row["status"] != "pending":
+            raise ConfirmationError(f"This confirmation was already {row['status']}.")
+        if row["tool"] != tool or row["digest"] != step_digest(tool, arguments):
+            self._settle(token, "cancelled")
+            raise ConfirmationError(
+                "The action changed after it was shown to you, so the confirmation no longer "
+                "applies. Please review it again."
+            )
+        if not self._settle(token, "used"):
+            raise ConfirmationError("This confirmation was already used.")
+
+    def cancel(self, token: str) -> None:
+        self._settle(token, "cancelled")
+
+    def _settle(self, token: str, status: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE confirmations SET status = ?, settled = ? "
+            "WHERE token = ? AND status = 'pending'",
+            (status, time.time(), token),
+        )
+        return cursor.rowcount == 1
+
+
+class RateCounter(_Store):
+    """Counts actions per user in a sliding window."""
+
+    def hit(self, user: str, *, window: float = 60.0) -> int:
+        """Record one action and return how many this user made in the window, this one included."""
+        now = time.time()
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM rate_events WHERE ts < ?", (now - 3600,))
+            conn.execute("INSERT INTO rate_events (user, ts) VALUES (?, ?)", (user, now))
+            count = conn.execute(
+                "SELECT COUNT(*) FROM rate_events WHERE user = ? AND ts >= ?",
+                (user, now - window),
+            ).fetchone()[0]
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        return int(count)

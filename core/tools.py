@@ -1,0 +1,299 @@
+"""Tools: the actions a plugin offers, declared as plain typed Python functions.
+
+A tool's name comes from the function, its description from the docstring's first paragraph,
+its argument model from the signature (through pydantic), and each argument's description from
+the docstring's ``Args:`` section or an ``Annotated[..., Field(description=...)]``. An optional
+first parameter ``ctx: ActionContext`` receives who is acting, on which session, with which
+settings and services.
+
+Example (a plugin module)::
+
+    from lamworks import ActionContext, ActionResult, hookimpl, tool
+
+    @tool(risk="write", scopes=["user/Appointment.c"], examples=["book Ana with Dr. Lee"],
+          consumes=["Patient"], produces="Appointment")
+    def book_appointment(ctx: ActionContext, patient_id: str, start: datetime) -> ActionResult:
+        \"\"\"Book an appointment for a patient.
+
+        Args:
+            patient_id: The patient to book for.
+            start: When the appointment starts.
+        \"\"\"
+        ...
+
+    @hookimpl
+    def register_tools(register):
+        register(book_appointment)      # becomes "<plugin>.book_appointment"
+
+What does not live here: deciding whether a tool may run (:mod:`lamworks.policies`) and running it
+with a journal entry (:mod:`lamworks.executor`).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from .config import InstitutionConfig, UserConfig
+from .errors import ToolError
+from .plan import ActionResult
+from .scopes import Scope
+
+__all__ = [
+    "ActionContext",
+    "Reconciler",
+    "Risk",
+    "Tool",
+    "tool",
+]
+
+Risk = Literal["read", "write", "irreversible"]
+_RISKS: tuple[str, ...] = typing.get_args(Risk)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    """What a tool (and a policy) knows about the action being taken. Built by the runtime."""
+
+    user: str
+    """The acting user's name in ``[users]``."""
+    user_config: UserConfig
+    """Their role and links to domain records (``links["patient"] == "Patient/pat-0001"``)."""
+    role: str
+    """The acting user's role name."""
+    scopes: tuple[Scope, ...]
+    """The scopes the role grants."""
+    config: InstitutionConfig
+    """The whole institution configuration."""
+    settings: BaseModel | None
+    """The owning plugin's own validated settings (``[plugins.<name>]``), if it declares any."""
+    session_id: str
+    """The conversation this action belongs to."""
+    step_id: str = ""
+    """The step being executed (empty while planning)."""
+    idempotency_key: str = ""
+    """Unique per step and arguments; a tool talking to an external system should pass it on."""
+    now: Callable[[], datetime] = field(default=datetime.now)
+    """The clock (timezone-aware, in the institution's zone); tests replace it."""
+    services: Mapping[str, Any] = field(default_factory=dict)
+    """Shared objects published by plugins at startup (a FHIR store, the knowledge base)."""
+
+    @property
+    def data_dir(self) -> Path:
+        """The institution's data folder."""
+        return self.config.data_dir
+
+
+class Reconciler(Protocol):
+    """Decides after a crash whether a tool's side effect happened.
+
+    Called at start-up for a journal entry that was written but never completed. Return the
+    result when the effect did happen (the entry is completed with it), or ``None`` when it did
+    not (the entry is marked abandoned; the action is never retried automatically).
+    """
+
+    def __call__(
+        self, ctx: ActionContext, arguments: dict[str, Any]
+    ) -> ActionResult | None: ...  # pragma: no cover - protocol
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An action a plugin offers. Create with :func:`tool`; the core stamps ``plugin``."""
+
+    name: str
+    description: str
+    args_model: type[BaseModel]
+    function: Callable[..., Any]
+    risk: Risk = "read"
+    scopes: tuple[Scope, ...] = ()
+    examples: tuple[str, ...] = ()
+    consumes: tuple[str, ...] = ()
+    produces: str | None = None
+    takes_context: bool = False
+    reconcile: Reconciler | None = None
+    plugin: str = ""
+
+    @property
+    def short_name(self) -> str:
+        """The name without its plugin namespace."""
+        return self.name.rsplit(".", 1)[-1]
+
+    def namespaced(self, plugin: str) -> Tool:
+        """A copy stamped with its plugin; the name gains the ``plugin.`` prefix if it has none."""
+        name = self.name if "." in self.name else f"{plugin}.{self.name}"
+        return replace(self, plugin=plugin, name=name)
+
+    def json_schema(self) -> dict[str, Any]:
+        """The arguments' JSON schema: MCP's ``inputSchema``, OpenAI's ``parameters``."""
+        schema = self.args_model.model_json_schema()
+        schema.pop("title", None)
+        schema.setdefault("properties", {})
+        return schema
+
+    def to_openai_function(self) -> dict[str, Any]:
+        """The OpenAI function-calling shape (also what Ollama, vLLM, llama.cpp accept)."""
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": self.json_schema(),
+            },
+        }
+
+    def to_mcp_tool(self) -> dict[str, Any]:
+        """The Model Context Protocol tool shape."""
+        return {"name": self.name, "description": self.description,
+                "inputSchema": self.json_schema()}
+
+    def validate_arguments(self, arguments: Mapping[str, Any]) -> BaseModel:
+        """Validate arguments; a :class:`ToolError` names the first bad field."""
+        try:
+            return self.args_model.model_validate(dict(arguments))
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "arguments"
+            raise ToolError(
+                self.name, f"{where}: {first['msg']}", field=str(first["loc"][0])
+                if first["loc"] else None
+            ) from None
+
+    def invoke(self, ctx: ActionContext, arguments: Mapping[str, Any]) -> ActionResult:
+        """Validate the arguments, call the function, and wrap what it returns."""
+        model = self.validate_arguments(arguments)
+        values = {name: getattr(model, name) for name in type(model).model_fields}
+        raw = self.function(ctx, **values) if self.takes_context else self.function(**values)
+        return as_action_result(raw)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Call the underlying function directly (handy in a plugin's own unit tests)."""
+        return self.function(*args, **kwargs)
+
+
+def as_action_result(value: Any) -> ActionResult:
+    """Wrap whatever a tool returned in an :class:`ActionResult`."""
+    if isinstance(value, ActionResult):
+        return value
+    if isinstance(value, BaseModel):
+        return ActionResult(data=value.model_dump(mode="json", exclude_none=True))
+    if isinstance(value, str):
+        return ActionResult(summary=value)
+    return ActionResult(data=value)
+
+
+_ARGS_HEADER = re.compile(r"^\s*(Args|Arguments|Parameters):\s*$")
+_ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """The first paragraph, and ``{argument: description}`` from a Google-style Args section."""
+    doc = inspect.cleandoc(doc or "")
+    summary = doc.split("\n\n", 1)[0].replace("\n", " ").strip()
+    descriptions: dict[str, str] = {}
+    in_args = False
+    current = None
+    for line in doc.splitlines():
+        if _ARGS_HEADER.match(line):
+            in_args, current = True, None
+            continue
+        if in_args:
+            if line and not line.startswith(" "):
+                in_args = False
+                continue
+            match = _ARG_LINE.match(line)
+            indent = len(line) - len(line.lstrip())
+            if match and indent <= 4:
+                current = match.group(1)
+                descriptions[current] = match.group(2).strip()
+            elif current and line.strip():
+                descriptions[current] += " " + line.strip()
+    return summary, descriptions
+
+
+def _is_context_param(param: inspect.Parameter, hints: Mapping[str, Any]) -> bool:
+    return hints.get(param.name) is ActionContext or param.name == "ctx"
+
+
+def _args_model(
+    func: Callable[..., Any], name: str, descriptions: Mapping[str, str]
+) -> tuple[type[BaseModel], bool]:
+    signature = inspect.signature(func)
+    hints = typing.get_type_hints(func, include_extras=True)
+    params = list(signature.parameters.values())
+    takes_context = bool(params) and _is_context_param(params[0], hints)
+    if takes_context:
+        params = params[1:]
+    fields: dict[str, Any] = {}
+    for param in params:
+        if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
+            raise TypeError(f"tool {name!r}: *args and **kwargs cannot become a schema")
+        if param.name not in hints:
+            raise TypeError(f"tool {name!r}: parameter {param.name!r} needs a type annotation")
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        info = Field(default, description=descriptions.get(param.name))
+        fields[param.name] = (hints[param.name], info)
+    title = "".join(part.title() for part in name.split("_")) + "Arguments"
+    model = create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+    return model, takes_context
+
+
+def tool(
+    func: Callable[..., Any] | None = None,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    risk: Risk = "read",
+    scopes: Sequence[str] = (),
+    examples: Sequence[str] = (),
+    consumes: Sequence[str] = (),
+    produces: str | None = None,
+    reconcile: Reconciler | None = None,
+) -> Any:
+    """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
+
+    Args:
+        name: Defaults to the function's name; the plugin's name is prefixed at registration.
+        description: Defaults to the docstring's first paragraph.
+        risk: ``read`` (no side effect), ``write`` or ``irreversible``; roles choose which
+            risks need a person's confirmation.
+        scopes: SMART v2 scopes the acting role must hold, e.g. ``"user/Appointment.c"``.
+        examples: A few utterances that should select this tool (used by the router).
+        consumes: Types of references the tool needs (``"Patient"``), for the chainer.
+        produces: The type of reference it creates (``"Appointment"``).
+        reconcile: Called after a crash to learn whether the side effect happened.
+    """
+    if risk not in _RISKS:
+        raise ValueError(f"risk must be one of {', '.join(_RISKS)}, not {risk!r}")
+    parsed_scopes = tuple(Scope.parse(s) for s in scopes)
+
+    def build(f: Callable[..., Any]) -> Tool:
+        tool_name = name or f.__name__
+        summary, arg_docs = _parse_docstring(f.__doc__ or "")
+        text = description or summary
+        if not text:
+            raise TypeError(f"tool {tool_name!r} needs a docstring or description=")
+        model, takes_context = _args_model(f, tool_name, arg_docs)
+        return Tool(
+            name=tool_name,
+            description=text,
+            args_model=model,
+            function=f,
+            risk=risk,
+            scopes=parsed_scopes,
+            examples=tuple(examples),
+            consumes=tuple(consumes),
+            produces=produces,
+            takes_context=takes_context,
+            reconcile=reconcile,
+        )
+
+    return build(func) if func is not None else build

@@ -1,0 +1,111 @@
+"""A sample third-party plugin: a notes tool that writes to a real SQLite file, and a policy."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from lamworks import (
+    ActionContext,
+    ActionResult,
+    Decision,
+    Policy,
+    PolicyContext,
+    Ref,
+    Step,
+    Tool,
+    deny,
+    hookimpl,
+    policy,
+    redact,
+    tool,
+)
+
+__version__ = "1.2.3"
+
+
+class SampleSettings(BaseModel):
+    max_note_length: int = 200
+
+
+@tool(risk="write", scopes=["user/Note.c"], examples=["add a note", "write down a note"],
+      produces="Note")
+def add_note(ctx: ActionContext, text: str, author_email: str = "") -> ActionResult:
+    """Add a note to the notebook.
+
+    Args:
+        text: The text of the note.
+        author_email: Who wrote it, if known.
+    """
+    assert isinstance(ctx.settings, SampleSettings)
+    if len(text) > ctx.settings.max_note_length:
+        from lamworks import ToolError
+
+        raise ToolError("sample.add_note", "The note is too long.", field="text")
+    db = sqlite3.connect(ctx.data_dir / "notes.db")
+    with db:
+        db.execute("CREATE TABLE IF NOT EXISTS notes (id INTEGER PRIMARY KEY, text TEXT, "
+                   "author TEXT, user TEXT)")
+        cursor = db.execute("INSERT INTO notes (text, author, user) VALUES (?, ?, ?)",
+                            (text, author_email, ctx.user))
+    db.close()
+    note_id = str(cursor.lastrowid)
+    return ActionResult(summary=f"Noted ({note_id}).",
+                        data={"id": note_id, "text": text, "author_email": author_email},
+                        refs=[Ref(type="Note", id=note_id)])
+
+
+@tool(scopes=["user/Note.rs"], examples=["count my notes", "how many notes are there"])
+def count_notes(ctx: ActionContext) -> ActionResult:
+    """Count the notes in the notebook."""
+    path = ctx.data_dir / "notes.db"
+    if not path.exists():
+        return ActionResult(summary="There are 0 notes.", data={"count": 0})
+    db = sqlite3.connect(path)
+    (count,) = db.execute("SELECT COUNT(*) FROM notes").fetchone()
+    db.close()
+    return ActionResult(summary=f"There are {count} notes.", data={"count": count})
+
+
+@policy(stage="pre")
+def no_secret_notes(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Notes may not contain the word 'secret'."""
+    if step.tool == "sample.add_note" and "secret" in str(step.arguments.get("text", "")).lower():
+        return deny("Notes must not contain secrets.")
+    return None
+
+
+@policy(stage="pre")
+def hide_author_email(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Author e-mail addresses never reach the audit log."""
+    if step.tool == "sample.add_note":
+        return redact("author_email", reason="contact details are not audited")
+    return None
+
+
+@policy(stage="post")
+def hide_result_email(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Results show no author e-mail address."""
+    if step.tool == "sample.add_note":
+        return redact("author_email")
+    return None
+
+
+@hookimpl
+def plugin_settings() -> type[BaseModel]:
+    return SampleSettings
+
+
+@hookimpl
+def register_tools(register: Callable[[Tool], None]) -> None:
+    register(add_note)
+    register(count_notes)
+
+
+@hookimpl
+def register_policies(register: Callable[[Policy], None]) -> None:
+    register(no_secret_notes)
+    register(hide_author_email)
+    register(hide_result_email)

@@ -1,0 +1,43 @@
+"""What every page shares: the runtime (one per process) and the chosen demo user (per browser).
+
+The runtime keeps no per-user state in memory — sessions, confirmations and the audit log live
+in SQLite — so any number of Streamlit replicas can serve the same institution.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import streamlit as st
+
+from lamworks import Runtime
+
+__all__ = ["current_user", "runtime", "session_id"]
+
+
+@st.cache_resource(show_spinner="Starting lamworks…")
+def _runtime(config_path: str) -> Runtime:
+    return Runtime.from_config(config_path)
+
+
+def runtime() -> Runtime:
+    """The process-wide runtime for ``LAMWORKS_CONFIG``."""
+    return _runtime(os.environ.get("LAMWORKS_CONFIG", "lamworks.toml"))
+
+
+def current_user() -> str:
+    """The demo user chosen in the sidebar."""
+    rt = runtime()
+    users = list(rt.config.users)
+    if "user" not in st.session_state or st.session_state.user not in users:
+        st.session_state.user = users[0]
+    return str(st.session_state.user)
+
+
+def session_id() -> str:
+    """This browser tab's conversation id (a new one per user switch)."""
+    key = f"session-{current_user()}"
+    if key not in st.session_state:
+        st.session_state[key] = f"web-{uuid.uuid4().hex[:12]}"
+    return str(st.session_state[key])
