@@ -59,7 +59,8 @@ def _load(path: Path | None) -> InstitutionConfig:
 
 
 @app.command()
-def plugins(config: ConfigOption = None) -> None:
+def plugins(config: ConfigOption = None,
+            json_out: Annotated[bool, typer.Option("--json", help="as JSON")] = False) -> None:
     """List loaded, failed and blocked plugins with their versions, tools, policies and sources."""
     cfg = _load(config)
     try:
@@ -67,13 +68,22 @@ def plugins(config: ConfigOption = None) -> None:
     except ConfigError as exc:
         err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
         raise typer.Exit(2) from None
-    table = Table("plugin", "version", "status", "tools", "policies", "knowledge", "error")
+    if json_out:
+        out.print_json(json.dumps([vars(r) for r in pm.records.values()]))
+        return
     for record in pm.records.values():
         colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}[record.status]
-        table.add_row(record.name, record.version, f"[{colour}]{record.status}[/{colour}]",
-                      "\n".join(record.tools), "\n".join(record.policies),
-                      "\n".join(record.knowledge_sources), record.error or "")
-    out.print(table)
+        builtin = " (built-in)" if record.builtin else ""
+        out.print(f"[bold]{record.name}[/bold] {record.version} "
+                  f"[{colour}]{record.status}[/{colour}]{builtin}", highlight=False)
+        for label, items in (("tools", record.tools), ("policies", record.policies),
+                             ("knowledge", record.knowledge_sources),
+                             ("slot extractors", record.slot_extractors),
+                             ("planners", record.planners), ("pages", record.ui_pages)):
+            if items:
+                out.print(f"  {label}: {', '.join(items)}", highlight=False, soft_wrap=True)
+        if record.error:
+            out.print(f"  [red]error:[/red] {record.error}", highlight=False, soft_wrap=True)
     for warning in pm.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}")
 
@@ -300,3 +310,5 @@ def ui(
 
 def main() -> None:
     app()
+if __name__ == "__main__":
+    main()

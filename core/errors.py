@@ -62,8 +62,8 @@ class DuplicateNameError(PluginError):
         self.other_plugin = other_plugin
         super().__init__(
             plugin,
-            f"{kind} {name!r} is already registered by plugin {other_plugin!r}; "
-            "rename it or block one of the two plugins",
+            f"plugin {plugin!r} registers {kind} {name!r}, which plugin {other_plugin!r} "
+            "already registered; rename one or block one of the two plugins",
         )
 
 

@@ -162,10 +162,9 @@ class Tool:
         except ValidationError as exc:
             first = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in first["loc"]) or "arguments"
-            raise ToolError(
-                self.name, f"{where}: {first['msg']}", field=str(first["loc"][0])
-                if first["loc"] else None
-            ) from None
+            message = "unknown argument" if first["type"] == "extra_forbidden" else first["msg"]
+            field_name = str(first["loc"][0]) if first["loc"] else None
+            raise ToolError(self.name, f"{where}: {message}", field=field_name) from None
 
     def invoke(self, ctx: ActionContext, arguments: Mapping[str, Any]) -> ActionResult:
         """Validate the arguments, call the function, and wrap what it returns."""
@@ -239,7 +238,8 @@ def _args_model(
         if param.name not in hints:
             raise TypeError(f"tool {name!r}: parameter {param.name!r} needs a type annotation")
         default = ... if param.default is inspect.Parameter.empty else param.default
-        info = Field(default, description=descriptions.get(param.name))
+        described = descriptions.get(param.name)
+        info = Field(default, description=described) if described else Field(default)
         fields[param.name] = (hints[param.name], info)
     title = "".join(part.title() for part in name.split("_")) + "Arguments"
     model = create_model(title, __config__=ConfigDict(extra="forbid"), **fields)

@@ -19,7 +19,7 @@ with st.sidebar:
     st.selectbox(
         "Acting as",
         users,
-        key="user",
+        key="acting_user",
         format_func=lambda name: rt.config.users[name].display_name or name,
     )
     role = rt.config.users[current_user()].role

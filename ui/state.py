@@ -28,11 +28,9 @@ def runtime() -> Runtime:
 
 def current_user() -> str:
     """The demo user chosen in the sidebar."""
-    rt = runtime()
-    users = list(rt.config.users)
-    if "user" not in st.session_state or st.session_state.user not in users:
-        st.session_state.user = users[0]
-    return str(st.session_state.user)
+    users = list(runtime().config.users)
+    chosen = st.session_state.get("acting_user")
+    return str(chosen) if chosen in users else users[0]
 
 
 def session_id() -> str:

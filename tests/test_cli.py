@@ -1,0 +1,84 @@
+"""The command line, run as a user would: real subprocesses on real files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def lamworks(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "lamworks.cli", *args], capture_output=True,
+                          text=True, timeout=120, input=stdin,
+                          env=None)
+
+
+@pytest.fixture
+def config(install_plugins: Callable[..., Path], write_config: Callable[..., Path]) -> Path:
+    install_plugins(sample="lamworks_sample", broken_import="lamworks_broken_import")
+    return write_config(plugins="allow = ['sample', 'broken_import']")
+
+
+def test_plugins_lists_the_third_party_tool_policy_and_failures(config: Path) -> None:
+    result = lamworks("plugins", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "sample.add_note" in out and "sample.no_secret_notes" in out
+    assert "1.0" in out  # version from the distribution
+    assert "broken_import" in out and "failed" in out
+    assert "core.role_scopes" in out
+
+
+def test_ask_shows_the_policy_blocking_with_its_reason(config: Path) -> None:
+    result = lamworks("ask", "add a note text=the secret code", "--user", "alice",
+                      "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "sample.no_secret_notes → deny" in result.stdout
+    assert "Notes must not contain secrets" in result.stdout
+
+
+def test_ask_with_yes_confirms_and_executes(config: Path) -> None:
+    result = lamworks("ask", "add a note text=hello", "--user", "alice", "--yes",
+                      "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert "awaiting_confirmation" in result.stdout
+    assert "executed" in result.stdout and "Noted" in result.stdout
+    verify = lamworks("audit", "verify", "--config", str(config))
+    assert verify.returncode == 0 and "OK: 3 rows" in verify.stdout
+
+
+def test_ask_explain_shows_candidates_and_spans(config: Path) -> None:
+    result = lamworks("ask", "add a note text=hello", "--user", "alice", "--explain",
+                      "--config", str(config))
+    assert "candidates: sample.add_note" in result.stdout
+    assert "text ← “hello”" in result.stdout
+
+
+def test_tools_json_is_mcp_shaped(config: Path) -> None:
+    result = lamworks("tools", "--json", "--config", str(config))
+    tools = {t["name"]: t for t in json.loads(result.stdout)}
+    assert tools["sample.add_note"]["inputSchema"]["required"] == ["text"]
+
+
+def test_config_check_ok_and_bad(config: Path, tmp_path: Path) -> None:
+    ok = lamworks("config", "check", str(config))
+    assert ok.returncode == 0 and "OK" in ok.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[institution]\nname = 'x'\n[roles.a]\nrate_limit_per_minute = -1\n")
+    result = lamworks("config", "check", str(bad))
+    assert result.returncode == 2
+    assert "roles.a.rate_limit_per_minute" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_chat_reads_lines_and_confirms(config: Path) -> None:
+    result = lamworks("chat", "--user", "alice", "--config", str(config),
+                      stdin="add a note text=from chat\ny\ncount my notes\n")
+    assert result.returncode == 0, result.stderr
+    assert "Noted" in result.stdout and "There are 1 notes" in result.stdout

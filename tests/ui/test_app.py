@@ -1,0 +1,114 @@
+"""The web app: AppTest drives the pages' logic; a real server answers its health check."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).parents[2]
+APP = REPO / "ui" / "app.py"
+PAGES = REPO / "ui" / "pages"
+# AppTest re-runs only the first page script of an st.navigation app (streamlit#9446), so the
+# shell is tested on its first run and each page as its own script.
+
+
+@pytest.fixture
+def app_config(install_plugins: Callable[..., Path], write_config: Callable[..., Path],
+               monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    install_plugins(sample="lamworks_sample")
+    path = write_config()
+    monkeypatch.setenv("LAMWORKS_CONFIG", str(path))
+    yield path
+    from lamworks.ui import state
+
+    state._runtime.clear()
+
+
+def test_shell_renders_sidebar_and_default_page(app_config: Path) -> None:
+    at = AppTest.from_file(str(APP), default_timeout=30).run()
+    assert not at.exception
+    assert at.sidebar.selectbox[0].label == "Acting as"
+    assert "Role: **staff**" in at.sidebar.caption[0].value
+    assert at.title[0].value == "Assistant"
+
+
+def test_chat_shows_a_card_and_confirms(app_config: Path) -> None:
+    at = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30).run()
+    assert not at.exception
+    at.chat_input[0].set_value("add a note text=from the browser").run()
+    assert not at.exception
+    text = " ".join(md.value for md in at.markdown)
+    assert "sample.add_note" in text and "awaiting your confirmation" in text
+    confirm = next(b for b in at.button if b.label == "Confirm")
+    confirm.click().run()
+    assert not at.exception
+    text = " ".join(md.value for md in at.markdown)
+    assert "✅ done" in text
+
+
+def test_the_chosen_user_role_applies(app_config: Path) -> None:
+    at = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30)
+    at.session_state["acting_user"] = "bob"
+    at.run()
+    at.chat_input[0].set_value("add a note text=hi").run()
+    text = " ".join(md.value for md in at.markdown)
+    assert "⛔ denied" in text
+    assert "user/Note.c" in " ".join(m.value for m in at.chat_message[-1].markdown)
+
+
+def test_audit_page_verifies_the_chain(app_config: Path) -> None:
+    chat = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30).run()
+    chat.chat_input[0].set_value("count my notes").run()
+    at = AppTest.from_file(str(PAGES / "audit.py"), default_timeout=30).run()
+    assert len(at.dataframe[0].value) == 1
+    next(b for b in at.button if b.label == "Verify chain").click().run()
+    assert at.success[0].value.startswith("OK: 1 rows")
+
+
+def test_admin_page_lists_plugins_and_masks_config(app_config: Path) -> None:
+    at = AppTest.from_file(str(PAGES / "admin.py"), default_timeout=30).run()
+    assert not at.exception
+    plugins = at.dataframe[0].value
+    assert set(plugins["plugin"]) >= {"core", "sample"}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.slow
+def test_demo_server_answers_health_check(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {**os.environ, "LAMWORKS_DATA_DIR": str(tmp_path / "data")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lamworks.cli", "ui", "--config",
+         str(REPO / "examples" / "lamworks.toml"), "--port", str(port)],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        body = b""
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
+                                            timeout=2) as response:
+                    body = response.read()
+                    break
+            except OSError:
+                assert server.poll() is None, "the server exited"
+                time.sleep(0.5)
+        assert body == b"ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
