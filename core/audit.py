@@ -223,7 +223,8 @@ class AuditLog:
             content = {name: row[name] for name in _CONTENT_FIELDS}
             own_hash_ok = _row_hash(row["prev_hash"], content) == row["hash"]
             if not own_hash_ok:
-                return VerifyResult(False, rows, seq, "row content does not match its hash (edited, or moved from elsewhere)")
+                return VerifyResult(False, rows, seq, "row content does not match its hash "
+                                    "(edited, or moved from elsewhere)")
             if row["prev_hash"] != prev:
                 return VerifyResult(False, rows, seq,
                                     "row does not follow the previous row (reordered, "

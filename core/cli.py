@@ -39,7 +39,8 @@ err = Console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
-    typer.Option("--config", "-c", help="lamworks.toml (default: $LAMWORKS_CONFIG, ./lamworks.toml)"),
+    typer.Option("--config", "-c",
+                 help="lamworks.toml (default: $LAMWORKS_CONFIG, then ./lamworks.toml)"),
 ]
 
 

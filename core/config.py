@@ -52,6 +52,7 @@ __all__ = [
 ]
 
 Risk = Literal["read", "write", "irreversible"]
+_CONFIRM_BY_DEFAULT: tuple[Risk, ...] = ("write", "irreversible")
 _SECRET_KEYS = ("secret", "password", "api_key", "token")
 
 
@@ -83,7 +84,7 @@ class RoleConfig(_Section):
     description: str = ""
     scopes: list[Scope] = Field(default_factory=list)
     confirm: list[Risk] = Field(
-        default_factory=lambda: ["write", "irreversible"],
+        default_factory=lambda: list(_CONFIRM_BY_DEFAULT),
         description="Risk levels whose steps wait for the user's Confirm.",
     )
     rate_limit_per_minute: PositiveInt = 30
@@ -203,7 +204,8 @@ class InstitutionConfig(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret masked."""
-        return _mask(self.model_dump(mode="json"))
+        masked: dict[str, Any] = _mask(self.model_dump(mode="json"))
+        return masked
 
 
 def _key_path(loc: tuple[int | str, ...]) -> str:

@@ -4,7 +4,7 @@
 
     LamworksError                 base of everything below
     ├── ConfigError               operators: a bad lamworks.toml (names the file and the key path)
-    ├── PluginError               plugin authors and operators: a plugin failed to load or misbehaved
+    ├── PluginError               plugin authors and operators: a plugin failed or misbehaved
     │   └── DuplicateNameError    two plugins registered the same tool/policy/source name
     ├── PolicyDenied              end users: a policy refused a step (carries the policy and reason)
     ├── ConfirmationError         end users: a confirmation was replayed, stale or tampered with

@@ -316,6 +316,10 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _returning(obj: object) -> Callable[[], object]:
+    return lambda: obj
+
+
 def _allowed_names(config: InstitutionConfig) -> set[str] | None:
     env = os.environ.get("LAMWORKS_LOAD_PLUGINS")
     if env is not None:
@@ -358,7 +362,7 @@ def make_plugin_manager(
             version = ep.dist.version if ep.dist is not None else ""
             candidates.append((ep.name, ep.load, version, ep.value))
     for name, obj in (extra_plugins or {}).items():
-        candidates.append((name, lambda obj=obj: obj, getattr(obj, "__version__", ""),
+        candidates.append((name, _returning(obj), getattr(obj, "__version__", ""),
                            getattr(obj, "__name__", "")))
 
     for name, load, version, where in candidates:

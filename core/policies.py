@@ -33,7 +33,7 @@ import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, overload
 
 from .plan import Decision, Step
 from .tools import ActionContext, Tool
@@ -92,13 +92,23 @@ class Policy:
         return replace(self, plugin=plugin, name=name)
 
 
+@overload
+def policy(func: PolicyFunction, /) -> Policy: ...
+
+
+@overload
+def policy(
+    *, name: str | None = None, stage: Stage = "pre", description: str | None = None
+) -> Callable[[PolicyFunction], Policy]: ...
+
+
 def policy(
     func: PolicyFunction | None = None,
     *,
     name: str | None = None,
     stage: Stage = "pre",
     description: str | None = None,
-) -> Any:
+) -> Policy | Callable[[PolicyFunction], Policy]:
     """Turn ``f(step, ctx) -> Decision | None`` into a :class:`Policy`.
 
     Use as ``@policy`` or ``@policy(stage="post")``. The description (default: the docstring's

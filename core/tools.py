@@ -38,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, Protocol, overload
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -246,6 +246,24 @@ def _args_model(
     return model, takes_context
 
 
+@overload
+def tool(func: Callable[..., Any], /) -> Tool: ...
+
+
+@overload
+def tool(
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    risk: Risk = "read",
+    scopes: Sequence[str] = (),
+    examples: Sequence[str] = (),
+    consumes: Sequence[str] = (),
+    produces: str | None = None,
+    reconcile: Reconciler | None = None,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+
+
 def tool(
     func: Callable[..., Any] | None = None,
     *,
@@ -257,7 +275,7 @@ def tool(
     consumes: Sequence[str] = (),
     produces: str | None = None,
     reconcile: Reconciler | None = None,
-) -> Any:
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
 
     Args:

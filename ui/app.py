@@ -1,4 +1,4 @@
-"""The lamworks web app: ``streamlit run ui/app.py`` (or ``lamworks ui``). Only routing lives here."""
+"""The lamworks web app: ``streamlit run ui/app.py`` or ``lamworks ui``. Only routing is here."""
 
 from __future__ import annotations
 
