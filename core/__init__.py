@@ -44,7 +44,7 @@ from .plugins import PluginManager, PluginRecord, make_plugin_manager
 from .policies import Policy, PolicyContext, allow, confirm, deny, policy, redact
 from .runtime import Runtime
 from .scopes import Scope
-from .tools import ActionContext, Tool, tool
+from .tools import ActionContext, Tool, entity, ref, tool
 
 __all__ = [
     "ActionContext",
@@ -91,10 +91,12 @@ __all__ = [
     "allow",
     "confirm",
     "deny",
+    "entity",
     "hookimpl",
     "load_config",
     "make_plugin_manager",
     "policy",
     "redact",
+    "ref",
     "tool",
 ]

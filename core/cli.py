@@ -305,7 +305,8 @@ def ui(
     env = {**os.environ, "LAMWORKS_CONFIG": str(cfg_path)}
     command = [sys.executable, "-m", "streamlit", "run", str(app_file),
                "--server.address", address, "--server.port", str(port),
-               "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+               "--server.headless", "true", "--browser.gatherUsageStats", "false",
+               "--client.toolbarMode", "minimal"]
     raise typer.Exit(subprocess.call(command, env=env))
 
 

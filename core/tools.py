@@ -49,11 +49,18 @@ from .scopes import Scope
 
 __all__ = [
     "ActionContext",
+    "ENTITY_KEY",
+    "REF_KEY",
     "Reconciler",
     "Risk",
     "Tool",
+    "entity",
+    "ref",
     "tool",
 ]
+
+ENTITY_KEY = "x-lamworks-entity"
+REF_KEY = "x-lamworks-ref"
 
 Risk = Literal["read", "write", "irreversible"]
 _RISKS: tuple[str, ...] = typing.get_args(Risk)
@@ -176,6 +183,30 @@ class Tool:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in a plugin's own unit tests)."""
         return self.function(*args, **kwargs)
+
+
+def entity(kind: str, description: str, **field_options: Any) -> Any:
+    """Mark an argument as a domain entity a slot extractor can find (``"Practitioner"``).
+
+    Example::
+
+        def find_slots(practitioner: Annotated[str, entity("Practitioner", "Who the visit is
+                       with")]) -> ...
+    """
+    return Field(description=description, json_schema_extra={ENTITY_KEY: kind}, **field_options)
+
+
+def ref(kind: str, description: str, **field_options: Any) -> Any:
+    """Mark an argument as a reference to a record another step produced (``"Patient"``).
+
+    The planner fills it from the conversation ("her", "that appointment") or chains in a tool
+    that ``produces`` this kind. The value is the record's id.
+
+    Example::
+
+        def book_appointment(patient_id: Annotated[str, ref("Patient", "The patient")]) -> ...
+    """
+    return Field(description=description, json_schema_extra={REF_KEY: kind}, **field_options)
 
 
 def as_action_result(value: Any) -> ActionResult:

@@ -12,7 +12,7 @@ DOCUMENTED = {
     "PlanningContext", "PluginError", "PluginManager", "PluginRecord", "Policy", "PolicyContext",
     "PolicyDenied", "Ref", "Runtime", "Scope", "SlotExtractor", "Span", "Step", "Tool",
     "ToolError", "Turn", "UIPage", "VerifyResult", "__version__", "allow", "confirm", "deny",
-    "hookimpl", "load_config", "make_plugin_manager", "policy", "redact", "tool",
+    "entity", "hookimpl", "load_config", "ref", "make_plugin_manager", "policy", "redact", "tool",
 }
 
 

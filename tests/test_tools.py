@@ -96,3 +96,20 @@ def test_namespacing_keeps_an_explicit_namespace() -> None:
     assert book_visit.namespaced("clinic").plugin == "clinic"
     explicit = tool(name="healthcare.book_visit")(book_visit.function)
     assert explicit.namespaced("other").name == "healthcare.book_visit"
+
+
+def test_entity_and_ref_markers_reach_the_schema() -> None:
+    from lamworks import entity, ref
+
+    @tool
+    def find_slots(
+        practitioner: Annotated[str, entity("Practitioner", "Who the visit is with.")],
+        patient_id: Annotated[str, ref("Patient", "The patient.")] = "",
+    ) -> str:
+        """Find free slots."""
+        return ""
+
+    props = find_slots.json_schema()["properties"]
+    assert props["practitioner"]["x-lamworks-entity"] == "Practitioner"
+    assert props["practitioner"]["description"] == "Who the visit is with."
+    assert props["patient_id"]["x-lamworks-ref"] == "Patient"
