@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 import pytest
 from pydantic import Field
 
-from lamworks import ActionContext, ActionResult, ToolError, tool
+from lamworks import ActionContext, ActionResult, ToolError, entity, ref, tool
 
 
 @tool(risk="write", scopes=["user/Appointment.c"], examples=["book a visit"],
@@ -99,8 +99,6 @@ def test_namespacing_keeps_an_explicit_namespace() -> None:
 
 
 def test_entity_and_ref_markers_reach_the_schema() -> None:
-    from lamworks import entity, ref
-
     @tool
     def find_slots(
         practitioner: Annotated[str, entity("Practitioner", "Who the visit is with.")],
