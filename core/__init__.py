@@ -24,7 +24,7 @@ from .errors import (
     PolicyDenied,
     ToolError,
 )
-from .extensions import EntityMatch, KnowledgeSource, SlotExtractor, UIPage
+from .extensions import CommandGroup, EntityMatch, KnowledgeSource, SlotExtractor, UIPage
 from .hookspecs import hookimpl
 from .plan import (
     ActionResult,
@@ -54,6 +54,7 @@ __all__ = [
     "AuditLog",
     "Candidate",
     "Citation",
+    "CommandGroup",
     "ConfigError",
     "ConfirmationError",
     "Decision",

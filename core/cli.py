@@ -25,7 +25,7 @@ from .errors import ConfigError, ConfirmationError
 from .plan import Step, Turn
 from .plugins import make_plugin_manager
 
-__all__ = ["app", "main"]
+__all__ = ["app", "current_config", "main"]
 
 app = typer.Typer(help="lamworks: plan, check, execute and audit actions.", no_args_is_help=True,
                   add_completion=False)
@@ -310,7 +310,43 @@ def ui(
     raise typer.Exit(subprocess.call(command, env=env))
 
 
+def current_config() -> InstitutionConfig:
+    """For plugin commands: the configuration the CLI was started with (``--config`` or env)."""
+    return _load(None)
+
+
+def _add_plugin_commands(argv: list[str]) -> list[str]:
+    """Mount plugin command groups; for ``lamworks <group> ...`` move ``--config`` to the env."""
+    config_value: str | None = None
+    rest: list[str] = []
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg in ("--config", "-c") and index + 1 < len(argv):
+            config_value, skip = argv[index + 1], True
+        elif arg.startswith("--config="):
+            config_value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    path = _config_path(Path(config_value) if config_value else None)
+    if not path.exists():
+        return argv
+    try:
+        pm = make_plugin_manager(load_config(path))
+    except Exception:  # the command itself reports configuration problems
+        return argv
+    for group in pm.commands.values():
+        app.add_typer(group.app, name=group.name, help=group.help or None)
+    if rest and rest[0] in pm.commands:
+        os.environ["LAMWORKS_CONFIG"] = str(path)
+        return rest
+    return argv
+
+
 def main() -> None:
-    app()
+    argv = _add_plugin_commands(sys.argv[1:])
+    app(args=argv, prog_name="lamworks")
 if __name__ == "__main__":
     main()

@@ -3,6 +3,7 @@
 - :class:`KnowledgeSource`: a folder of documents the knowledge layer ingests and cites.
 - :class:`SlotExtractor`: finds domain entities (a practitioner, a course) in an utterance.
 - :class:`UIPage`: a Streamlit page the app adds to its navigation.
+- :class:`CommandGroup`: a group of ``lamworks <name> ...`` command-line subcommands.
 
 Each is a small frozen dataclass; the core stamps ``plugin`` at registration. Planners have their
 own module (:mod:`lamworks.planning`).
@@ -17,7 +18,7 @@ from typing import Any
 
 from .plan import Span
 
-__all__ = ["EntityMatch", "KnowledgeSource", "SlotExtractor", "UIPage"]
+__all__ = ["CommandGroup", "EntityMatch", "KnowledgeSource", "SlotExtractor", "UIPage"]
 
 
 @dataclass(frozen=True)
@@ -103,4 +104,30 @@ class UIPage:
     plugin: str = ""
 
     def namespaced(self, plugin: str) -> UIPage:
+        return replace(self, plugin=plugin)
+
+
+@dataclass(frozen=True)
+class CommandGroup:
+    """Subcommands a plugin adds to the ``lamworks`` CLI, as a ``typer.Typer`` app.
+
+    Example::
+
+        edu = typer.Typer(help="Education tools.")
+
+        @edu.command()
+        def calibrate(essays: Path) -> None: ...
+
+        register(CommandGroup(name="edu", app=edu))      # lamworks edu calibrate ...
+
+    The CLI finds groups through the configuration in ``--config``/``LAMWORKS_CONFIG``; a name
+    that clashes with a core command or another plugin's group is refused.
+    """
+
+    name: str
+    app: Any
+    help: str = ""
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> CommandGroup:
         return replace(self, plugin=plugin)

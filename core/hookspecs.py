@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .config import InstitutionConfig
-    from .extensions import KnowledgeSource, SlotExtractor, UIPage
+    from .extensions import CommandGroup, KnowledgeSource, SlotExtractor, UIPage
     from .plan import ActionResult, Step
     from .planning import Planner
     from .policies import Policy
@@ -177,6 +177,23 @@ def register_ui_pages(
         @hookimpl
         def register_ui_pages(register):
             register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py"))
+    """
+
+
+@hookspec
+def register_commands(
+    register: Callable[[CommandGroup], None], config: InstitutionConfig, settings: BaseModel | None
+) -> None:
+    """Register command-line subcommands: ``register(CommandGroup(name="edu", app=typer_app))``.
+
+    They appear as ``lamworks <name> ...`` when the CLI runs with this institution's config.
+    Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def register_commands(register):
+            register(CommandGroup(name="edu", app=edu_cli, help="Essay scoring tools."))
     """
 
 

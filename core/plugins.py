@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from . import hookspecs
 from .config import InstitutionConfig, format_validation_error
 from .errors import ConfigError, DuplicateNameError, PluginError
-from .extensions import KnowledgeSource, SlotExtractor, UIPage
+from .extensions import CommandGroup, KnowledgeSource, SlotExtractor, UIPage
 from .planning import Planner
 from .policies import Policy
 from .tools import Tool
@@ -47,6 +47,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_slot_extractors", "slot_extractors"),
     ("register_planners", "planners"),
     ("register_ui_pages", "ui_pages"),
+    ("register_commands", "commands"),
 )
 _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "tools": Tool,
@@ -54,7 +55,10 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "knowledge_sources": KnowledgeSource,
     "slot_extractors": SlotExtractor,
     "ui_pages": UIPage,
+    "commands": CommandGroup,
 }
+RESERVED_COMMANDS = frozenset({"plugins", "tools", "ask", "confirm", "chat", "audit", "config",
+                               "ui", "kb"})
 
 Status = Literal["loaded", "failed", "blocked"]
 
@@ -75,6 +79,7 @@ class PluginRecord:
     slot_extractors: list[str] = field(default_factory=list)
     planners: list[str] = field(default_factory=list)
     ui_pages: list[str] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +90,7 @@ class _Staged:
     slot_extractors: list[SlotExtractor] = field(default_factory=list)
     planners: list[Planner] = field(default_factory=list)
     ui_pages: list[UIPage] = field(default_factory=list)
+    commands: list[CommandGroup] = field(default_factory=list)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -102,6 +108,7 @@ class PluginManager(pluggy.PluginManager):
         self.slot_extractors: dict[str, SlotExtractor] = {}
         self.planners: dict[str, Planner] = {}
         self.ui_pages: list[UIPage] = []
+        self.commands: dict[str, CommandGroup] = {}
         self.warnings: list[str] = []
 
     # -- loading -------------------------------------------------------------------------------
@@ -204,6 +211,11 @@ class PluginManager(pluggy.PluginManager):
         sources = [s.namespaced(name) for s in staged.knowledge_sources]
         extractors = [s.namespaced(name) for s in staged.slot_extractors]
         pages = [p.namespaced(name) for p in staged.ui_pages]
+        commands = [c.namespaced(name) for c in staged.commands]
+        for command in commands:
+            if command.name in RESERVED_COMMANDS:
+                raise PluginError(name, f"command group {command.name!r} clashes with a core "
+                                        "command")
         # Check every name before merging anything: all of the plugin or nothing.
         checks: list[tuple[str, Iterable[str], Mapping[str, Any]]] = [
             ("tool", [t.name for t in tools], self.tools),
@@ -211,6 +223,7 @@ class PluginManager(pluggy.PluginManager):
             ("knowledge source", [s.name for s in sources], self.knowledge_sources),
             ("slot extractor", [s.name for s in extractors], self.slot_extractors),
             ("planner", [p.name for p in staged.planners], self.planners),
+            ("command group", [c.name for c in commands], self.commands),
         ]
         for kind, names, existing in checks:
             seen: set[str] = set()
@@ -233,12 +246,15 @@ class PluginManager(pluggy.PluginManager):
         for planner in staged.planners:
             self.planners[planner.name] = planner
         self.ui_pages.extend(pages)
+        for command in commands:
+            self.commands[command.name] = command
         record.tools = [t.name for t in tools]
         record.policies = [p.name for p in policies]
         record.knowledge_sources = [s.name for s in sources]
         record.slot_extractors = [e.name for e in extractors]
         record.planners = [p.name for p in staged.planners]
         record.ui_pages = [p.title for p in pages]
+        record.commands = [c.name for c in commands]
 
     def _owner_of_planner(self, planner_name: str) -> str:
         return next((r.name for r in self.records.values() if planner_name in r.planners), "?")
@@ -259,9 +275,12 @@ class PluginManager(pluggy.PluginManager):
             self.slot_extractors.pop(extractor_name, None)
         for planner_name in record.planners:
             self.planners.pop(planner_name, None)
+        for command_name in record.commands:
+            self.commands.pop(command_name, None)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
+        record.commands = []
 
     def _fail(self, record: PluginRecord, plugin: object | None, exc: BaseException) -> None:
         self._drop(record.name, plugin)

@@ -1,4 +1,13 @@
-"""Policies: functions that look at a planned step (``pre``) or its result (``post``) and decide.
+"""Policies: functions that look at a request, a planned step or a result, and decide.
+
+Three stages:
+
+- ``request``: the raw utterance, before any planning. The step given is a stand-in whose
+  ``tool`` is ``"(request)"`` and whose ``arguments`` are ``{"utterance": text}``; a deny
+  refuses the request outright (clinical advice, "write my essay for me"). ``ctx.tool`` is a
+  stand-in too. Retrieved documents never reach this stage: it sees only what the person typed.
+- ``pre``: a planned step, before anything in the plan runs.
+- ``post``: a step's result (``step.result``), before the user or the audit log sees it.
 
 A policy returns a :class:`~lamworks.plan.Decision` built with :func:`allow`, :func:`deny`,
 :func:`confirm` or :func:`redact` (or ``None``, which means allow). The runtime stamps the
@@ -39,6 +48,7 @@ from .plan import Decision, Step
 from .tools import ActionContext, Tool
 
 __all__ = [
+    "REQUEST_TOOL",
     "Policy",
     "PolicyContext",
     "Stage",
@@ -54,7 +64,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Stage = Literal["pre", "post"]
+Stage = Literal["request", "pre", "post"]
+REQUEST_TOOL = "(request)"
 REDACTED = "[redacted]"
 
 
@@ -114,8 +125,8 @@ def policy(
     Use as ``@policy`` or ``@policy(stage="post")``. The description (default: the docstring's
     first line) is what ``lamworks plugins`` and the Admin page show.
     """
-    if stage not in ("pre", "post"):
-        raise ValueError(f"stage must be 'pre' or 'post', not {stage!r}")
+    if stage not in ("request", "pre", "post"):
+        raise ValueError(f"stage must be 'request', 'pre' or 'post', not {stage!r}")
 
     def build(f: PolicyFunction) -> Policy:
         text = description or (f.__doc__ or "").strip().split("\n", 1)[0]

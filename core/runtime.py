@@ -36,12 +36,12 @@ from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError
 from .executor import Executor, decisions_for_audit, redacted_arguments
 from .journal import Journal
-from .plan import Citation, Decision, Plan, Step, Turn
+from .plan import ActionResult, Citation, Decision, Explanation, Plan, Step, Turn
 from .planning import DialogState, Planner, PlanningContext
 from .plugins import PluginManager, make_plugin_manager
-from .policies import Policy, PolicyContext, combine, evaluate
+from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate
 from .sessions import ConfirmationStore, RateCounter, SessionStore
-from .tools import ActionContext, Tool
+from .tools import ActionContext, Tool, tool
 
 __all__ = ["Runtime", "StartupReport"]
 
@@ -216,6 +216,16 @@ class Runtime:
         state.pending_steps = []
         state.remember("user", turn.utterance)
 
+        refusal = self._screen_request(base, turn.utterance)
+        if refusal is not None:
+            state.follow_up = None
+            answer = f"I can't help with that: {refusal.reason}"
+            state.remember("assistant", answer)
+            self.sessions.save(turn.session_id, turn.user, state, version)
+            return turn.model_copy(update={"answer": answer, "plan": Plan(
+                why=Explanation(planner="request-policies",
+                                notes=[f"refused by {refusal.policy}"]))})
+
         planning = PlanningContext(
             tools=self.tools, action=base, dialog=state,
             slot_extractors=tuple(self.plugins.slot_extractors.values()),
@@ -242,6 +252,21 @@ class Runtime:
             return turn.model_copy(update={"plan": plan.model_copy(update={"steps": steps}),
                                            "answer": answer})
         return self._run(turn, state, version, base, checked)
+
+    def _screen_request(self, base: ActionContext, utterance: str) -> Decision | None:
+        """Run request-stage policies on the raw utterance; the first deny, audited, or None."""
+        policies = self.policies("request")
+        if not policies:
+            return None
+        stand_in = Step(id=_new_id(), tool=REQUEST_TOOL, arguments={"utterance": utterance})
+        decisions = evaluate(policies, stand_in, PolicyContext(base, _REQUEST_STAND_IN,
+                                                                 self.rate_counter))
+        verdict = combine(decisions)
+        if verdict.kind != "deny":
+            return None
+        refused = stand_in.model_copy(update={"decisions": decisions, "status": "denied"})
+        self._audit_step(base, refused, "request.denied", outcome="denied")
+        return verdict
 
     def _pre_check(self, base: ActionContext, step: Step) -> Step:
         tool = self.tools.get(step.tool)
@@ -354,6 +379,14 @@ class Runtime:
                               arguments=entry.arguments, outcome=result,
                               detail={"idempotency_key": entry.key})
         return report
+
+
+@tool(name=REQUEST_TOOL, description="The person's request itself, before any planning.")
+def _request_stand_in() -> ActionResult:
+    return ActionResult()
+
+
+_REQUEST_STAND_IN: Tool = _request_stand_in
 
 
 def _new_id() -> str:

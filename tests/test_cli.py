@@ -82,3 +82,13 @@ def test_chat_reads_lines_and_confirms(config: Path) -> None:
                       stdin="add a note text=from chat\ny\ncount my notes\n")
     assert result.returncode == 0, result.stderr
     assert "Noted" in result.stdout and "There are 1 notes" in result.stdout
+
+
+def test_plugin_command_group_runs_with_the_config(config: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    result = lamworks("notes", "where", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == str(config.parent / "data" / "notes.db")
+    monkeypatch.setenv("LAMWORKS_CONFIG", str(config))
+    listed = lamworks("--help")
+    assert "notes" in listed.stdout

@@ -6,7 +6,7 @@ import lamworks
 
 DOCUMENTED = {
     "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditLog", "Candidate",
-    "Citation", "ConfigError", "ConfirmationError", "Decision", "DialogState",
+    "Citation", "CommandGroup", "ConfigError", "ConfirmationError", "Decision", "DialogState",
     "DuplicateNameError", "EntityMatch", "Explanation", "FollowUp", "InstitutionConfig",
     "KeywordPlanner", "KnowledgeError", "KnowledgeSource", "LamworksError", "Plan", "Planner",
     "PlanningContext", "PluginError", "PluginManager", "PluginRecord", "Policy", "PolicyContext",

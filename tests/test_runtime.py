@@ -186,3 +186,13 @@ def test_greeting_and_out_of_scope_need_no_tool(runtime: Runtime) -> None:
     assert runtime.handle("s1", "alice", "hello there").answer.startswith("Hello")
     turn = runtime.handle("s1", "alice", "what is the airspeed of a swallow")
     assert not turn.steps and "can't help" in turn.answer
+
+
+def test_request_policy_refuses_before_planning(runtime: Runtime) -> None:
+    turn = runtime.handle("s1", "alice", "add a note about my fortune text=lucky")
+    assert not turn.steps and turn.awaiting_confirmation is None
+    assert "nobody here tells fortunes" in turn.answer
+    [entry] = list(runtime.audit.entries())
+    assert entry.event == "request.denied"
+    assert entry.decisions[-1]["policy"] == "sample.no_fortune_telling"
+    assert _notes(runtime) == []

@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+import typer
 from pydantic import BaseModel
 
 from lamworks import (
     ActionContext,
     ActionResult,
+    CommandGroup,
     Decision,
     Policy,
     PolicyContext,
@@ -85,6 +87,14 @@ def hide_author_email(step: Step, ctx: PolicyContext) -> Decision | None:
     return None
 
 
+@policy(stage="request")
+def no_fortune_telling(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Requests to tell the future are refused before any planning."""
+    if "fortune" in step.arguments["utterance"].lower():
+        return deny("nobody here tells fortunes; try a note instead.")
+    return None
+
+
 @policy(stage="post")
 def hide_result_email(step: Step, ctx: PolicyContext) -> Decision | None:
     """Results show no author e-mail address."""
@@ -107,5 +117,22 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 @hookimpl
 def register_policies(register: Callable[[Policy], None]) -> None:
     register(no_secret_notes)
+    register(no_fortune_telling)
     register(hide_author_email)
     register(hide_result_email)
+
+
+notes_cli = typer.Typer(help="The sample plugin's own commands.")
+
+
+@notes_cli.command("where")
+def where() -> None:
+    """Print where the notes live."""
+    from lamworks.cli import current_config
+
+    print(current_config().data_dir / "notes.db")
+
+
+@hookimpl
+def register_commands(register: Callable[[CommandGroup], None]) -> None:
+    register(CommandGroup(name="notes", app=notes_cli, help="Sample notes commands."))
