@@ -1,0 +1,458 @@
+"""Filling a tool's arguments from an utterance, field by field, by type.
+
+Each extractor proposes candidates with spans; each field takes the best unused candidate of
+its kind, preferring ones whose preceding words match the field's cue words ("born 2 March"
+fills ``birth_date``, "until Friday" fills ``end_date``). Every value keeps the span it came
+from. Values are then validated against the tool's argument model; an invalid value is dropped
+and reported, so the dialog asks for it again instead of crashing.
+
+What lives elsewhere: which tool (:mod:`.router`), dialog state and chaining (:mod:`.planner`),
+the date/time grammar (:mod:`.temporal`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from ..extensions import EntityMatch, SlotExtractor
+from ..plan import Span
+from ..tools import Tool
+from .fields import FieldSpec, field_specs
+from .temporal import find_dates, find_durations, find_times, part_of_day
+
+__all__ = ["Filled", "SlotFiller"]
+
+_NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+                 "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+                 "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+                 "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
+                 "fifty": 50, "hundred": 100, "a couple": 2, "couple": 2, "a dozen": 12,
+                 "dozen": 12, "single": 1, "solo": 1, "both": 2, "pair": 2}
+_NUMBER_RE = re.compile(
+    r"(?<![\w.:/-])(\d+(?:\.\d+)?|" + "|".join(sorted(map(re.escape, _NUMBER_WORDS),
+                                                    key=len, reverse=True)) + r")(?![\w:/-])",
+    re.I)
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_RE = re.compile(r"(?<!\w)(\+?\d[\d\s().-]{6,}\d)(?!\w)")
+_QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
+_TITLES = {"dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "miss", "mx", "nurse"}
+_NOT_NAMES = {"i", "i'm", "im", "please", "can", "could", "would", "book", "cancel", "find",
+              "show", "list", "check", "send", "register", "update", "schedule", "give", "what",
+              "when", "where", "who", "how", "is", "are", "the", "a", "an", "my", "me", "we",
+              "our", "hi", "hello", "hey", "thanks", "thank", "yes", "no", "ok", "okay", "and",
+              "also", "then", "next", "this", "on", "at", "in", "for", "with", "to", "from",
+              "new", "tomorrow", "today", "tonight", "need", "want", "let", "lets", "set",
+              "make", "get", "tell", "reschedule", "move", "change", "add", "create", "help",
+              "am", "pm", "noon", "midnight", "morning", "afternoon", "evening", "please,"}
+_MONTH_OR_DAY = {"january", "february", "march", "april", "may", "june", "july", "august",
+                 "september", "october", "november", "december", "jan", "feb", "mar", "apr",
+                 "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "monday", "tuesday",
+                 "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed",
+                 "thu", "fri", "sat", "sun"}
+_BIRTH_CUES = {"born", "birth", "dob", "birthday", "birthdate", "b"}
+_START_CUES = {"from", "starting", "start", "since", "beginning", "after", "check", "arriving",
+               "departing", "leaving", "on"}
+_END_CUES = {"until", "till", "to", "through", "end", "ending", "before", "by", "due",
+             "deadline", "returning", "return"}
+_YES = re.compile(r"\b(yes|yeah|yep|sure|with|include|including|please do)\b", re.I)
+_NO = re.compile(r"\b(no|not|without|don't|dont|do not|never|exclude)\b", re.I)
+_TEXT_CUES = re.compile(
+    r"\b(?:because(?: of)?|since|reason(?: is)?|saying|that says|which says|says|about|regarding|"
+    r"re|note|message|topic|subject)\b[:\s]+(.+)$", re.I)
+_LOCATION_RE = re.compile(r"\b(?:in|at|to|from|near|around|into)\s+((?:[A-Z][\w'’.-]*\s?){1,4})")
+
+
+@dataclass
+class Candidate:
+    """A value an extractor proposes, with its span and the words before it."""
+
+    value: Any
+    start: int
+    end: int
+    text: str
+    cue: str = ""
+    score: float = 1.0
+
+
+@dataclass
+class Filled:
+    """What the slot filler found for one tool."""
+
+    arguments: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    invalid: dict[str, str] = field(default_factory=dict)
+    """Fields whose extracted value failed validation, with the reason (asked again)."""
+
+    def missing_required(self, tool: Tool) -> list[str]:
+        return [f.name for f in field_specs(tool) if f.required and f.name not in self.arguments]
+
+
+Similarity = Callable[[str, Sequence[str]], tuple[int, float]]
+"""``similar(text, options) -> (index of the best option, cosine)``: embedding similarity."""
+
+
+def _cue(text: str, start: int) -> str:
+    return " ".join(re.findall(r"[a-z]+", text[max(0, start - 28):start].lower())[-3:])
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+class SlotFiller:
+    """Fills a tool's arguments from text. One instance per planner; stateless per call."""
+
+    def __init__(self, *, similar: Similarity | None = None, locale: str = "en-US") -> None:
+        self.similar = similar
+        self.locale = locale
+        self._adapters: dict[tuple[int, str], TypeAdapter[Any]] = {}
+
+    def fill(
+        self,
+        tool: Tool,
+        text: str,
+        *,
+        today: date,
+        extractors: Sequence[SlotExtractor] = (),
+        context: Any = None,
+        only: Sequence[str] | None = None,
+        prefer: str | None = None,
+    ) -> Filled:
+        """Extract what ``text`` says about the tool's fields (``only``: just these fields).
+
+        ``prefer`` names a field the user was just asked about: a bare answer ("Ana Ruiz",
+        "Wednesday") goes to it first.
+        """
+        specs = [f for f in field_specs(tool) if only is None or f.name in only]
+        if prefer:
+            specs.sort(key=lambda f: f.name != prefer)
+        used: list[tuple[int, int]] = []
+        filled = Filled()
+        pools = _Pools(text, today, self.locale, extractors, context)
+        for spec in _ordered(specs):
+            candidate = self._extract(spec, pools, used, text, prefer == spec.name)
+            if candidate is None:
+                continue
+            value = self._validate(tool, spec, candidate.value)
+            if isinstance(value, _Invalid):
+                filled.invalid[spec.name] = value.reason
+                continue
+            filled.arguments[spec.name] = value
+            filled.spans[spec.name] = Span(start=candidate.start, end=candidate.end,
+                                           text=candidate.text)
+            if candidate.end > candidate.start:
+                used.append((candidate.start, candidate.end))
+        return filled
+
+    # -- per kind ------------------------------------------------------------------------------
+
+    def _extract(self, spec: FieldSpec, pools: _Pools, used: list[tuple[int, int]], text: str,
+                 asked: bool) -> Candidate | None:
+        free = [c for c in pools.of(spec) if not any(_overlaps((c.start, c.end), u)
+                                                       for u in used)]
+        if spec.kind == "enum":
+            return self._enum(spec, text, used)
+        if spec.kind in ("date", "datetime"):
+            return _best_by_cue(free, _date_cues(spec))
+        if spec.kind in ("integer", "number"):
+            return _best_by_cue(free, spec.words) if free else None
+        if spec.kind == "boolean":
+            return _boolean(spec, text)
+        if spec.kind in ("person", "entity", "location", "title", "text"):
+            if free:
+                return _best_by_cue(free, spec.words)
+            return _whole(text) if asked else None
+        return free[0] if free else (_whole(text) if asked and spec.kind == "text" else None)
+
+    def _enum(self, spec: FieldSpec, text: str, used: list[tuple[int, int]]) -> Candidate | None:
+        lowered = text.lower()
+        best: Candidate | None = None
+        for value in spec.enum:
+            for synonym in _enum_synonyms(value):
+                for m in re.finditer(rf"(?<![\w]){re.escape(synonym)}(?![\w])", lowered):
+                    if any(_overlaps((m.start(), m.end()), u) for u in used):
+                        continue
+                    if best is None or (m.end() - m.start()) > (best.end - best.start):
+                        best = Candidate(value, m.start(), m.end(), text[m.start():m.end()])
+        if best is None and spec.enum and all(isinstance(v, str) for v in spec.enum):
+            pod = part_of_day(text)
+            if pod and pod[0] in spec.enum:
+                return Candidate(pod[0], pod[1], pod[2], text[pod[1]:pod[2]])
+        return best
+
+    def _validate(self, tool: Tool, spec: FieldSpec, value: Any) -> Any:
+        key = (id(tool), spec.name)
+        adapter = self._adapters.get(key)
+        if adapter is None:
+            info = tool.args_model.model_fields.get(spec.name)
+            if info is None:
+                return value
+            adapter = TypeAdapter(info.annotation)
+            self._adapters[key] = adapter
+        try:
+            return adapter.validate_python(value)
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            return _Invalid(str(first["msg"]))
+
+
+@dataclass(frozen=True)
+class _Invalid:
+    reason: str
+
+
+class _Pools:
+    """Candidates of every kind, extracted once per utterance (lazily, by kind)."""
+
+    def __init__(self, text: str, today: date, locale: str,
+                 extractors: Sequence[SlotExtractor], context: Any) -> None:
+        self.text = text
+        self.today = today
+        self.locale = locale
+        self.extractors = extractors
+        self.context = context
+        self._cache: dict[str, list[Candidate]] = {}
+
+    def of(self, spec: FieldSpec) -> list[Candidate]:
+        key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
+        if spec.kind == "date" and _date_cues(spec) & _BIRTH_CUES:
+            key = "birthdate"
+        if key not in self._cache:
+            self._cache[key] = self._build(key, spec)
+        return self._cache[key]
+
+    def _build(self, key: str, spec: FieldSpec) -> list[Candidate]:
+        text = self.text
+        if key in ("date", "birthdate"):
+            return [Candidate(d.value, d.start, d.end, d.text, d.cue)
+                    for d in find_dates(text, self.today, locale=self.locale,
+                                        future=key != "birthdate")]
+        if key == "datetime":
+            return _datetimes(text, self.today, self.locale)
+        if key == "time":
+            return [Candidate(t.value, t.start, t.end, t.text, _cue(text, t.start))
+                    for t in find_times(text)]
+        if key == "duration":
+            return [Candidate(delta, s, e, t, _cue(text, s)) for delta, s, e, t
+                    in find_durations(text)]
+        if key in ("integer", "number"):
+            return _numbers(text, self)
+        if key == "email":
+            return [Candidate(m.group(0), m.start(), m.end(), m.group(0), _cue(text, m.start()))
+                    for m in _EMAIL_RE.finditer(text)]
+        if key == "phone":
+            return _phones(text, self.locale)
+        if key.startswith("entity:"):
+            return self._entities(spec.entity or "")
+        if key == "person":
+            return _quoted(text) + _names(text)
+        if key == "title":
+            return _quoted(text) + _names(text, runs_only=True)
+        if key == "location":
+            return _quoted(text, score=0.5) + [
+                Candidate(m.group(1).strip(" .,"), m.start(1), m.start(1)
+                          + len(m.group(1).strip(" .,")), m.group(1).strip(" .,"),
+                          _cue(text, m.start(1)))
+                for m in _LOCATION_RE.finditer(text)
+                if m.group(1).split()[0].lower().strip(".,") not in _MONTH_OR_DAY]
+        return _quoted(text) + _text_spans(text)
+
+    def _entities(self, entity_type: str) -> list[Candidate]:
+        found: list[Candidate] = []
+        for extractor in self.extractors:
+            if extractor.entity_type != entity_type:
+                continue
+            try:
+                matches: list[EntityMatch] = extractor.extract(self.text, self.context)
+            except Exception:  # an extractor bug must not break planning
+                continue
+            found.extend(Candidate(m.value, m.span.start, m.span.end, m.span.text,
+                                   _cue(self.text, m.span.start), m.score) for m in matches)
+        if not found:
+            return _quoted(self.text) + _names(self.text, titled=True)
+        return sorted(found, key=lambda c: -c.score)
+
+
+def _ordered(specs: list[FieldSpec]) -> list[FieldSpec]:
+    """Typed, specific fields first; free text last, so it takes only what is left."""
+    rank = {"email": 0, "phone": 0, "enum": 1, "entity": 1, "date": 2, "datetime": 2, "time": 2,
+            "duration": 2, "integer": 3, "number": 3, "boolean": 3, "ref": 4, "person": 5,
+            "location": 6, "title": 6, "text": 7}
+    return sorted(specs, key=lambda f: rank.get(f.kind, 8))
+
+
+def _date_cues(spec: FieldSpec) -> frozenset[str]:
+    words = set(spec.words)
+    if words & {"birth", "born", "dob", "birthdate", "birthday"}:
+        words |= _BIRTH_CUES
+    if words & {"start", "from", "begin", "arrival", "checkin", "departure"}:
+        words |= _START_CUES
+    if words & {"end", "until", "deadline", "due", "return", "checkout"}:
+        words |= _END_CUES
+    return frozenset(words)
+
+
+def _best_by_cue(candidates: list[Candidate], cues: frozenset[str]) -> Candidate | None:
+    if not candidates:
+        return None
+
+    def score(c: Candidate) -> float:
+        cue_words = set(c.cue.split())
+        return c.score + (1.0 if cue_words & cues else 0.0)
+
+    best = max(candidates, key=score)
+    # Dates cued for another purpose ("born 2 March") never fill an unrelated date field.
+    if not set(best.cue.split()) & cues and set(best.cue.split()) & _BIRTH_CUES:
+        others = [c for c in candidates if not set(c.cue.split()) & _BIRTH_CUES]
+        return others[0] if others else None
+    return best
+
+
+def _enum_synonyms(value: Any) -> list[str]:
+    text = str(value).lower()
+    options = {text, text.replace("_", " "), text.replace("-", " ")}
+    if not text.endswith("s"):
+        options.add(text + "s")
+    return sorted(options, key=len, reverse=True)
+
+
+def _datetimes(text: str, today: date, locale: str) -> list[Candidate]:
+    dates = find_dates(text, today, locale=locale)
+    times = find_times(text)
+    out: list[Candidate] = []
+    for d in dates:
+        t = min(times, key=lambda t: abs(t.start - d.end)) if times else None
+        if t is None:
+            continue
+        start, end = min(d.start, t.start), max(d.end, t.end)
+        out.append(Candidate(datetime.combine(d.value, t.value), start, end, text[start:end],
+                             d.cue))
+    if not dates and times:
+        t = times[0]
+        out.append(Candidate(datetime.combine(today, t.value), t.start, t.end, t.text,
+                             _cue(text, t.start)))
+    return out
+
+
+def _numbers(text: str, pools: _Pools) -> list[Candidate]:
+    taken = [(c.start, c.end) for key in ("date", "time") for c in pools.of(
+        FieldSpec(name=key, kind=key, required=False))]
+    out = []
+    for m in _NUMBER_RE.finditer(text):
+        if any(_overlaps((m.start(), m.end()), t) for t in taken):
+            continue
+        raw = m.group(1).lower()
+        value: float | int = (float(raw) if "." in raw else int(raw)) if raw[0].isdigit() \
+            else _NUMBER_WORDS[raw]
+        after = text[m.end():m.end() + 20].lower()
+        out.append(Candidate(value, m.start(), m.end(), m.group(1),
+                             _cue(text, m.start()) + " " + " ".join(after.split()[:2])))
+    return out
+
+
+def _phones(text: str, locale: str) -> list[Candidate]:
+    import phonenumbers
+
+    region = locale.replace("_", "-").split("-")[-1].upper() if "-" in locale else "US"
+    out = []
+    for match in phonenumbers.PhoneNumberMatcher(text, region):
+        number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        out.append(Candidate(number, match.start, match.end, match.raw_string,
+                             _cue(text, match.start)))
+    return out
+
+
+def _quoted(text: str, *, score: float = 1.5) -> list[Candidate]:
+    out = []
+    for m in _QUOTED_RE.finditer(text):
+        group = next(i for i in (1, 2, 3) if m.group(i) is not None)
+        out.append(Candidate(m.group(group), m.start(group), m.end(group), m.group(group),
+                             _cue(text, m.start()), score=score))
+    return out
+
+
+_TOKEN_RE = re.compile(r"[^\W\d_][\w'’.-]*", re.UNICODE)
+
+
+def _is_name_token(token: str) -> bool:
+    bare = token.strip(".'’-")
+    return (len(bare) >= 2 and bare[0].isupper() and bare.lower() not in _NOT_NAMES
+            and bare.lower() not in _MONTH_OR_DAY and bare.lower() not in _TITLES
+            and not bare.isupper())
+
+
+def _names(text: str, *, titled: bool = False, runs_only: bool = False) -> list[Candidate]:
+    """Capitalised word runs ("Ana Ruiz", "José Álvarez-Núñez"); with ``titled``, only names
+    after a title ("Dr. Lee"), the title included; with ``runs_only``, capitalised runs of any
+    length anywhere (names of things: "Sushi Ran")."""
+    tokens = list(_TOKEN_RE.finditer(text))
+    out: list[Candidate] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        is_title = token.group(0).lower().strip(".") in _TITLES
+        if titled and is_title and i + 1 < len(tokens) and _is_name_token(tokens[i + 1].group(0)):
+            j = i + 1
+            while j + 1 < len(tokens) and _is_name_token(tokens[j + 1].group(0)) \
+                    and tokens[j + 1].start() - tokens[j].end() <= 1:
+                j += 1
+            end = tokens[j].end()
+            out.append(Candidate(text[token.start():end], token.start(), end,
+                                 text[token.start():end], _cue(text, token.start())))
+            i = j + 1
+            continue
+        if not titled and _is_name_token(token.group(0)) and not (
+                i > 0 and tokens[i - 1].group(0).lower().strip(".") in _TITLES):
+            j = i
+            while j + 1 < len(tokens) and _is_name_token(tokens[j + 1].group(0)) \
+                    and tokens[j + 1].start() - tokens[j].end() <= 1 and j - i < 3:
+                j += 1
+            end = tokens[j].end()
+            value = text[token.start():end].rstrip(".'’")
+            score = 1.0 + 0.2 * (j - i)  # full names beat single words
+            if j > i or i > 0 or runs_only:  # a lone capitalised first word is rarely a name
+                out.append(Candidate(value, token.start(), token.start() + len(value), value,
+                                     _cue(text, token.start()), score))
+            i = j + 1
+            continue
+        i += 1
+    return out
+
+
+def _text_spans(text: str) -> list[Candidate]:
+    m = _TEXT_CUES.search(text)
+    if not m:
+        return []
+    value = m.group(1).strip(" .!?\"'")
+    if not value:
+        return []
+    start = m.start(1)
+    return [Candidate(value, start, start + len(value), value, _cue(text, start), score=0.8)]
+
+
+def _whole(text: str) -> Candidate | None:
+    value = text.strip(" .!?")
+    if not value:
+        return None
+    start = text.find(value)
+    return Candidate(value, start, start + len(value), value, "", score=0.5)
+
+
+def _boolean(spec: FieldSpec, text: str) -> Candidate | None:
+    name_words = [w for w in spec.name.lower().split("_") if len(w) > 2 and w not in ("is", "has")]
+    lowered = text.lower()
+    for word in name_words:
+        idx = lowered.find(word)
+        if idx < 0:
+            continue
+        before = lowered[max(0, idx - 20):idx]
+        value = not _NO.search(before)
+        return Candidate(value, idx, idx + len(word), text[idx:idx + len(word)])
+    return None
+
