@@ -44,7 +44,7 @@ from .plugins import PluginManager, PluginRecord, make_plugin_manager
 from .policies import Policy, PolicyContext, allow, confirm, deny, policy, redact
 from .runtime import Runtime
 from .scopes import Scope
-from .tools import ActionContext, Tool, entity, ref, tool
+from .tools import ActionContext, Tool, entity, ref, tool, tool_from_schema
 
 __all__ = [
     "ActionContext",
@@ -100,4 +100,5 @@ __all__ = [
     "redact",
     "ref",
     "tool",
+    "tool_from_schema",
 ]

@@ -57,4 +57,7 @@ def register_policies(register: Callable[[Policy], None]) -> None:
 
 @hookimpl
 def register_planners(register: Callable[[Planner], None]) -> None:
-    register(KeywordPlanner())
+    from .planner import NeuroSymbolicPlanner
+
+    register(NeuroSymbolicPlanner())  # the default: its model loads on the first request
+    register(KeywordPlanner())  # a fallback that needs no model

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "REF_PLACEHOLDER",
     "ActionResult",
     "Candidate",
     "Citation",
@@ -26,6 +27,11 @@ __all__ = [
     "StepStatus",
     "Turn",
 ]
+
+REF_PLACEHOLDER = "$from"
+"""An argument value ``{"$from": step_id, "ref": "Patient", "part": "id"}`` stands for the id
+(or, with ``"part": "display"``, the display name) of the record of that type produced by an
+earlier step of the same plan; the runtime fills it in when the step is reached."""
 
 DecisionKind = Literal["allow", "deny", "confirm", "redact"]
 StepStatus = Literal[

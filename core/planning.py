@@ -40,6 +40,7 @@ __all__ = [
     "PlanningContext",
     "field_question",
     "new_step_id",
+    "small_talk",
 ]
 
 
@@ -107,6 +108,17 @@ _ASSIGNMENT = re.compile(
 )
 
 
+def small_talk(utterance: str) -> str | None:
+    """A short reply to a greeting or thanks that asks for nothing else, else ``None``."""
+    if len(utterance.split()) > 5:
+        return None
+    if _GREETING.match(utterance):
+        return "Hello! What can I do for you?"
+    if _THANKS.match(utterance):
+        return "You're welcome."
+    return None
+
+
 def _words(text: str) -> set[str]:
     return {w for w in _WORD.findall(text.lower()) if w not in _STOP}
 
@@ -131,10 +143,9 @@ class KeywordPlanner:
             if _CANCEL.match(utterance):
                 return Plan(reply="Cancelled. What else can I do for you?")
             return self._resume(utterance, dialog.follow_up, ctx)
-        if _GREETING.match(utterance):
-            return Plan(reply="Hello! What can I do for you?")
-        if _THANKS.match(utterance):
-            return Plan(reply="You're welcome.")
+        reply = small_talk(utterance)
+        if reply is not None:
+            return Plan(reply=reply)
         candidates = self._rank(utterance, ctx.tools)
         why = Explanation(planner=self.name, candidates=candidates[:3])
         if not candidates or candidates[0].score < self.threshold:

@@ -36,7 +36,16 @@ from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError
 from .executor import Executor, decisions_for_audit, redacted_arguments
 from .journal import Journal
-from .plan import ActionResult, Citation, Decision, Explanation, Plan, Step, Turn
+from .plan import (
+    REF_PLACEHOLDER,
+    ActionResult,
+    Citation,
+    Decision,
+    Explanation,
+    Plan,
+    Step,
+    Turn,
+)
 from .planning import DialogState, Planner, PlanningContext
 from .plugins import PluginManager, make_plugin_manager
 from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate
@@ -288,6 +297,19 @@ class Runtime:
                 done.append(step.model_copy(update={"status": "failed",
                                                     "error": "This action is not available."}))
                 break
+            bound = _bind_references(step, done)
+            if bound is None:
+                done.append(step.model_copy(update={
+                    "status": "failed",
+                    "error": "An earlier step did not produce what this step needs."}))
+                break
+            if bound is not step:
+                # Policies decide on the real values, not on the placeholder they saw first.
+                step = self._pre_check(base, bound.model_copy(update={"decisions": []}))
+                if step.status == "denied":
+                    self._audit_step(base, step, "step.denied", outcome="denied")
+                    done.append(step)
+                    break
             needs_ok = combine(step.decisions).kind == "confirm" and step.id != confirmed_id
             if needs_ok:
                 token = self.confirmations.issue(turn.session_id, step.id, step.tool,
@@ -387,6 +409,24 @@ def _request_stand_in() -> ActionResult:
 
 
 _REQUEST_STAND_IN: Tool = _request_stand_in
+
+
+def _bind_references(step: Step, done: list[Step]) -> Step | None:
+    """The step with placeholders replaced by what earlier steps produced (None: missing)."""
+    if not any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values()):
+        return step
+    arguments: dict[str, Any] = {}
+    for name, value in step.arguments.items():
+        if not (isinstance(value, dict) and REF_PLACEHOLDER in value):
+            arguments[name] = value
+            continue
+        source = next((s for s in done if s.id == value[REF_PLACEHOLDER]), None)
+        refs = source.result.refs if source is not None and source.result is not None else []
+        ref = next((r for r in refs if r.type == value.get("ref")), None)
+        if ref is None:
+            return None
+        arguments[name] = (ref.display or ref.id) if value.get("part") == "display" else ref.id
+    return step.model_copy(update={"arguments": arguments})
 
 
 def _new_id() -> str:

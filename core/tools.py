@@ -31,12 +31,13 @@ with a journal entry (:mod:`lamworks.executor`).
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, overload
 
@@ -57,6 +58,7 @@ __all__ = [
     "entity",
     "ref",
     "tool",
+    "tool_from_schema",
 ]
 
 ENTITY_KEY = "x-lamworks-entity"
@@ -128,6 +130,8 @@ class Tool:
     takes_context: bool = False
     reconcile: Reconciler | None = None
     plugin: str = ""
+    input_schema: dict[str, Any] | None = field(default=None, hash=False, compare=False)
+    """The JSON schema the tool was declared with (tools from :func:`tool_from_schema`)."""
 
     @property
     def short_name(self) -> str:
@@ -141,6 +145,8 @@ class Tool:
 
     def json_schema(self) -> dict[str, Any]:
         """The arguments' JSON schema: MCP's ``inputSchema``, OpenAI's ``parameters``."""
+        if self.input_schema is not None:
+            return copy.deepcopy(self.input_schema)
         schema = self.args_model.model_json_schema()
         schema.pop("title", None)
         schema.setdefault("properties", {})
@@ -346,3 +352,86 @@ def tool(
         )
 
     return build(func) if func is not None else build
+
+
+_JSON_TYPES: dict[str, Any] = {"string": str, "integer": int, "number": float, "boolean": bool,
+                               "object": dict[str, Any], "null": type(None)}
+_FORMATS: dict[str, Any] = {"date": date, "date-time": datetime, "time": time,
+                            "duration": timedelta}
+
+
+def _annotation(prop: dict[str, Any]) -> Any:
+    if "enum" in prop:
+        return Literal[tuple(prop["enum"])]
+    if "anyOf" in prop or "oneOf" in prop:
+        options = [_annotation(o) for o in prop.get("anyOf", prop.get("oneOf", []))]
+        union: Any = options[0]
+        for option in options[1:]:
+            union = union | option
+        return union
+    kind = prop.get("type", "string")
+    if isinstance(kind, list):
+        union = _annotation({**prop, "type": kind[0]})
+        for other in kind[1:]:
+            union = union | _annotation({**prop, "type": other})
+        return union
+    if kind == "string" and prop.get("format") in _FORMATS:
+        return _FORMATS[prop["format"]]
+    if kind == "array":
+        return list[_annotation(prop.get("items", {}))]  # type: ignore[misc]
+    return _JSON_TYPES.get(kind, Any)
+
+
+def tool_from_schema(
+    name: str,
+    description: str,
+    input_schema: dict[str, Any],
+    handler: Callable[..., Any] | None = None,
+    *,
+    risk: Risk = "read",
+    scopes: Sequence[str] = (),
+    examples: Sequence[str] = (),
+    consumes: Sequence[str] = (),
+    produces: str | None = None,
+    takes_context: bool = False,
+) -> Tool:
+    """A tool declared from a JSON schema (an MCP ``inputSchema``, an OpenAI ``parameters``).
+
+    The planner sees exactly what it sees for a Python tool: the schema's property types,
+    formats, enums and descriptions, and the examples. ``handler`` receives the validated
+    arguments as keyword arguments (after ``ctx`` when ``takes_context``); without one the tool
+    echoes its arguments as its result, which is what an evaluation harness wants.
+
+    Example::
+
+        restaurant = tool_from_schema(
+            "reserve_restaurant", "Reserve a table at a restaurant.",
+            {"type": "object", "required": ["restaurant_name", "date"],
+             "properties": {"restaurant_name": {"type": "string", "description": "..."},
+                            "date": {"type": "string", "format": "date"},
+                            "party_size": {"type": "integer"}}},
+            examples=["book a table for two at Nopa tonight"])
+    """
+    if input_schema.get("type", "object") != "object":
+        raise ValueError(f"tool {name!r}: the input schema must describe an object")
+    required = set(input_schema.get("required", []))
+    fields: dict[str, Any] = {}
+    for prop_name, prop in input_schema.get("properties", {}).items():
+        annotation = _annotation(prop)
+        extra = {k: v for k, v in prop.items() if k.startswith("x-")}
+        info = Field(... if prop_name in required else prop.get("default"),
+                     description=prop.get("description"), json_schema_extra=extra or None)
+        fields[prop_name] = (annotation if prop_name in required else annotation | None, info)
+    title = "".join(part.title() for part in re.split(r"[_\W]+", name) if part) + "Arguments"
+    model = create_model(title, __config__=ConfigDict(extra="forbid"), **fields)
+
+    def echo(**arguments: Any) -> ActionResult:
+        return ActionResult(summary=f"{name}: {arguments}", data=arguments)
+
+    return Tool(
+        name=name, description=description, args_model=model,
+        function=handler or echo, risk=risk, scopes=tuple(Scope.parse(s) for s in scopes),
+        examples=tuple(examples), consumes=tuple(consumes), produces=produces,
+        takes_context=takes_context and handler is not None,
+        input_schema=copy.deepcopy({"type": "object", **input_schema}),
+    )

@@ -23,6 +23,7 @@ REPO = TESTS.parent
 
 BASE_CONFIG = """
 data_dir = "data"
+planner = "keyword"   # core tests: deterministic and model-free; the planner has its own tests
 
 [institution]
 name = "Test Institute"

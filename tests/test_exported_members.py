@@ -12,7 +12,8 @@ DOCUMENTED = {
     "PlanningContext", "PluginError", "PluginManager", "PluginRecord", "Policy", "PolicyContext",
     "PolicyDenied", "Ref", "Runtime", "Scope", "SlotExtractor", "Span", "Step", "Tool",
     "ToolError", "Turn", "UIPage", "VerifyResult", "__version__", "allow", "confirm", "deny",
-    "entity", "hookimpl", "load_config", "ref", "make_plugin_manager", "policy", "redact", "tool",
+    "entity", "hookimpl", "load_config", "ref", "make_plugin_manager", "policy", "redact",
+    "tool", "tool_from_schema",
 }
 
 

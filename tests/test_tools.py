@@ -111,3 +111,34 @@ def test_entity_and_ref_markers_reach_the_schema() -> None:
     assert props["practitioner"]["x-lamworks-entity"] == "Practitioner"
     assert props["practitioner"]["description"] == "Who the visit is with."
     assert props["patient_id"]["x-lamworks-ref"] == "Patient"
+
+
+def test_tool_from_schema_validates_and_keeps_its_schema() -> None:
+    from lamworks import tool_from_schema
+
+    schema = {
+        "type": "object",
+        "required": ["restaurant_name", "date"],
+        "properties": {
+            "restaurant_name": {"type": "string", "description": "Name of the restaurant."},
+            "date": {"type": "string", "format": "date"},
+            "party_size": {"type": "integer", "x-lamworks-entity": "PartySize"},
+            "seating": {"type": "string", "enum": ["indoor", "outdoor"]},
+        },
+    }
+    reserve = tool_from_schema("reserve_restaurant", "Reserve a table.", schema,
+                               examples=["book a table at Nopa"])
+    assert reserve.json_schema() == schema
+    model = reserve.validate_arguments({"restaurant_name": "Nopa", "date": "2026-12-01",
+                                        "party_size": "4"})
+    assert model.party_size == 4  # type: ignore[attr-defined]
+    assert str(model.date) == "2026-12-01"  # type: ignore[attr-defined]
+    with pytest.raises(ToolError, match="seating"):
+        reserve.validate_arguments({"restaurant_name": "Nopa", "date": "2026-12-01",
+                                    "seating": "roof"})
+    with pytest.raises(ToolError, match="date"):
+        reserve.validate_arguments({"restaurant_name": "Nopa"})
+    result = reserve.invoke(None, {"restaurant_name": "Nopa", "date": "2026-12-01"})  # type: ignore[arg-type]
+    assert result.data["restaurant_name"] == "Nopa"
+    with pytest.raises(ValueError, match="object"):
+        tool_from_schema("x", "x", {"type": "string"})

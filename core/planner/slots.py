@@ -167,7 +167,11 @@ class SlotFiller:
         if spec.kind in ("person", "entity", "location", "title", "text"):
             if free:
                 return _best_by_cue(free, spec.words)
-            return _whole(text) if asked else None
+            if not asked:
+                return None
+            if spec.kind == "person" and not _looks_like_name(text):
+                return None
+            return _whole(text)
         return free[0] if free else (_whole(text) if asked and spec.kind == "text" else None)
 
     def _enum(self, spec: FieldSpec, text: str, used: list[tuple[int, int]]) -> Candidate | None:
@@ -414,7 +418,7 @@ def _names(text: str, *, titled: bool = False, runs_only: bool = False) -> list[
                     and tokens[j + 1].start() - tokens[j].end() <= 1 and j - i < 3:
                 j += 1
             end = tokens[j].end()
-            value = text[token.start():end].rstrip(".'’")
+            value = re.sub(r"['’]s$", "", text[token.start():end]).rstrip(".'’")
             score = 1.0 + 0.2 * (j - i)  # full names beat single words
             if j > i or i > 0 or runs_only:  # a lone capitalised first word is rarely a name
                 out.append(Candidate(value, token.start(), token.start() + len(value), value,
@@ -434,6 +438,12 @@ def _text_spans(text: str) -> list[Candidate]:
         return []
     start = m.start(1)
     return [Candidate(value, start, start + len(value), value, _cue(text, start), score=0.8)]
+
+
+def _looks_like_name(text: str) -> bool:
+    words = text.split()
+    return (0 < len(words) <= 5 and not any(ch.isdigit() for ch in text)
+            and words[0].lower().strip(",.") not in _NOT_NAMES)
 
 
 def _whole(text: str) -> Candidate | None:

@@ -1,0 +1,342 @@
+"""The default planner: router, slot filler, dialog state and chainer, offline on a CPU.
+
+One utterance is handled in this order:
+
+1. A pending follow-up question is answered (or cancelled) first.
+2. A correction of the previous step ("no, make it Wednesday", "same time next week")
+   re-plans that step with the new values.
+3. Small talk (greetings, thanks) gets a short reply.
+4. The router picks a tool — or none. An utterance with two requests ("register Ana …, and
+   book her with Dr. Lee on Friday") is split at its conjunction when both halves route
+   confidently on their own.
+5. The slot filler fills each step's arguments; references ("her", "that appointment") come
+   from the conversation; a reference nobody supplied is produced by chaining in a tool that
+   ``produces`` it, as an earlier step whose result the later step uses.
+6. A required value still missing becomes a question phrased from the field's description.
+
+Everything the planner remembers lives in :class:`~lamworks.DialogState` (persisted by the
+runtime): the pending question, references, and the last planned step.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from pydantic_core import to_jsonable_python
+
+from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
+from ..planning import PlanningContext, new_step_id, small_talk
+from ..tools import Tool
+from .fields import FieldSpec, field_specs
+from .router import DEFAULT_CALIBRATION, Calibration, Router, TextEmbedder
+from .slots import Filled, SlotFiller
+
+__all__ = ["NeuroSymbolicPlanner"]
+
+_CANCEL = re.compile(r"^\s*(cancel|never ?mind|nevermind|stop|forget (it|that|about it)|"
+                     r"no thanks|quit|abort)\b", re.I)
+_CORRECTION = re.compile(r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|make (it|that)\b|"
+                         r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b)", re.I)
+_PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
+_SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
+_MAX_ROUTED_CHARS = 2000
+
+
+class NeuroSymbolicPlanner:
+    """Router + slot filler + dialog + chainer. Thread-safe; one instance per process."""
+
+    name = "neuro-symbolic"
+    fallback = False
+
+    def __init__(self, embedder: TextEmbedder | None = None, *,
+                 calibration: Calibration | None = None) -> None:
+        self._embedder = embedder
+        self.calibration = calibration or DEFAULT_CALIBRATION
+        self._routers: dict[tuple[str, ...], Router] = {}
+        self._lock = threading.Lock()
+        self.slots = SlotFiller()
+
+    # -- set-up --------------------------------------------------------------------------------
+
+    def embedder(self, ctx: PlanningContext) -> TextEmbedder:
+        if self._embedder is None:
+            from lamworks.knowledge.embedder import Embedder, EmbeddingCache
+
+            config = ctx.action.config
+            cache = EmbeddingCache(config.data_dir / "embedding-cache.sqlite")
+            self._embedder = Embedder(config.knowledge.embedding_model, cache=cache)
+        return self._embedder
+
+    def router(self, ctx: PlanningContext) -> Router:
+        key = tuple(sorted(ctx.tools))
+        with self._lock:
+            router = self._routers.get(key)
+            if router is None:
+                router = Router(self.embedder(ctx), ctx.tools, self.calibration)
+                self._routers[key] = router
+            return router
+
+    # -- planning ------------------------------------------------------------------------------
+
+    def plan(self, utterance: str, ctx: PlanningContext) -> Plan:
+        text = utterance.strip()
+        if not text:
+            return Plan(reply="Please type what you would like me to do.")
+        dialog = ctx.dialog
+        if dialog.follow_up is not None:
+            if _CANCEL.match(text):
+                dialog.extra.pop("last_step", None)
+                return Plan(reply="Cancelled. What else can I do for you?",
+                            why=Explanation(planner=self.name, notes=["cancelled"]))
+            resumed = self._resume(text, dialog.follow_up, ctx)
+            if resumed is not None:
+                return resumed
+        last = dialog.extra.get("last_step")
+        if last and _CORRECTION.match(text) and last.get("tool") in ctx.tools:
+            corrected = self._correct(text, last, ctx)
+            if corrected is not None:
+                return corrected
+        reply = small_talk(text)
+        if reply is not None:
+            return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
+
+        router = self.router(ctx)
+        routed_text = text[:_MAX_ROUTED_CHARS]
+        route = router.route(routed_text)
+        why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
+        parts = self._split(routed_text, router) if route.tool is not None else []
+        if parts:
+            return self._multi(parts, ctx, why)
+        if route.tool is None:
+            return Plan(reply=self._out_of_scope(ctx), why=why)
+        return self._single(text, ctx.tools[route.tool], ctx, why)
+
+    def _single(self, text: str, tool: Tool, ctx: PlanningContext, why: Explanation) -> Plan:
+        filled = self._fill(tool, text, ctx)
+        steps: list[Step] = []
+        self._resolve_refs(tool, text, filled, ctx, steps, why)
+        return self._finish(tool, filled, ctx, why, before=steps)
+
+    def _multi(self, parts: list[tuple[str, Tool, int]], ctx: PlanningContext,
+               why: Explanation) -> Plan:
+        steps: list[Step] = []
+        produced: dict[str, str] = {}
+        for index, (part, tool, offset) in enumerate(parts):
+            filled = self._fill(tool, part, ctx)
+            filled.spans = {k: Span(start=s.start + offset, end=s.end + offset, text=s.text)
+                            for k, s in filled.spans.items()}
+            self._resolve_refs(tool, part, filled, ctx, steps, why, produced)
+            missing = self._missing(tool, filled)
+            if missing:
+                why.notes.append(f"step {index + 1} ({tool.name}) needs {missing[0]}")
+                return self._ask(tool, missing[0], filled, ctx, why, before=steps)
+            step = Step(id=new_step_id(), tool=tool.name,
+                        arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
+                        depends_on=[s.id for s in steps])
+            steps.append(step)
+            if tool.produces:
+                produced[tool.produces] = step.id
+        why.notes.append(f"split into {len(steps)} steps")
+        self._remember(ctx, steps[-1])
+        return Plan(steps=steps, why=why)
+
+    def _finish(self, tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation,
+                *, before: list[Step]) -> Plan:
+        missing = self._missing(tool, filled)
+        if missing:
+            return self._ask(tool, missing[0], filled, ctx, why, before=before)
+        step = Step(id=new_step_id(), tool=tool.name,
+                    arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
+                    depends_on=[s.id for s in before])
+        self._remember(ctx, step)
+        return Plan(steps=[*before, step], why=why)
+
+    def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
+             why: Explanation, *, before: list[Step]) -> Plan:
+        spec = next(f for f in field_specs(tool) if f.name == field_name)
+        question = _question(tool, spec)
+        if field_name in filled.invalid:
+            question = f"That {spec.name.replace('_', ' ')} didn't work " \
+                       f"({filled.invalid[field_name]}). {question}"
+        pending = FollowUp(tool=tool.name, field=field_name, question=question,
+                           arguments=to_jsonable_python(filled.arguments), spans=filled.spans)
+        if before:
+            pending.arguments["__before__"] = [s.model_dump(mode="json") for s in before]
+        why.notes.append(f"missing {field_name}: asking")
+        return Plan(follow_up=pending, why=why)
+
+    def _resume(self, text: str, pending: FollowUp, ctx: PlanningContext) -> Plan | None:
+        tool = ctx.tools.get(pending.tool)
+        if tool is None:
+            return None
+        arguments = dict(pending.arguments)
+        before = [Step.model_validate(s) for s in arguments.pop("__before__", [])]
+        correcting = bool(_CORRECTION.match(text))
+        filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
+        why = Explanation(planner=self.name, notes=[f"answer to the question about "
+                                                    f"{pending.field}"])
+        if pending.field not in filled.arguments and pending.field not in filled.invalid:
+            # Not an answer: a new request starts over, anything else is asked again.
+            route = self.router(ctx).route(text[:_MAX_ROUTED_CHARS])
+            if route.tool is not None and route.tool != tool.name:
+                return None
+        merged = Filled(arguments={**arguments, **filled.arguments},
+                        spans={**pending.spans, **filled.spans}, invalid=filled.invalid)
+        for name in filled.arguments:
+            merged.invalid.pop(name, None)
+        return self._finish(tool, merged, ctx, why, before=before)
+
+    def _correct(self, text: str, last: Mapping[str, Any], ctx: PlanningContext) -> Plan | None:
+        tool = ctx.tools[last["tool"]]
+        filled = self._fill(tool, text, ctx)
+        arguments = dict(last.get("arguments", {}))
+        if re.search(r"\bsame time\b", text, re.I):
+            shifted = _same_time_shift(text, arguments, tool)
+            if shifted:
+                filled.arguments.update(shifted)
+        changed = dict(filled.arguments)
+        if not changed:
+            return None
+        why = Explanation(planner=self.name,
+                          notes=[f"correction of {tool.name}: {', '.join(sorted(changed))}"])
+        merged = Filled(arguments={**arguments, **changed}, spans=filled.spans)
+        return self._finish(tool, merged, ctx, why, before=[])
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _fill(self, tool: Tool, text: str, ctx: PlanningContext,
+              prefer: str | None = None) -> Filled:
+        today = ctx.action.now().date()
+        return self.slots.fill(tool, text, today=today, extractors=ctx.slot_extractors,
+                               context=ctx.action, prefer=prefer)
+
+    def _resolve_refs(self, tool: Tool, text: str, filled: Filled, ctx: PlanningContext,
+                      steps: list[Step], why: Explanation,
+                      produced: Mapping[str, str] | None = None) -> None:
+        """Fill reference arguments: from this plan's earlier steps, from the conversation
+        ("her", "that appointment"), or by chaining in a tool that produces the record."""
+        for spec in field_specs(tool):
+            if spec.name in filled.arguments:
+                continue
+            kind = spec.ref or _referenced_kind(spec, ctx, produced or {})
+            if kind is None:
+                continue
+            part = "id" if spec.kind == "ref" else "display"
+            if produced and kind in produced and (spec.kind == "ref" or _PRONOUN.search(text)):
+                filled.arguments[spec.name] = {REF_PLACEHOLDER: produced[kind], "ref": kind,
+                                               "part": part}
+                why.notes.append(f"{spec.name} = the {kind} from step {produced[kind]}")
+                continue
+            known: Ref | None = ctx.dialog.references.get(kind)
+            if known is not None and (_PRONOUN.search(text) or spec.kind == "ref"):
+                filled.arguments[spec.name] = known.id if part == "id" else (known.display
+                                                                             or known.id)
+                why.notes.append(f"{spec.name} = {known} from the conversation")
+                continue
+            if spec.kind != "ref" or not spec.required:
+                continue
+            producer = self._producer(kind, text, ctx, exclude=tool.name)
+            if producer is None:
+                continue
+            producer_tool, producer_filled = producer
+            step = Step(id=new_step_id(), tool=producer_tool.name,
+                        arguments=to_jsonable_python(producer_filled.arguments),
+                        spans=producer_filled.spans)
+            steps.append(step)
+            filled.arguments[spec.name] = {REF_PLACEHOLDER: step.id, "ref": kind, "part": "id"}
+            why.notes.append(f"{spec.name}: chained {producer_tool.name} to produce {kind}")
+
+    def _producer(self, kind: str, text: str, ctx: PlanningContext,
+                  exclude: str) -> tuple[Tool, Filled] | None:
+        """A read-only tool producing ``kind`` whose required arguments the text fills."""
+        options = [t for t in ctx.tools.values()
+                   if t.produces == kind and t.name != exclude]
+        options.sort(key=lambda t: (t.risk != "read", t.name))
+        for candidate in options:
+            filled = self._fill(candidate, text, ctx)
+            if not self._missing(candidate, filled):
+                return candidate, filled
+        return None
+
+    @staticmethod
+    def _missing(tool: Tool, filled: Filled) -> list[str]:
+        return [f.name for f in field_specs(tool)
+                if f.required and f.name not in filled.arguments]
+
+    def _split(self, text: str, router: Router) -> list[tuple[str, Tool, int]]:
+        """Two or more requests joined by "and"/"then": each part routed on its own.
+
+        A part that routes nowhere, or to the same tool as the part before it, is glued back
+        to that part ("book Ana and Ben" stays one request).
+        """
+        bounds = [0]
+        for m in _SPLIT.finditer(text):
+            bounds.extend([m.start(), m.end()])
+        if len(bounds) == 1:
+            return []
+        bounds.append(len(text))
+        routed: list[tuple[int, int, str]] = []  # (start, end, tool)
+        for start, end in zip(bounds[0::2], bounds[1::2], strict=True):
+            piece = text[start:end]
+            route = router.route(piece) if len(piece.split()) >= 2 else None
+            tool = route.tool if route is not None else None
+            if tool is None or (routed and routed[-1][2] == tool):
+                if not routed:
+                    return []
+                routed[-1] = (routed[-1][0], end, routed[-1][2])
+                continue
+            routed.append((start, end, tool))
+        if len(routed) < 2:
+            return []
+        return [(text[s:e], router.tools[t], s) for s, e, t in routed]
+
+    def _remember(self, ctx: PlanningContext, step: Step) -> None:
+        ctx.dialog.extra["last_step"] = {"tool": step.tool, "arguments": step.arguments}
+
+    def _out_of_scope(self, ctx: PlanningContext) -> str:
+        examples = [t.examples[0] for t in list(ctx.tools.values())[:3] if t.examples]
+        hint = (" For example: " + "; ".join(f"“{e}”" for e in examples) + ".") if examples \
+            else ""
+        return "Sorry, that's not something I can do here." + hint
+
+
+def _referenced_kind(spec: FieldSpec, ctx: PlanningContext,
+                     produced: Mapping[str, str]) -> str | None:
+    """The record type a person-like field refers to ("patient_name" → "Patient")."""
+    if spec.kind not in ("person", "entity", "title", "text"):
+        return None
+    for kind in (*produced, *ctx.dialog.references):
+        if kind.lower() in spec.words:
+            return kind
+    return None
+
+
+def _question(tool: Tool, spec: FieldSpec) -> str:
+    what = (spec.description or spec.name.replace("_", " ")).rstrip(".")
+    what = what[0].lower() + what[1:] if what else spec.name
+    if spec.enum:
+        options = ", ".join(str(v).replace("_", " ") for v in spec.enum)
+        return f"Which {spec.name.replace('_', ' ')} would you like ({options})?"
+    return f"What is {what}?" if not what.startswith(("the ", "a ", "an ", "which", "who",
+                                                      "when", "what")) \
+        else f"Could you tell me {what}?"
+
+
+def _same_time_shift(text: str, arguments: Mapping[str, Any], tool: Tool) -> dict[str, Any]:
+    """ "same time next week": the previous date a week later, time unchanged."""
+    weeks = 1 if re.search(r"\bnext week\b", text, re.I) else 0
+    if not weeks:
+        return {}
+    out: dict[str, Any] = {}
+    for spec in field_specs(tool):
+        value = arguments.get(spec.name)
+        if spec.kind == "date" and isinstance(value, str):
+            out[spec.name] = (date.fromisoformat(value) + timedelta(weeks=weeks)).isoformat()
+        elif spec.kind == "datetime" and isinstance(value, str):
+            out[spec.name] = (datetime.fromisoformat(value) + timedelta(weeks=weeks)).isoformat()
+    return out
+

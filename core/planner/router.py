@@ -1,0 +1,200 @@
+"""Choosing a tool — or none — for an utterance, with the reasons.
+
+One embedding of the utterance is compared (cosine, a single matrix product) with precomputed
+embeddings of every tool's description and examples; a tool scores its best-matching text.
+Lexical evidence — BM25 over the same texts, normalised per query to [0, 1] — is added with a
+small weight, which helps on names and rare words that a small embedding model blurs. When the
+best fused score is under the threshold, the router says *no tool*.
+
+The weight and threshold are calibrated by ``bench/planner.py --calibrate`` on the plugins'
+evaluation sets (a calibration split of in-scope and out-of-scope utterances; the threshold
+that maximises no-tool F1 subject to tool recall) and stored in :data:`DEFAULT_CALIBRATION`;
+an institution can recalibrate on its own tools (``Calibration.save`` into its data folder).
+Nothing here is set per utterance.
+
+The tool texts' embeddings go through the embedder's disk cache, keyed by the text's hash and
+the model, so a restart — or a new plugin version whose examples did not change — embeds
+nothing again.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from ..plan import Candidate
+from ..tools import Tool
+
+__all__ = ["Calibration", "DEFAULT_CALIBRATION", "Route", "Router", "TextEmbedder"]
+
+Vector = npt.NDArray[np.float32]
+
+
+class TextEmbedder(Protocol):
+    """What the router needs from an embedder (``lamworks.knowledge.Embedder`` fits)."""
+
+    def embed_documents(self, texts: Sequence[str]) -> Vector: ...  # pragma: no cover
+
+    def embed_query(self, text: str) -> Vector: ...  # pragma: no cover
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """The router's two numbers (plus per-tool thresholds where data allowed calibrating)."""
+
+    threshold: float = 0.42
+    lexical_weight: float = 0.15
+    per_tool: dict[str, float] = field(default_factory=dict)
+    source: str = "default"
+
+    def threshold_for(self, tool: str) -> float:
+        return self.per_tool.get(tool, self.threshold)
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**data)
+
+
+DEFAULT_CALIBRATION = Calibration()
+"""Overwritten below by the values ``bench/planner.py --calibrate`` measured, when present."""
+
+_CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
+if _CALIBRATION_FILE.exists():
+    DEFAULT_CALIBRATION = Calibration.load(_CALIBRATION_FILE)
+
+_TOKEN = re.compile(r"[a-z0-9]+")
+_STOP = frozenset("a an the to of for and or me my i we our you your please can could would "
+                  "will with on in at is are be it this that by from some any do does i'd "
+                  "i'm want need like".split())
+
+
+def tokens(text: str) -> list[str]:
+    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP]
+
+
+@dataclass(frozen=True)
+class Route:
+    """The router's decision and its evidence."""
+
+    tool: str | None
+    score: float
+    candidates: list[Candidate]
+    dense: dict[str, float]
+    lexical: dict[str, float]
+    threshold: float
+
+    def explain(self) -> list[str]:
+        notes = [f"threshold {self.threshold:.3f}"]
+        for c in self.candidates:
+            notes.append(f"{c.tool}: fused {c.score:.3f} = dense {self.dense[c.tool]:.3f} + "
+                         f"lexical {self.lexical[c.tool]:.3f}")
+        if self.tool is None:
+            notes.append("no tool scores above the threshold")
+        return notes
+
+
+class _BM25:
+    """BM25 over a few hundred short texts; small enough that plain Python is fastest."""
+
+    def __init__(self, docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> None:
+        self.k1, self.b = k1, b
+        self.docs = [Counter(d) for d in docs]
+        self.lengths = [len(d) for d in docs]
+        self.avg = (sum(self.lengths) / len(self.lengths)) if docs else 1.0
+        df: Counter[str] = Counter()
+        for d in self.docs:
+            df.update(d.keys())
+        n = len(docs)
+        self.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}
+        self.postings: dict[str, list[int]] = {}
+        for i, d in enumerate(self.docs):
+            for t in d:
+                self.postings.setdefault(t, []).append(i)
+
+    def scores(self, query: Sequence[str]) -> npt.NDArray[np.float64]:
+        out = np.zeros(len(self.docs))
+        for t in set(query):
+            idf = self.idf.get(t)
+            if idf is None:
+                continue
+            for i in self.postings[t]:
+                tf = self.docs[i][t]
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[i] / self.avg)
+                out[i] += idf * tf * (self.k1 + 1) / norm
+        return out
+
+
+class Router:
+    """Routes utterances among a fixed set of tools (rebuild when the tools change)."""
+
+    def __init__(self, embedder: TextEmbedder, tools: Mapping[str, Tool],
+                 calibration: Calibration = DEFAULT_CALIBRATION) -> None:
+        self.embedder = embedder
+        self.calibration = calibration
+        self.tools = dict(tools)
+        self.tool_names: list[str] = []
+        owners: list[int] = []
+        texts: list[str] = []
+        for name, tool in tools.items():
+            index = len(self.tool_names)
+            self.tool_names.append(name)
+            for text in (tool.description, *tool.examples):
+                if text.strip():
+                    texts.append(text)
+                    owners.append(index)
+        self.owners = np.array(owners, dtype=np.int64)
+        self.matrix: Vector = (embedder.embed_documents(texts) if texts
+                               else np.zeros((0, 384), dtype=np.float32))
+        self.bm25 = _BM25([tokens(t) + tokens(self._name_words(tools, o))
+                           for t, o in zip(texts, owners, strict=True)])
+
+    def _name_words(self, tools: Mapping[str, Tool], owner: int) -> str:
+        return tools[self.tool_names[owner]].short_name.replace("_", " ")
+
+    def _per_tool(self, values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
+        best = np.full(len(self.tool_names), -1.0)
+        np.maximum.at(best, self.owners, values)
+        return best
+
+    def route(self, utterance: str, vector: Vector | None = None, *, top: int = 3,
+              allowed: Sequence[str] | None = None) -> Route:
+        """Score every tool (or only ``allowed``) and decide; ``vector`` reuses an embedding."""
+        if not self.tool_names:
+            return Route(None, 0.0, [], {}, {}, self.calibration.threshold)
+        q = vector if vector is not None else self.embedder.embed_query(utterance)
+        dense = self._per_tool(self.matrix @ q)
+        raw = self.bm25.scores(tokens(utterance))
+        lexical = self._per_tool(raw)
+        peak = lexical.max()
+        lexical = lexical / peak if peak > 0 else np.zeros_like(lexical)
+        fused = dense + self.calibration.lexical_weight * lexical
+        if allowed is not None:
+            mask = np.array([n in allowed for n in self.tool_names])
+            fused = np.where(mask, fused, -np.inf)
+        order = np.argsort(-fused)[:top]
+        candidates = [Candidate(tool=self.tool_names[i], score=round(float(fused[i]), 4))
+                      for i in order if np.isfinite(fused[i])]
+        best = candidates[0] if candidates else None
+        threshold = self.calibration.threshold_for(best.tool) if best else 1.0
+        chosen = best.tool if best and best.score >= threshold else None
+        return Route(
+            tool=chosen, score=best.score if best else 0.0, candidates=candidates,
+            dense={c.tool: round(float(dense[self.tool_names.index(c.tool)]), 4)
+                   for c in candidates},
+            lexical={c.tool: round(float(lexical[self.tool_names.index(c.tool)]), 4)
+                     for c in candidates},
+            threshold=threshold,
+        )
