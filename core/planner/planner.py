@@ -119,6 +119,19 @@ class NeuroSymbolicPlanner:
         filled = self._fill(tool, text, ctx)
         steps: list[Step] = []
         self._resolve_refs(tool, text, filled, ctx, steps, why)
+        for spec in field_specs(tool):
+            if spec.kind == "ref" and spec.required and spec.ref \
+                    and spec.name not in filled.arguments:
+                # Nobody supplied the record and no producer could run on this text alone:
+                # ask for what the producing tool needs, then come back to this step.
+                producer = self._best_producer(spec.ref, tool.name, ctx)
+                if producer is not None:
+                    why.notes.append(f"{spec.name}: {producer.name} will produce the "
+                                     f"{spec.ref} first")
+                    after = {"tool": tool.name, "field": spec.name, "ref": spec.ref,
+                             "arguments": to_jsonable_python(filled.arguments)}
+                    return self._finish(producer, self._fill(producer, text, ctx), ctx, why,
+                                        before=steps, after=after)
         return self._finish(tool, filled, ctx, why, before=steps)
 
     def _multi(self, parts: list[tuple[str, Tool, int]], ctx: PlanningContext,
@@ -145,18 +158,31 @@ class NeuroSymbolicPlanner:
         return Plan(steps=steps, why=why)
 
     def _finish(self, tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation,
-                *, before: list[Step]) -> Plan:
-        missing = self._missing(tool, filled)
+                *, before: list[Step], after: dict[str, Any] | None = None) -> Plan:
+        """A complete step (then the step waiting for what it produces), or a question.
+
+        A value the user gave that failed validation is asked again even for an optional
+        field: silently falling back to the default would do something they did not ask for.
+        """
+        missing = [*filled.invalid, *self._missing(tool, filled)]
         if missing:
-            return self._ask(tool, missing[0], filled, ctx, why, before=before)
+            return self._ask(tool, missing[0], filled, ctx, why, before=before, after=after)
         step = Step(id=new_step_id(), tool=tool.name,
                     arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
                     depends_on=[s.id for s in before])
+        if after is not None and after["tool"] in ctx.tools:
+            waiting = ctx.tools[after["tool"]]
+            arguments = dict(after["arguments"])
+            arguments[after["field"]] = {REF_PLACEHOLDER: step.id, "ref": after["ref"],
+                                         "part": "id"}
+            return self._finish(waiting, Filled(arguments=arguments), ctx, why,
+                                before=[*before, step])
         self._remember(ctx, step)
         return Plan(steps=[*before, step], why=why)
 
     def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
-             why: Explanation, *, before: list[Step]) -> Plan:
+             why: Explanation, *, before: list[Step],
+             after: dict[str, Any] | None = None) -> Plan:
         spec = next(f for f in field_specs(tool) if f.name == field_name)
         question = _question(tool, spec)
         if field_name in filled.invalid:
@@ -166,6 +192,8 @@ class NeuroSymbolicPlanner:
                            arguments=to_jsonable_python(filled.arguments), spans=filled.spans)
         if before:
             pending.arguments["__before__"] = [s.model_dump(mode="json") for s in before]
+        if after:
+            pending.arguments["__after__"] = after
         why.notes.append(f"missing {field_name}: asking")
         return Plan(follow_up=pending, why=why)
 
@@ -175,6 +203,7 @@ class NeuroSymbolicPlanner:
             return None
         arguments = dict(pending.arguments)
         before = [Step.model_validate(s) for s in arguments.pop("__before__", [])]
+        after = arguments.pop("__after__", None)
         correcting = bool(_CORRECTION.match(text))
         filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
         why = Explanation(planner=self.name, notes=[f"answer to the question about "
@@ -188,7 +217,7 @@ class NeuroSymbolicPlanner:
                         spans={**pending.spans, **filled.spans}, invalid=filled.invalid)
         for name in filled.arguments:
             merged.invalid.pop(name, None)
-        return self._finish(tool, merged, ctx, why, before=before)
+        return self._finish(tool, merged, ctx, why, before=before, after=after)
 
     def _correct(self, text: str, last: Mapping[str, Any], ctx: PlanningContext) -> Plan | None:
         tool = ctx.tools[last["tool"]]
@@ -261,6 +290,12 @@ class NeuroSymbolicPlanner:
             if not self._missing(candidate, filled):
                 return candidate, filled
         return None
+
+    @staticmethod
+    def _best_producer(kind: str, exclude: str, ctx: PlanningContext) -> Tool | None:
+        """The tool to chain in for ``kind``: a read-only finder before a creator."""
+        options = [t for t in ctx.tools.values() if t.produces == kind and t.name != exclude]
+        return min(options, key=lambda t: (t.risk != "read", t.name), default=None)
 
     @staticmethod
     def _missing(tool: Tool, filled: Filled) -> list[str]:

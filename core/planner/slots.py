@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -98,7 +98,9 @@ Similarity = Callable[[str, Sequence[str]], tuple[int, float]]
 
 
 def _cue(text: str, start: int) -> str:
-    return " ".join(re.findall(r"[a-z]+", text[max(0, start - 28):start].lower())[-3:])
+    """Up to three words before ``start``, not reaching back past a comma or full stop."""
+    window = re.split(r"[,;:.!?]\s", text[max(0, start - 28):start])[-1]
+    return " ".join(re.findall(r"[a-z]+", window.lower())[-3:])
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
@@ -197,7 +199,10 @@ class SlotFiller:
             info = tool.args_model.model_fields.get(spec.name)
             if info is None:
                 return value
-            adapter = TypeAdapter(info.annotation)
+            annotation: Any = info.annotation
+            if info.metadata:
+                annotation = Annotated[(annotation, *info.metadata)]
+            adapter = TypeAdapter(annotation)
             self._adapters[key] = adapter
         try:
             return adapter.validate_python(value)

@@ -74,8 +74,8 @@ def _weekday(token: str) -> int:
 
 
 def _cue(text: str, start: int) -> str:
-    words = re.findall(r"[a-z]+", text[max(0, start - 30):start].lower())
-    return " ".join(words[-3:])
+    window = re.split(r"[,;:.!?]\s", text[max(0, start - 30):start])[-1]
+    return " ".join(re.findall(r"[a-z]+", window.lower())[-3:])
 
 
 def _year(value: str | None, today: date, month: int, day: int, *, future: bool) -> int:
@@ -121,7 +121,10 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
         for m in pattern.finditer(text):
             value = _interpret(kind, m, today, locale=locale, future=future)
             if value is not None:
-                found.append(DateMatch(value, m.start(), m.end(), m.group(0),
+                start = m.start()
+                if m.group(0)[:3].lower() == "on ":  # "on Friday": the date is "Friday"
+                    start += 3
+                found.append(DateMatch(value, start, m.end(), text[start:m.end()],
                                        _cue(text, m.start())))
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))
     kept: list[DateMatch] = []

@@ -1,0 +1,163 @@
+"""Slot types with tricky inputs. Pure functions: no model, fast."""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Annotated, Literal
+
+import pytest
+from pydantic import Field
+
+from lamworks import tool
+from lamworks.planner.slots import SlotFiller
+from lamworks.planner.temporal import find_dates, find_durations, find_times
+
+FRIDAY = date(2026, 11, 27)
+TUESDAY = date(2026, 11, 24)
+
+
+@pytest.mark.parametrize(("text", "today", "expected"), [
+    ("next Friday", FRIDAY, date(2026, 12, 4)),  # on a Friday: a week later
+    ("this Friday", FRIDAY, FRIDAY),  # on a Friday: today
+    ("on Friday", TUESDAY, FRIDAY),
+    ("next Friday", TUESDAY, FRIDAY),  # not today: the coming one
+    ("friday after next", TUESDAY, date(2026, 12, 4)),
+    ("tomorrow", date(2026, 12, 31), date(2027, 1, 1)),
+    ("in 3 days", TUESDAY, date(2026, 11, 27)),
+    ("in two weeks", TUESDAY, date(2026, 12, 8)),
+    ("next week", TUESDAY, date(2026, 11, 30)),  # Monday of next week
+    ("2 March 1990", TUESDAY, date(1990, 3, 2)),
+    ("March 2nd, 1990", TUESDAY, date(1990, 3, 2)),
+    ("March 2", TUESDAY, date(2027, 3, 2)),  # no year: the coming one
+    ("2026-12-01", TUESDAY, date(2026, 12, 1)),
+    ("on the 5th", TUESDAY, date(2026, 12, 5)),
+    ("31/12/2026", TUESDAY, date(2026, 12, 31)),  # a first number over 12 is a day
+])
+def test_dates(text: str, today: date, expected: date) -> None:
+    [match] = find_dates(text, today)
+    assert match.value == expected
+    assert text[match.start:match.end] == match.text
+
+
+def test_ambiguous_numeric_date_follows_the_locale() -> None:
+    assert find_dates("03/04/2027", TUESDAY, locale="en-US")[0].value == date(2027, 3, 4)
+    assert find_dates("03/04/2027", TUESDAY, locale="en-GB")[0].value == date(2027, 4, 3)
+
+
+def test_impossible_dates_are_not_dates() -> None:
+    assert find_dates("31/02/2027", TUESDAY) == []
+    assert find_dates("version 3.5 of the form", TUESDAY) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("at 3pm", time(15, 0)), ("3:30 p.m.", time(15, 30)), ("15:30", time(15, 30)),
+    ("12am", time(0, 0)), ("12pm", time(12, 0)), ("at noon", time(12, 0)),
+    ("at 3", time(15, 0)), ("at 9", time(9, 0)), ("at 10 o'clock", time(10, 0)),
+    ("7 am", time(7, 0)),
+])
+def test_times_12_and_24_hour(text: str, expected: time) -> None:
+    assert [t.value for t in find_times(text)] == [expected]
+
+
+@pytest.mark.parametrize("text", ["3 people", "room 12", "3.5 hours", "for 2 days", "at 14 days"])
+def test_bare_numbers_are_not_times(text: str) -> None:
+    assert find_times(text) == []
+
+
+def test_durations() -> None:
+    found = {t: d for d, _, _, t in find_durations("half an hour, then 2 hours and 3 days")}
+    assert found == {"half an hour": timedelta(minutes=30), "2 hours": timedelta(hours=2),
+                     "3 days": timedelta(days=3)}
+
+
+@tool
+def reserve(
+    guest_name: str,
+    day: date,
+    start: time,
+    party_size: Annotated[int, Field(ge=1, le=12)],
+    seating: Literal["indoor", "outdoor", "bar"] = "indoor",
+    email: str = "",
+    phone: str = "",
+    city: str = "",
+    note: str = "",
+) -> str:
+    """Reserve a table.
+
+    Args:
+        guest_name: Name of the guest.
+        party_size: Number of people.
+    """
+    return ""
+
+
+@tool
+def register(full_name: str, birth_date: date, visit_date: date | None = None) -> str:
+    """Register a person."""
+    return ""
+
+
+FILLER = SlotFiller()
+
+
+def test_every_kind_with_spans() -> None:
+    text = ("Table for four for Zoë O'Brien-Núñez on Friday at 7:30pm outside in Santa Cruz, "
+            "zoe@example.org, +1 312 555 0142, because it's her birthday")
+    filled = FILLER.fill(reserve, text, today=TUESDAY)
+    assert filled.arguments == {
+        "guest_name": "Zoë O'Brien-Núñez", "day": FRIDAY, "start": time(19, 30),
+        "party_size": 4, "email": "zoe@example.org", "phone": "+13125550142",
+        "city": "Santa Cruz", "note": "it's her birthday",
+    } | ({"seating": filled.arguments["seating"]} if "seating" in filled.arguments else {})
+    for name, span in filled.spans.items():
+        assert text[span.start:span.end] == span.text, name
+
+
+def test_enum_by_synonym_and_plural() -> None:
+    filled = FILLER.fill(reserve, "two people at the bar tomorrow at 8pm", today=TUESDAY)
+    assert filled.arguments["seating"] == "bar"
+    assert filled.arguments["party_size"] == 2
+
+
+def test_invalid_value_is_reported_not_raised() -> None:
+    filled = FILLER.fill(reserve, "a table for 40 people tomorrow at 8pm", today=TUESDAY)
+    assert "party_size" not in filled.arguments
+    assert "party_size" in filled.invalid
+
+
+def test_birth_date_and_visit_date_go_to_the_right_fields() -> None:
+    filled = FILLER.fill(register, "register Ana Ruiz, born 2 March 1990, visiting next Monday",
+                         today=TUESDAY)
+    assert filled.arguments["birth_date"] == date(1990, 3, 2)
+    assert filled.arguments["visit_date"] == date(2026, 11, 30)
+    assert filled.arguments["full_name"] == "Ana Ruiz"
+
+
+def test_a_birth_date_never_fills_another_date_field() -> None:
+    filled = FILLER.fill(reserve, "for Ana Ruiz born 2 March 1990", today=TUESDAY)
+    assert "day" not in filled.arguments
+
+
+def test_unicode_and_emoji_do_not_break_extraction() -> None:
+    filled = FILLER.fill(register, "🎉 register 李小龍 and Renée Zellweger born 1969-04-25 ✨",
+                         today=TUESDAY)
+    assert filled.arguments["full_name"] == "Renée Zellweger"
+    assert filled.arguments["birth_date"] == date(1969, 4, 25)
+
+
+def test_ten_kilobyte_input() -> None:
+    text = "please note " + "blah " * 2000 + " register Ana Ruiz born 2 March 1990"
+    assert len(text) > 10_000
+    filled = FILLER.fill(register, text, today=TUESDAY)
+    assert filled.arguments["birth_date"] == date(1990, 3, 2)
+    assert filled.arguments["full_name"] == "Ana Ruiz"
+
+
+def test_answer_to_a_question_goes_to_the_asked_field() -> None:
+    filled = FILLER.fill(reserve, "Ana Ruiz", today=TUESDAY, prefer="guest_name")
+    assert filled.arguments == {"guest_name": "Ana Ruiz"}
+    lower = FILLER.fill(reserve, "ana ruiz", today=TUESDAY, prefer="guest_name")
+    assert lower.arguments == {"guest_name": "ana ruiz"}
+    not_a_name = FILLER.fill(reserve, "no, make it Wednesday", today=TUESDAY,
+                             prefer="guest_name")
+    assert "guest_name" not in not_a_name.arguments
