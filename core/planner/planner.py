@@ -28,6 +28,7 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from ..config import InstitutionConfig
 from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
 from ..planning import PlanningContext, new_step_id, small_talk
 from ..tools import Tool
@@ -62,11 +63,12 @@ class NeuroSymbolicPlanner:
 
     # -- set-up --------------------------------------------------------------------------------
 
-    def embedder(self, ctx: PlanningContext) -> TextEmbedder:
+    def embedder_for(self, config: InstitutionConfig) -> TextEmbedder:
+        """The shared embedder (the model is loaded once per process, on first use); tool
+        texts go through the disk cache in the institution's data folder."""
         if self._embedder is None:
             from lamworks.knowledge.embedder import Embedder, EmbeddingCache
 
-            config = ctx.action.config
             cache = EmbeddingCache(config.data_dir / "embedding-cache.sqlite")
             self._embedder = Embedder(config.knowledge.embedding_model, cache=cache)
         return self._embedder
@@ -76,7 +78,8 @@ class NeuroSymbolicPlanner:
         with self._lock:
             router = self._routers.get(key)
             if router is None:
-                router = Router(self.embedder(ctx), ctx.tools, self.calibration)
+                router = Router(self.embedder_for(ctx.action.config), ctx.tools,
+                                self.calibration)
                 self._routers[key] = router
             return router
 

@@ -169,17 +169,21 @@ class Router:
         np.maximum.at(best, self.owners, values)
         return best
 
+    def evidence(self, utterance: str, vector: Vector | None = None
+                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """Per tool (in ``tool_names`` order): dense cosine and normalised lexical score."""
+        q = vector if vector is not None else self.embedder.embed_query(utterance)
+        dense = self._per_tool(self.matrix @ q)
+        lexical = self._per_tool(self.bm25.scores(tokens(utterance)))
+        peak = lexical.max() if len(lexical) else 0.0
+        return dense, (lexical / peak if peak > 0 else np.zeros_like(lexical))
+
     def route(self, utterance: str, vector: Vector | None = None, *, top: int = 3,
               allowed: Sequence[str] | None = None) -> Route:
         """Score every tool (or only ``allowed``) and decide; ``vector`` reuses an embedding."""
         if not self.tool_names:
             return Route(None, 0.0, [], {}, {}, self.calibration.threshold)
-        q = vector if vector is not None else self.embedder.embed_query(utterance)
-        dense = self._per_tool(self.matrix @ q)
-        raw = self.bm25.scores(tokens(utterance))
-        lexical = self._per_tool(raw)
-        peak = lexical.max()
-        lexical = lexical / peak if peak > 0 else np.zeros_like(lexical)
+        dense, lexical = self.evidence(utterance, vector)
         fused = dense + self.calibration.lexical_weight * lexical
         if allowed is not None:
             mask = np.array([n in allowed for n in self.tool_names])

