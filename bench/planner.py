@@ -34,7 +34,6 @@ import json
 import os
 import platform
 import re
-import statistics
 import sys
 import tempfile
 import time
@@ -52,8 +51,15 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DEFAULT_NOW = "2026-11-24T10:00:00"
 
-from lamworks import DialogState, InstitutionConfig, Plan, Tool, load_config  # noqa: E402
-from lamworks import make_plugin_manager, tool_from_schema  # noqa: E402
+from lamworks import (  # noqa: E402  # noqa: E402
+    DialogState,
+    InstitutionConfig,
+    Plan,
+    Tool,
+    load_config,
+    make_plugin_manager,
+    tool_from_schema,
+)
 from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
 from lamworks.planner.router import Router  # noqa: E402
 from lamworks.planning import PlanningContext  # noqa: E402
@@ -228,8 +234,10 @@ class Scores:
               if precision and recall else None)
         lat = sorted(self.latencies)
         flo = sorted(self.floor)
-        pct = (lambda xs, q: round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 2)
-               if xs else None)
+
+        def pct(xs: list[float], q: float) -> float | None:
+            return round(1000 * xs[min(len(xs) - 1, int(q * len(xs)))], 2) if xs else None
+
         return {
             "single_turn_in_scope": self.in_scope,
             "tool_accuracy": ratio(self.tool_correct, self.in_scope),
@@ -434,7 +442,7 @@ def semantic_router_peer(h: Harness, suite: Suite) -> dict[str, Any]:
                         suite.tool_name(r.get("tool")), r))
     # Tune its single threshold on the calibration half, exactly as for ours.
     cal = [(p, w) for p, w, r in results if is_calibration(r)]
-    threshold = max((s / 100 for s in range(0, 81)),
+    threshold = max((s / 100 for s in range(81)),
                     key=lambda t: sum((p[0] if p[0] and p[1] >= t else None) == w
                                       for p, w in cal))
     test = [(p, w) for p, w, r in results if not is_calibration(r)]
