@@ -24,7 +24,14 @@ from .errors import (
     PolicyDenied,
     ToolError,
 )
-from .extensions import CommandGroup, EntityMatch, KnowledgeSource, SlotExtractor, UIPage
+from .extensions import (
+    AuditFormat,
+    CommandGroup,
+    EntityMatch,
+    KnowledgeSource,
+    SlotExtractor,
+    UIPage,
+)
 from .hookspecs import hookimpl
 from .plan import (
     ActionResult,
@@ -51,6 +58,7 @@ __all__ = [
     "ActionResult",
     "AuditEntry",
     "AuditError",
+    "AuditFormat",
     "AuditLog",
     "Candidate",
     "Citation",

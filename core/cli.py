@@ -255,16 +255,21 @@ def audit_verify(config: ConfigOption = None) -> None:
 @audit_app.command("export")
 def audit_export(
     config: ConfigOption = None,
-    fmt: Annotated[str, typer.Option("--format", help="jsonl")] = "jsonl",
+    fmt: Annotated[str, typer.Option("--format", help="jsonl, or a plugin's (fhir)")] = "jsonl",
 ) -> None:
     """Write every audit row to standard output."""
     cfg = _load(config)
-    if fmt != "jsonl":
-        err.print(f"[red]unknown format {fmt!r}; supported: jsonl[/red]")
-        raise typer.Exit(2)
     log = AuditLog(cfg.audit_path)
-    for entry in log.entries():
-        sys.stdout.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+    if fmt == "jsonl":
+        for entry in log.entries():
+            sys.stdout.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
+        return
+    formats = make_plugin_manager(cfg).audit_formats
+    if fmt not in formats:
+        known = ", ".join(["jsonl", *sorted(formats)])
+        err.print(f"[red]unknown format {fmt!r}; supported: {known}[/red]")
+        raise typer.Exit(2)
+    formats[fmt].write(log.entries(), sys.stdout)
 
 
 @audit_app.command("head")

@@ -4,6 +4,7 @@
 - :class:`SlotExtractor`: finds domain entities (a practitioner, a course) in an utterance.
 - :class:`UIPage`: a Streamlit page the app adds to its navigation.
 - :class:`CommandGroup`: a group of ``lamworks <name> ...`` command-line subcommands.
+- :class:`AuditFormat`: an export format for ``lamworks audit export --format NAME``.
 
 Each is a small frozen dataclass; the core stamps ``plugin`` at registration. Planners have their
 own module (:mod:`lamworks.planning`).
@@ -18,7 +19,8 @@ from typing import Any
 
 from .plan import Span
 
-__all__ = ["CommandGroup", "EntityMatch", "KnowledgeSource", "SlotExtractor", "UIPage"]
+__all__ = ["AuditFormat", "CommandGroup", "EntityMatch", "KnowledgeSource", "SlotExtractor",
+           "UIPage"]
 
 
 @dataclass(frozen=True)
@@ -130,4 +132,27 @@ class CommandGroup:
     plugin: str = ""
 
     def namespaced(self, plugin: str) -> CommandGroup:
+        return replace(self, plugin=plugin)
+
+
+@dataclass(frozen=True)
+class AuditFormat:
+    """An audit export format: ``write(entries, stream)`` writes audit entries to a text stream.
+
+    Example (the healthcare plugin's FHIR AuditEvent export)::
+
+        def write_fhir(entries, stream):
+            for event in audit_events(entries):
+                stream.write(event.model_dump_json() + "\\n")
+
+        register(AuditFormat(name="fhir", write=write_fhir,
+                             description="FHIR AuditEvent resources as NDJSON"))
+    """
+
+    name: str
+    write: Callable[[Any, Any], None]
+    description: str = ""
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> AuditFormat:
         return replace(self, plugin=plugin)

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .config import InstitutionConfig
-    from .extensions import CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+    from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
     from .plan import ActionResult, Step
     from .planning import Planner
     from .policies import Policy
@@ -194,6 +194,23 @@ def register_commands(
         @hookimpl
         def register_commands(register):
             register(CommandGroup(name="edu", app=edu_cli, help="Essay scoring tools."))
+    """
+
+
+@hookspec
+def register_audit_formats(
+    register: Callable[[AuditFormat], None], config: InstitutionConfig, settings: BaseModel | None
+) -> None:
+    """Register audit export formats: ``register(AuditFormat(name="fhir", write=...))``.
+
+    ``lamworks audit export --format NAME`` calls ``write(entries, stdout)``. The core provides
+    ``jsonl``. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def register_audit_formats(register):
+            register(AuditFormat(name="fhir", write=write_audit_events))
     """
 
 

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from . import hookspecs
 from .config import InstitutionConfig, format_validation_error
 from .errors import ConfigError, DuplicateNameError, PluginError
-from .extensions import CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
 from .planning import Planner
 from .policies import Policy
 from .tools import Tool
@@ -48,6 +48,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_planners", "planners"),
     ("register_ui_pages", "ui_pages"),
     ("register_commands", "commands"),
+    ("register_audit_formats", "audit_formats"),
 )
 _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "tools": Tool,
@@ -56,6 +57,7 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "slot_extractors": SlotExtractor,
     "ui_pages": UIPage,
     "commands": CommandGroup,
+    "audit_formats": AuditFormat,
 }
 RESERVED_COMMANDS = frozenset({"plugins", "tools", "ask", "confirm", "chat", "audit", "config",
                                "ui", "kb"})
@@ -80,6 +82,7 @@ class PluginRecord:
     planners: list[str] = field(default_factory=list)
     ui_pages: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    audit_formats: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -91,6 +94,7 @@ class _Staged:
     planners: list[Planner] = field(default_factory=list)
     ui_pages: list[UIPage] = field(default_factory=list)
     commands: list[CommandGroup] = field(default_factory=list)
+    audit_formats: list[AuditFormat] = field(default_factory=list)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -109,6 +113,7 @@ class PluginManager(pluggy.PluginManager):
         self.planners: dict[str, Planner] = {}
         self.ui_pages: list[UIPage] = []
         self.commands: dict[str, CommandGroup] = {}
+        self.audit_formats: dict[str, AuditFormat] = {}
         self.warnings: list[str] = []
 
     # -- loading -------------------------------------------------------------------------------
@@ -212,6 +217,7 @@ class PluginManager(pluggy.PluginManager):
         extractors = [s.namespaced(name) for s in staged.slot_extractors]
         pages = [p.namespaced(name) for p in staged.ui_pages]
         commands = [c.namespaced(name) for c in staged.commands]
+        formats = [f.namespaced(name) for f in staged.audit_formats]
         for command in commands:
             if command.name in RESERVED_COMMANDS:
                 raise PluginError(name, f"command group {command.name!r} clashes with a core "
@@ -224,6 +230,7 @@ class PluginManager(pluggy.PluginManager):
             ("slot extractor", [s.name for s in extractors], self.slot_extractors),
             ("planner", [p.name for p in staged.planners], self.planners),
             ("command group", [c.name for c in commands], self.commands),
+            ("audit format", [f.name for f in formats], self.audit_formats),
         ]
         for kind, names, existing in checks:
             seen: set[str] = set()
@@ -248,6 +255,8 @@ class PluginManager(pluggy.PluginManager):
         self.ui_pages.extend(pages)
         for command in commands:
             self.commands[command.name] = command
+        for audit_format in formats:
+            self.audit_formats[audit_format.name] = audit_format
         record.tools = [t.name for t in tools]
         record.policies = [p.name for p in policies]
         record.knowledge_sources = [s.name for s in sources]
@@ -255,6 +264,7 @@ class PluginManager(pluggy.PluginManager):
         record.planners = [p.name for p in staged.planners]
         record.ui_pages = [p.title for p in pages]
         record.commands = [c.name for c in commands]
+        record.audit_formats = [f.name for f in formats]
 
     def _owner_of_planner(self, planner_name: str) -> str:
         return next((r.name for r in self.records.values() if planner_name in r.planners), "?")
@@ -277,10 +287,12 @@ class PluginManager(pluggy.PluginManager):
             self.planners.pop(planner_name, None)
         for command_name in record.commands:
             self.commands.pop(command_name, None)
+        for format_name in record.audit_formats:
+            self.audit_formats.pop(format_name, None)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
-        record.commands = []
+        record.commands, record.audit_formats = [], []
 
     def _fail(self, record: PluginRecord, plugin: object | None, exc: BaseException) -> None:
         self._drop(record.name, plugin)

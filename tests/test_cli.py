@@ -92,3 +92,12 @@ def test_plugin_command_group_runs_with_the_config(config: Path,
     monkeypatch.setenv("LAMWORKS_CONFIG", str(config))
     listed = lamworks("--help")
     assert "notes" in listed.stdout
+
+
+def test_audit_export_in_a_plugin_format(config: Path) -> None:
+    lamworks("ask", "count my notes", "--user", "alice", "--config", str(config))
+    result = lamworks("audit", "export", "--format", "toolcounts", "--config", str(config))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "sample.count_notes,1"
+    unknown = lamworks("audit", "export", "--format", "xml", "--config", str(config))
+    assert unknown.returncode == 2 and "toolcounts" in unknown.stderr

@@ -5,7 +5,8 @@ from __future__ import annotations
 import lamworks
 
 DOCUMENTED = {
-    "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditLog", "Candidate",
+    "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditFormat", "AuditLog",
+    "Candidate",
     "Citation", "CommandGroup", "ConfigError", "ConfirmationError", "Decision", "DialogState",
     "DuplicateNameError", "EntityMatch", "Explanation", "FollowUp", "InstitutionConfig",
     "KeywordPlanner", "KnowledgeError", "KnowledgeSource", "LamworksError", "Plan", "Planner",

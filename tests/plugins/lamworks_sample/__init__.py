@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from typing import Any
 
 import typer
 from pydantic import BaseModel
@@ -11,6 +12,7 @@ from pydantic import BaseModel
 from lamworks import (
     ActionContext,
     ActionResult,
+    AuditFormat,
     CommandGroup,
     Decision,
     Policy,
@@ -136,3 +138,17 @@ def where() -> None:
 @hookimpl
 def register_commands(register: Callable[[CommandGroup], None]) -> None:
     register(CommandGroup(name="notes", app=notes_cli, help="Sample notes commands."))
+
+
+def write_tool_counts(entries: Any, stream: Any) -> None:
+    """One CSV line per tool: how many audit rows mention it."""
+    counts: dict[str, int] = {}
+    for entry in entries:
+        counts[entry.tool] = counts.get(entry.tool, 0) + 1
+    for name, count in sorted(counts.items()):
+        stream.write(f"{name},{count}\n")
+
+
+@hookimpl
+def register_audit_formats(register: Callable[[AuditFormat], None]) -> None:
+    register(AuditFormat(name="toolcounts", write=write_tool_counts))
