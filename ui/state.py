@@ -6,14 +6,19 @@ in SQLite — so any number of Streamlit replicas can serve the same institution
 
 from __future__ import annotations
 
+import logging
 import os
 import uuid
+from collections.abc import Callable
 
 import streamlit as st
+from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlException
 
 from lamworks import Runtime
 
-__all__ = ["current_user", "runtime", "session_id"]
+__all__ = ["current_user", "guarded", "runtime", "session_id"]
+
+log = logging.getLogger("lamworks.ui")
 
 
 @st.cache_resource(show_spinner="Starting lamworks…")
@@ -39,3 +44,17 @@ def session_id() -> str:
     if key not in st.session_state:
         st.session_state[key] = f"web-{uuid.uuid4().hex[:12]}"
     return str(st.session_state[key])
+
+
+def guarded(render: Callable[[], None]) -> None:
+    """Run a page; an unexpected error shows a short message with a reference, never a
+    traceback. The reference is in the server log next to the full traceback."""
+    try:
+        render()
+    except ScriptControlException:
+        raise  # st.rerun() and st.stop() travel as exceptions
+    except Exception:
+        reference = uuid.uuid4().hex[:8]
+        log.exception("UI error (ref %s)", reference)
+        st.error(f"Something went wrong on our side (reference {reference}). "
+                 "Please try again; if it keeps happening, give this reference to support.")

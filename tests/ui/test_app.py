@@ -112,3 +112,28 @@ def test_demo_server_answers_health_check(tmp_path: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_an_unexpected_error_shows_a_reference_not_a_traceback(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from lamworks import Runtime
+
+    def broken(self: Runtime, *args: object) -> None:
+        raise RuntimeError("internal detail that must not leak")
+
+    monkeypatch.setattr(Runtime, "handle", broken)
+    at = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30).run()
+    at.chat_input[0].set_value("count my notes").run()
+    assert not at.exception
+    [message] = [e.value for e in at.error]
+    assert "reference" in message and "internal detail" not in message
+    reference = message.split("reference ")[1][:8]
+    assert reference in caplog.text
+
+
+def test_request_words_are_highlighted_in_the_card(app_config: Path) -> None:
+    at = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30).run()
+    at.chat_input[0].set_value("add a note text=water the plants").run()
+    marked = [m.value for m in at.markdown if ":blue-background[" in m.value]
+    assert marked and "water the plants]" in marked[0] and "*text*" in marked[0]

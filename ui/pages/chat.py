@@ -1,30 +1,51 @@
-"""Chat: each planned step is a card with its arguments, policy decisions and status."""
+"""Chat: each planned step is a card — tool, arguments (with the words they came from),
+policy decisions, status — and risky steps wait for Confirm or Cancel."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import streamlit as st
 
 from lamworks import ConfirmationError, Step, Turn
-from lamworks.ui.state import current_user, runtime, session_id
-
-rt = runtime()
-user = current_user()
-sid = session_id()
-history_key = f"turns-{sid}"
-turns: list[Turn] = st.session_state.setdefault(history_key, [])
-
-st.title("Assistant")
+from lamworks.ui.state import current_user, guarded, runtime, session_id
 
 _STATUS = {"executed": "✅ done", "denied": "⛔ denied", "failed": "⚠️ failed",
            "awaiting_confirmation": "⏳ awaiting your confirmation", "cancelled": "✖ cancelled",
-           "skipped": "skipped", "planned": "planned"}
+           "skipped": "⏭ skipped", "planned": "planned"}
 
 
-def _step_card(step: Step, turn_index: int, live: bool) -> None:
+def highlighted(utterance: str, step: Step) -> str:
+    """The request with the words each argument came from marked (Streamlit markdown)."""
+    spans = sorted(((s.start, s.end, name) for name, s in step.spans.items()
+                    if 0 <= s.start < s.end <= len(utterance)), key=lambda x: x[0])
+    out, cursor = [], 0
+    for start, end, name in spans:
+        if start < cursor:
+            continue
+        out.append(_escape(utterance[cursor:start]))
+        out.append(f":blue-background[{_escape(utterance[start:end])}]:gray[*{name}*]")
+        cursor = end
+    out.append(_escape(utterance[cursor:]))
+    return "".join(out)
+
+
+def _escape(text: str) -> str:
+    for ch in "\\*_[]`$:#<>|~":
+        text = text.replace(ch, "\\" + ch)
+    return text
+
+
+def step_card(step: Step, utterance: str, key: str, live: bool,
+              settle: Callable[[Callable[[], Turn]], None]) -> None:
+    rt = runtime()
+    tool = rt.tools.get(step.tool)
     with st.container(border=True):
-        st.markdown(f"**{step.tool}** — {_STATUS.get(step.status, step.status)}")
+        title = tool.description if tool else step.tool
+        st.markdown(f"**{title}** · `{step.tool}` — {_STATUS.get(step.status, step.status)}")
+        if step.spans and not utterance.startswith("["):
+            st.markdown(highlighted(utterance, step))
         if step.arguments:
             st.code(json.dumps(step.arguments, indent=2, ensure_ascii=False, default=str),
                     language="json")
@@ -38,44 +59,64 @@ def _step_card(step: Step, turn_index: int, live: bool) -> None:
             st.error(step.error)
         if live and step.status == "awaiting_confirmation":
             left, right = st.columns(2)
-            if left.button("Confirm", key=f"ok-{turn_index}-{step.id}", type="primary"):
-                _settle(lambda: rt.confirm(sid, step.id))
-            if right.button("Cancel", key=f"no-{turn_index}-{step.id}"):
-                _settle(lambda: rt.cancel(sid, step.id))
+            if left.button("Confirm", key=f"ok-{key}", type="primary", width="stretch"):
+                settle(lambda: rt.confirm(session_id(), step.id, arguments=step.arguments))
+            if right.button("Cancel", key=f"no-{key}", width="stretch"):
+                settle(lambda: rt.cancel(session_id(), step.id))
 
 
-def _settle(action: object) -> None:
-    try:
-        turns.append(action())  # type: ignore[operator]
-    except ConfirmationError as exc:
-        st.session_state["flash"] = str(exc)
-    st.rerun()
+def render() -> None:
+    rt = runtime()
+    user = current_user()
+    sid = session_id()
+    turns: list[Turn] = st.session_state.setdefault(f"turns-{sid}", [])
+
+    def settle(action: Callable[[], Turn]) -> None:
+        try:
+            turns.append(action())
+        except ConfirmationError as exc:
+            st.session_state["flash"] = str(exc)
+        st.rerun()
+
+    st.title("Assistant")
+    if "flash" in st.session_state:
+        st.warning(st.session_state.pop("flash"))
+
+    for index, turn in enumerate(turns):
+        if not turn.utterance.startswith("["):
+            with st.chat_message("user"):
+                st.write(turn.utterance)
+        with st.chat_message("assistant"):
+            for step in turn.steps:
+                step_card(step, turn.utterance, f"{index}-{step.id}",
+                          live=index == len(turns) - 1, settle=settle)
+            st.write(turn.answer)
+            why = turn.plan.why if turn.plan else None
+            if why and (why.candidates or why.notes):
+                with st.expander("Why this tool?"):
+                    for candidate in why.candidates:
+                        st.write(f"`{candidate.tool}` — score {candidate.score:.3f}")
+                    for note in why.notes:
+                        st.caption(note)
+            for citation in turn.citations:
+                label = " › ".join(p for p in (citation.title or citation.source,
+                                               citation.section) if p)
+                with st.expander(f"Source: {label}"):
+                    st.write(citation.snippet)
+
+    if not turns:
+        examples = [t.examples[0] for t in rt.tools.values() if t.examples][:6]
+        if examples:
+            st.caption("Try one of these:")
+            columns = st.columns(2)
+            for i, example in enumerate(examples):
+                if columns[i % 2].button(example, key=f"example-{i}", width="stretch"):
+                    turns.append(rt.handle(sid, user, example))
+                    st.rerun()
+
+    if prompt := st.chat_input("Ask lamworks to do something"):
+        turns.append(rt.handle(sid, user, prompt))
+        st.rerun()
 
 
-if "flash" in st.session_state:
-    st.warning(st.session_state.pop("flash"))
-
-for index, turn in enumerate(turns):
-    if not turn.utterance.startswith("["):
-        with st.chat_message("user"):
-            st.write(turn.utterance)
-    with st.chat_message("assistant"):
-        for step in turn.steps:
-            _step_card(step, index, live=index == len(turns) - 1)
-        st.write(turn.answer)
-        if turn.plan and turn.plan.why and turn.plan.why.candidates:
-            with st.expander("Why this tool?"):
-                for candidate in turn.plan.why.candidates:
-                    st.write(f"{candidate.tool}: {candidate.score:.3f}")
-        for citation in turn.citations:
-            with st.expander(f"Source: {citation.title or citation.source} {citation.section}"):
-                st.write(citation.snippet)
-
-if not turns:
-    examples = [e for t in rt.tools.values() for e in t.examples[:1]][:4]
-    if examples:
-        st.caption("Try: " + " · ".join(f"“{e}”" for e in examples))
-
-if prompt := st.chat_input("Ask lamworks to do something"):
-    turns.append(rt.handle(sid, user, prompt))
-    st.rerun()
+guarded(render)
