@@ -36,7 +36,7 @@ lint: $(STAMP)
 # mypy cannot follow setuptools' folder mapping (lamworks -> core/), so it checks a link tree.
 typecheck: $(STAMP)
 	rm -rf .typecheck && mkdir -p .typecheck/lamworks
-	for f in core/*.py core/py.typed; do ln -s ../../$$f .typecheck/lamworks/; done
+	for f in core/*.py core/py.typed core/planner; do ln -s ../../$$f .typecheck/lamworks/; done
 	ln -s ../../knowledge .typecheck/lamworks/knowledge
 	ln -s ../../ui .typecheck/lamworks/ui
 	cd .typecheck && ../$(VENV)/bin/mypy -p lamworks

@@ -46,7 +46,8 @@ def redacted_arguments(step: Step) -> dict[str, Any]:
 
 
 def decisions_for_audit(decisions: Iterable[Decision]) -> list[dict[str, Any]]:
-    return [d.model_dump(mode="json") for d in decisions]
+    """Decisions as the audit log stores them (private reasons withheld)."""
+    return [d.for_audit() for d in decisions]
 
 
 class Executor:
@@ -128,7 +129,9 @@ class Executor:
         if step.error:
             detail["error"] = step.error
         if step.result is not None:
-            detail["summary"] = step.result.summary
+            result = step.result
+            detail["summary"] = (result.audit_summary if result.audit_summary is not None
+                                 else result.summary)
             detail["refs"] = [str(r) for r in step.result.refs]
         self.audit.append(
             actor=ctx.user, role=ctx.role, session_id=ctx.session_id, event=event,

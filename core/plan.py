@@ -49,6 +49,15 @@ class Decision(BaseModel):
     policy: str = ""
     reason: str = ""
     fields: tuple[str, ...] = ()
+    private: bool = False
+    """The reason is for the person in front of the screen only (a preview with patient
+    details): the audit log records that a reason was shown, not its text."""
+
+    def for_audit(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json")
+        if self.private:
+            data["reason"] = "[shown to the user; not recorded]"
+        return data
 
 
 class Span(BaseModel):
@@ -92,6 +101,9 @@ class ActionResult(BaseModel):
     """
 
     summary: str = ""
+    audit_summary: str | None = None
+    """What the audit log records instead of ``summary`` (which may name a patient); ``None``
+    records ``summary`` itself."""
     data: Any = None
     refs: list[Ref] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)

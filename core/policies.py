@@ -140,14 +140,19 @@ def allow(reason: str = "") -> Decision:
     return Decision(kind="allow", reason=reason)
 
 
-def deny(reason: str) -> Decision:
-    """The step must not run; ``reason`` is shown to the user, so write it for them."""
-    return Decision(kind="deny", reason=reason)
+def deny(reason: str, *, private: bool = False) -> Decision:
+    """The step must not run; ``reason`` is shown to the user, so write it for them.
+
+    ``private=True`` keeps the reason's text out of the audit log (it names a person)."""
+    return Decision(kind="deny", reason=reason, private=private)
 
 
-def confirm(reason: str) -> Decision:
-    """A person must approve the step (in the UI or the CLI) before it runs."""
-    return Decision(kind="confirm", reason=reason)
+def confirm(reason: str, *, private: bool = False) -> Decision:
+    """A person must approve the step (in the UI or the CLI) before it runs.
+
+    ``private=True`` keeps the reason — typically a preview of the change, with personal
+    details — out of the audit log; the log records that a confirmation was asked."""
+    return Decision(kind="confirm", reason=reason, private=private)
 
 
 def redact(*fields: str, reason: str = "") -> Decision:

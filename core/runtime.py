@@ -367,7 +367,7 @@ class Runtime:
             actor=base.user, role=base.role, session_id=base.session_id, event=event,
             tool=step.tool, step_id=step.id, arguments=redacted_arguments(step),
             decisions=decisions_for_audit(step.decisions), outcome=outcome,
-            detail={"reason": d.reason} if (d := step.denial()) else {},
+            detail={"reason": d.for_audit()["reason"]} if (d := step.denial()) else {},
         )
 
     def _reconcile(self) -> StartupReport:
@@ -451,8 +451,9 @@ def _answer(steps: list[Step]) -> str:
             summary = step.result.summary if step.result else ""
             parts.append(summary or f"Done: {step.tool}.")
         elif step.status == "awaiting_confirmation":
-            reason = combine(step.decisions).reason
-            parts.append(f"Please confirm before I go ahead. {reason}".strip())
+            reasons = [d.reason for d in step.decisions if d.kind == "confirm" and d.reason]
+            parts.append(" ".join(["Please confirm before I go ahead.",
+                                   *dict.fromkeys(reasons)]))
         elif step.status == "failed":
             parts.append(f"That didn't work: {step.error}")
     return " ".join(parts)

@@ -62,7 +62,11 @@ def with_context(title: str, section: str, text: str) -> str:
 _ABBREVIATIONS = frozenset(
     "dr mr mrs ms prof st sr jr vs etc e.g i.e no fig approx dept inc ltd co".split()
 )
-_BOUNDARY = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])|\n+(?=\s*(?:[-*+]|\d+[.)])\s)|\n{2,}")
+_BOUNDARY = re.compile(
+    r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9])"  # end of sentence, capital next
+    r"|\n+(?=\s*(?:[-*+]|\d+[.)])\s)"  # a list item starts
+    r"|\n{2,}"
+)
 
 
 def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
@@ -73,7 +77,7 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
         before = text[start:match.start()].rstrip()
         last_word = before.rsplit(None, 1)[-1].lower().rstrip(".") if before else ""
         if match.group(0).strip() == "" and "\n" not in match.group(0) and (
-            last_word in _ABBREVIATIONS or len(last_word) == 1
+            last_word in _ABBREVIATIONS or (len(last_word) == 1 and last_word.isalpha())
         ):
             continue
         _append_span(text, start, match.start(), offset, spans)
@@ -82,7 +86,9 @@ def split_sentences(text: str, offset: int = 0) -> list[tuple[int, int]]:
     return spans
 
 
-def _append_span(text: str, start: int, end: int, offset: int, spans: list[tuple[int, int]]) -> None:
+def _append_span(
+    text: str, start: int, end: int, offset: int, spans: list[tuple[int, int]]
+) -> None:
     piece = text[start:end]
     stripped = piece.strip()
     if stripped:

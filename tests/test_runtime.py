@@ -31,7 +31,7 @@ def test_risky_step_waits_for_confirmation_then_runs_once(runtime: Runtime) -> N
 
     done = runtime.confirm("s1", step.id)
     assert done.steps[0].status == "executed"
-    assert done.answer.startswith("Noted")
+    assert done.answer.startswith("Noted (1)")
     assert _notes(runtime) == [("buy milk", "")]
 
 
@@ -196,3 +196,16 @@ def test_request_policy_refuses_before_planning(runtime: Runtime) -> None:
     assert entry.event == "request.denied"
     assert entry.decisions[-1]["policy"] == "sample.no_fortune_telling"
     assert _notes(runtime) == []
+
+
+def test_private_preview_and_summary_stay_out_of_the_audit_log(runtime: Runtime) -> None:
+    turn = runtime.handle("s1", "alice", "add a note text=call Dr. Zhivago")
+    assert "Preview: the note will read “call Dr. Zhivago”" in turn.answer  # the user sees it
+    assert turn.awaiting_confirmation is not None
+    done = runtime.confirm("s1", turn.awaiting_confirmation.id)
+    assert done.answer == "Noted (1): call Dr. Zhivago"
+    rows = [e.as_dict() for e in runtime.audit.entries()]
+    assert all("Preview" not in str(row["decisions"]) for row in rows)
+    assert any("[shown to the user; not recorded]" in str(row["decisions"]) for row in rows)
+    executed = [row for row in rows if row["event"] == "step.executed"][0]
+    assert executed["detail"]["summary"] == "Noted (1)."

@@ -2,23 +2,45 @@
 
 This is a plugin exactly as a third party would write one: a distribution with an entry point
 in group ``lamworks`` (see ``pyproject.toml``) pointing at this module, whose ``@hookimpl``
-functions the core calls. So far it contributes its settings and its clinic-operations
-knowledge source; the FHIR tools and healthcare policies arrive with their own issue.
+functions the core calls. It contributes:
+
+- settings (``[plugins.healthcare]``): FHIR release, an optional FHIR server URL, demo data,
+  which result fields each role may not see;
+- eleven ``healthcare.*`` tools (:mod:`.tools`) on a FHIR store published as
+  ``services["fhir"]`` at start-up (:mod:`.store_local` or :mod:`.store_rest`);
+- safety policies (:mod:`.policies`), slot extractors for practitioner and patient names
+  (:mod:`.extractors`), the clinic-operations knowledge source and a Clinic schedule page.
+
+Importing this module is cheap: fhir.resources, httpx and Streamlit load only when used.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lamworks import KnowledgeSource, hookimpl
+from lamworks import (
+    InstitutionConfig,
+    KnowledgeSource,
+    Policy,
+    SlotExtractor,
+    Tool,
+    UIPage,
+    hookimpl,
+)
 
 __version__ = "0.1.0"
 
+__all__ = ["HealthcareSettings", "__version__"]
+
 HERE = Path(__file__).parent
+log = logging.getLogger(__name__)
 
 
 class HealthcareSettings(BaseModel):
@@ -28,6 +50,11 @@ class HealthcareSettings(BaseModel):
 
     fhir_version: Literal["R4B", "R5"] = Field("R4B", description="FHIR release of resources.")
     fhir_url: str | None = Field(None, description="A FHIR REST server; embedded store if unset.")
+    fhir_timeout_s: float = Field(10.0, gt=0, description="Time-out of one FHIR request.")
+    demo_data: bool = Field(True, description="Load the synthetic clinic into an empty "
+                                              "embedded store at start-up.")
+    hidden_fields: dict[str, list[str]] | None = Field(
+        None, description="Result fields hidden per role (default: see policies.py).")
 
 
 @hookimpl
@@ -36,6 +63,53 @@ def plugin_settings() -> type[BaseModel]:
 
 
 @hookimpl
+def register_tools(register: Callable[[Tool], None]) -> None:
+    from .tools import TOOLS
+
+    for item in TOOLS:
+        register(item)
+
+
+@hookimpl
+def register_policies(register: Callable[[Policy], None]) -> None:
+    from .policies import POLICIES
+
+    for item in POLICIES:
+        register(item)
+
+
+@hookimpl
+def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
+    from .extractors import PATIENT_EXTRACTOR, PRACTITIONER_EXTRACTOR
+
+    register(PRACTITIONER_EXTRACTOR)
+    register(PATIENT_EXTRACTOR)
+
+
+@hookimpl
 def register_knowledge_sources(register: Callable[[KnowledgeSource], None]) -> None:
     register(KnowledgeSource(name="clinic-operations", path=HERE / "knowledge",
                              description="Clinic operations: hours, policies, insurance, privacy."))
+
+
+@hookimpl
+def register_ui_pages(register: Callable[[UIPage], None]) -> None:
+    register(UIPage(title="Clinic schedule", path=HERE / "ui_schedule.py", section="Assistant",
+                    icon=":material/calendar_month:",
+                    roles=("frontdesk", "clinician", "admin")))
+
+
+@hookimpl
+def startup(config: InstitutionConfig, settings: HealthcareSettings | None,
+            services: dict[str, Any]) -> None:
+    from .clinic import load_demo_clinic
+    from .store import open_store
+    from .store_local import LocalFHIRStore
+
+    settings = settings or HealthcareSettings()
+    store = open_store(settings, config.data_dir)
+    if settings.demo_data and isinstance(store, LocalFHIRStore) and store.count() == 0:
+        zone = config.institution.timezone
+        written = load_demo_clinic(store, datetime.now(ZoneInfo(zone)).date(), timezone=zone)
+        log.info("loaded the synthetic demo clinic: %d resources", written)
+    services["fhir"] = store

@@ -20,6 +20,7 @@ from lamworks import (
     Ref,
     Step,
     Tool,
+    confirm,
     deny,
     hookimpl,
     policy,
@@ -56,7 +57,8 @@ def add_note(ctx: ActionContext, text: str, author_email: str = "") -> ActionRes
                             (text, author_email, ctx.user))
     db.close()
     note_id = str(cursor.lastrowid)
-    return ActionResult(summary=f"Noted ({note_id}).",
+    return ActionResult(summary=f"Noted ({note_id}): {text}",
+                        audit_summary=f"Noted ({note_id}).",
                         data={"id": note_id, "text": text, "author_email": author_email},
                         refs=[Ref(type="Note", id=note_id)])
 
@@ -86,6 +88,15 @@ def hide_author_email(step: Step, ctx: PolicyContext) -> Decision | None:
     """Author e-mail addresses never reach the audit log."""
     if step.tool == "sample.add_note":
         return redact("author_email", reason="contact details are not audited")
+    return None
+
+
+@policy(stage="pre")
+def preview_note(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Show the note that will be written; the preview stays out of the audit log."""
+    if step.tool == "sample.add_note":
+        return confirm(f"Preview: the note will read “{step.arguments.get('text', '')}”.",
+                       private=True)
     return None
 
 
@@ -119,6 +130,7 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 @hookimpl
 def register_policies(register: Callable[[Policy], None]) -> None:
     register(no_secret_notes)
+    register(preview_note)
     register(no_fortune_telling)
     register(hide_author_email)
     register(hide_result_email)

@@ -1,0 +1,143 @@
+"""The healthcare safety policies.
+
+- ``no_clinical_advice`` (request): diagnosis, treatment and medication questions are refused
+  before any planning, with a pointer to a clinician (rules in :mod:`.advice`).
+- ``hide_request_text`` (request): the raw utterance of a refused request is not audited.
+- ``own_records_only`` (pre): a patient self-service user acts only on their own records.
+- ``preview_fhir_change`` (pre): every healthcare write waits for a person, and the
+  confirmation shows the FHIR change (the same :class:`~.changes.Change` the tool commits); a
+  write that cannot be prepared (unknown practitioner, slot taken, date in the past) is denied.
+- ``phi_out_of_audit`` (pre): names, birth dates, contact details, identifiers and free-text
+  reasons are redacted from the audit log and journal (tools still receive them).
+- ``minimum_necessary`` (post): result fields the acting role does not need are hidden.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamworks import Decision, PolicyContext, Step, ToolError, confirm, deny, policy, redact
+
+from .advice import advice_rule
+from .directory import SELF_WORDS, is_self_service, linked_patient_id, patient_display
+from .errors import FHIRStoreError, ResourceNotFound
+
+__all__ = ["POLICIES", "REFUSAL", "DEFAULT_HIDDEN_FIELDS"]
+
+PREFIX = "healthcare."
+REFUSAL = ("I can't give medical advice (diagnosis, treatment or medication). Please ask a "
+           "clinician: book an appointment, call the nurse line, or in an emergency call 911.")
+PHI_ARGUMENTS = ("patient_name", "name", "first_name", "last_name", "birth_date", "phone",
+                 "email", "address", "identifier", "reason")
+#: Result fields each role does not need (HIPAA minimum necessary); settings may override.
+DEFAULT_HIDDEN_FIELDS: dict[str, list[str]] = {
+    "clinician": ["phone", "email", "address", "member_id"],
+    "admin": ["phone", "email", "address", "birth_date", "member_id", "reason", "mrn"],
+}
+_CONTAINERS = ("", "candidates.", "appointments.", "patient.", "slots.")
+
+
+@policy(stage="request")
+def no_clinical_advice(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Requests for diagnosis, treatment or medication advice are refused."""
+    if advice_rule(str(step.arguments.get("utterance", ""))):
+        return deny(REFUSAL)
+    return None
+
+
+@policy(stage="request")
+def hide_request_text(step: Step, ctx: PolicyContext) -> Decision | None:
+    """A refused request's text (which may describe someone's health) is not audited."""
+    return redact("utterance", reason="may contain health information")
+
+
+@policy(stage="pre")
+def own_records_only(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Patient self-service users see and change only their own records."""
+    if not step.tool.startswith(PREFIX) or not is_self_service(ctx.action):
+        return None
+    own = linked_patient_id(ctx.action)
+    arguments = step.arguments
+    refusal = deny("You can only see and change your own records.")
+    patient_id = arguments.get("patient_id")
+    if patient_id and str(patient_id).split("/", 1)[-1] != own:
+        return refusal
+    store = ctx.action.services.get("fhir")
+    named = [str(arguments[k]) for k in ("patient_name", "name") if arguments.get(k)]
+    named = [n for n in named if n.strip().lower() not in SELF_WORDS]
+    if named or arguments.get("appointment_id") or arguments.get("identifier"):
+        if store is None:
+            return deny("The clinic's records are not available right now.")
+        try:
+            patient = store.read("Patient", own)
+        except ResourceNotFound:
+            return refusal
+        mine = {w.lower() for w in patient_display(patient).split()}
+        if any(not {w.lower() for w in n.split()} <= mine for n in named):
+            return refusal
+        identifier = arguments.get("identifier")
+        if identifier and identifier not in {i.get("value") for i in
+                                             patient.get("identifier", []) or []}:
+            return refusal
+        appointment_id = arguments.get("appointment_id")
+        if appointment_id:
+            try:
+                appointment = store.read("Appointment", str(appointment_id).split("/")[-1])
+            except ResourceNotFound:
+                return refusal
+            actors = {str((p.get("actor") or {}).get("reference"))
+                      for p in appointment.get("participant", []) or []}
+            if f"Patient/{own}" not in actors:
+                return refusal
+    return None
+
+
+@policy(stage="pre")
+def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Every healthcare write waits for confirmation showing the FHIR change it will make."""
+    from .tools import PREPARERS
+
+    if not step.tool.startswith(PREFIX):
+        return None
+    prepare = PREPARERS.get(ctx.tool.short_name)
+    if prepare is None:
+        return None
+    try:
+        model = ctx.tool.validate_arguments(step.arguments)
+        values = {name: getattr(model, name) for name in type(model).model_fields}
+        change = prepare(ctx.action, **values)
+    except ToolError as exc:
+        return deny(str(exc))
+    except FHIRStoreError as exc:
+        return deny(f"The clinic's records could not be read: {exc}")
+    return confirm(change.preview())
+
+
+@policy(stage="pre")
+def phi_out_of_audit(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Patient identifiers in a healthcare step's arguments never reach the audit log."""
+    if not step.tool.startswith(PREFIX):
+        return None
+    present = [name for name in PHI_ARGUMENTS if step.arguments.get(name)]
+    return redact(*present, reason="PHI (HIPAA Safe Harbor identifiers)") if present else None
+
+
+@policy(stage="post")
+def minimum_necessary(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Results show only the fields the acting role needs."""
+    if not step.tool.startswith(PREFIX):
+        return None
+    hidden = _hidden_fields(ctx.action.settings).get(ctx.action.role, [])
+    if not hidden:
+        return None
+    return redact(*(prefix + name for name in hidden for prefix in _CONTAINERS),
+                  reason="minimum necessary for this role")
+
+
+def _hidden_fields(settings: Any) -> dict[str, list[str]]:
+    configured = getattr(settings, "hidden_fields", None)
+    return dict(configured) if configured is not None else DEFAULT_HIDDEN_FIELDS
+
+
+POLICIES = (no_clinical_advice, hide_request_text, own_records_only, preview_fhir_change,
+            phi_out_of_audit, minimum_necessary)

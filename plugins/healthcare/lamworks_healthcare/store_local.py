@@ -1,0 +1,239 @@
+"""The embedded FHIR store: one SQLite file in the institution's data folder.
+
+Every write is validated (value sets, then fhir.resources in the configured release), stamped
+with ``meta.versionId`` and ``meta.lastUpdated``, and kept in a history table. Writes run inside
+``BEGIN IMMEDIATE`` transactions, so a version check (``if_match``) and the write it guards are
+atomic across threads and processes: of two bookings of one slot, exactly one wins. Searches
+load the type's current resources and filter them with :mod:`.search` (fine for a clinic's
+thousands of rows; a larger deployment uses :class:`~.store_rest.RestFHIRStore`).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from .errors import (
+    FHIRStoreError,
+    InvalidResource,
+    MultipleMatches,
+    ResourceNotFound,
+    VersionConflict,
+)
+from .search import SearchParams, matches
+from .store import BundleEntry
+from .validation import FHIRVersion, validate_resource
+
+__all__ = ["LocalFHIRStore"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, last_updated TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL, PRIMARY KEY (type, id));
+CREATE TABLE IF NOT EXISTS history (
+    type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, last_updated TEXT NOT NULL,
+    deleted INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (type, id, version));
+"""
+
+
+class LocalFHIRStore:
+    """A validated, versioned FHIR resource store in one SQLite file (WAL mode)."""
+
+    def __init__(self, path: Path | str, *, fhir_version: FHIRVersion = "R4B") -> None:
+        self.path = Path(path)
+        self.fhir_version: FHIRVersion = fhir_version
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                     check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __repr__(self) -> str:
+        return f"LocalFHIRStore({str(self.path)!r}, fhir_version={self.fhir_version!r})"
+
+    # -- reads -----------------------------------------------------------------------------------
+
+    def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT body, deleted FROM resources WHERE type = ? AND id = ?",
+                (resource_type, resource_id)).fetchone()
+        if row is None or row["deleted"]:
+            raise ResourceNotFound(f"{resource_type}/{resource_id} does not exist")
+        return dict(json.loads(row["body"]))
+
+    def search(self, resource_type: str,
+               params: SearchParams | None = None) -> list[dict[str, Any]]:
+        params = dict(params or {})
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT body FROM resources WHERE type = ? AND deleted = 0 ORDER BY id",
+                (resource_type,)).fetchall()
+        found = [r for r in (json.loads(row["body"]) for row in rows) if matches(r, params)]
+        count = params.get("_count")
+        return found[: int(str(count))] if count else found
+
+    def count(self, resource_type: str | None = None) -> int:
+        """How many live resources (of one type, or in all)."""
+        sql = "SELECT COUNT(*) FROM resources WHERE deleted = 0"
+        args: tuple[str, ...] = ()
+        if resource_type:
+            sql, args = sql + " AND type = ?", (resource_type,)
+        with self._lock:
+            return int(self._conn.execute(sql, args).fetchone()[0])
+
+    # -- writes ----------------------------------------------------------------------------------
+
+    def create(self, resource: Mapping[str, Any], *,
+               if_none_exist: str | None = None) -> dict[str, Any]:
+        entry = BundleEntry("POST", str(resource.get("resourceType", "")), dict(resource),
+                            if_none_exist=if_none_exist)
+        with self._write() as conn:
+            return self._apply(conn, entry)  # type: ignore[return-value]
+
+    def update(self, resource: Mapping[str, Any], *,
+               if_match: str | None = None) -> dict[str, Any]:
+        url = f"{resource.get('resourceType')}/{resource.get('id')}"
+        with self._write() as conn:
+            return self._apply(conn, BundleEntry("PUT", url, dict(resource),  # type: ignore
+                                                 if_match=if_match))
+
+    def delete(self, resource_type: str, resource_id: str) -> None:
+        with self._write() as conn:
+            self._apply(conn, BundleEntry("DELETE", f"{resource_type}/{resource_id}"))
+
+    def transaction(self, entries: list[BundleEntry]) -> list[dict[str, Any]]:
+        with self._write() as conn:
+            return [self._apply(conn, entry) for entry in entries]  # type: ignore[misc]
+
+    def load(self, resources: Iterable[Mapping[str, Any]]) -> int:
+        """Write many resources (PUT at their ids) in one transaction; returns how many."""
+        entries = [BundleEntry("PUT", f"{r['resourceType']}/{r['id']}", dict(r))
+                   for r in resources]
+        self.transaction(entries)
+        return len(entries)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def _apply(self, conn: sqlite3.Connection, entry: BundleEntry) -> dict[str, Any] | None:
+        rtype, _, rid = entry.url.partition("/")
+        if entry.method == "POST":
+            assert entry.resource is not None
+            if entry.if_none_exist:
+                criteria = _parse_query(entry.if_none_exist)
+                found = [r for r in self._live(conn, rtype) if matches(r, criteria)]
+                if len(found) > 1:
+                    raise MultipleMatches(
+                        f"conditional create of {rtype} matched {len(found)} resources")
+                if found:
+                    return found[0]
+            return self._write_resource(conn, {**entry.resource, "id": _new_id()}, None)
+        if entry.method == "PUT":
+            assert entry.resource is not None
+            if entry.resource.get("id") not in (None, rid) or not rid:
+                raise InvalidResource(f"the resource id does not match {entry.url}")
+            if entry.resource.get("resourceType") != rtype:
+                raise InvalidResource(f"the resource is not a {rtype}")
+            return self._write_resource(conn, {**entry.resource, "id": rid}, entry.if_match)
+        if entry.method == "DELETE":
+            row = self._row(conn, rtype, rid)
+            if row is not None and not row["deleted"]:
+                if entry.if_match and str(row["version"]) != entry.if_match:
+                    raise VersionConflict(f"{rtype}/{rid} was changed by someone else")
+                self._store(conn, rtype, rid, int(row["version"]) + 1, row["body"], deleted=True)
+            return None
+        raise FHIRStoreError(f"unsupported transaction method {entry.method!r}")
+
+    def _write_resource(self, conn: sqlite3.Connection, resource: dict[str, Any],
+                        if_match: str | None) -> dict[str, Any]:
+        rtype, rid = resource["resourceType"], resource["id"]
+        row = self._row(conn, rtype, rid)
+        current = None if row is None else int(row["version"])
+        if if_match is not None and (row is None or row["deleted"] or str(current) != if_match):
+            raise VersionConflict(f"{rtype}/{rid} was changed by someone else since it was read")
+        version = (current or 0) + 1
+        meta = {k: v for k, v in (resource.get("meta") or {}).items()
+                if k not in ("versionId", "lastUpdated")}
+        stamped = {**resource, "meta": {**meta, "versionId": str(version),
+                                        "lastUpdated": _now()}}
+        validate_resource(stamped, self.fhir_version)
+        self._store(conn, rtype, rid, version, json.dumps(stamped, separators=(",", ":")))
+        return stamped
+
+    @staticmethod
+    def _store(conn: sqlite3.Connection, rtype: str, rid: str, version: int, body: str,
+               *, deleted: bool = False) -> None:
+        stamp = _now()
+        conn.execute("INSERT OR REPLACE INTO resources VALUES (?, ?, ?, ?, ?, ?)",
+                     (rtype, rid, version, stamp, int(deleted), body))
+        conn.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
+                     (rtype, rid, version, stamp, int(deleted), body))
+
+    @staticmethod
+    def _row(conn: sqlite3.Connection, rtype: str, rid: str) -> sqlite3.Row | None:
+        row: sqlite3.Row | None = conn.execute(
+            "SELECT version, deleted, body FROM resources WHERE type = ? AND id = ?",
+            (rtype, rid)).fetchone()
+        return row
+
+    @staticmethod
+    def _live(conn: sqlite3.Connection, rtype: str) -> list[dict[str, Any]]:
+        rows = conn.execute("SELECT body FROM resources WHERE type = ? AND deleted = 0",
+                            (rtype,)).fetchall()
+        return [json.loads(row["body"]) for row in rows]
+
+    def history(self, resource_type: str, resource_id: str) -> list[dict[str, Any]]:
+        """Every stored version, oldest first (deleted versions included)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT body FROM history WHERE type = ? AND id = ? ORDER BY version",
+                (resource_type, resource_id)).fetchall()
+        return [json.loads(row["body"]) for row in rows]
+
+
+def _parse_query(query: str) -> dict[str, str | list[str]]:
+    from urllib.parse import parse_qsl
+
+    params: dict[str, str | list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        if key in params:
+            existing = params[key]
+            params[key] = [*(existing if isinstance(existing, list) else [existing]), value]
+        else:
+            params[key] = value
+    return params
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+
