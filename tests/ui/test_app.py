@@ -69,7 +69,7 @@ def test_audit_page_verifies_the_chain(app_config: Path) -> None:
     chat = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30).run()
     chat.chat_input[0].set_value("count my notes").run()
     at = AppTest.from_file(str(PAGES / "audit.py"), default_timeout=30).run()
-    assert len(at.dataframe[0].value) == 1
+    assert len(at.table[0].value) == 1
     next(b for b in at.button if b.label == "Verify chain").click().run()
     assert at.success[0].value.startswith("OK: 1 rows")
 

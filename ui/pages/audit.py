@@ -45,14 +45,13 @@ def render() -> None:
                 and (not chosen_outcomes or e.outcome in chosen_outcomes) and in_window)
 
     shown = [e for e in entries if keep(e)]
-    st.caption(f"{len(shown)} of {len(entries)} rows")
-    st.dataframe(
+    st.caption(f"{len(shown)} of {len(entries)} rows (newest first, up to 200 shown)")
+    st.table(
         [{"seq": e.seq, "time": e.ts, "user": e.actor, "role": e.role, "event": e.event,
           "tool": e.tool, "outcome": e.outcome,
           "policies": ", ".join(f"{d['policy']}:{d['kind']}" for d in e.decisions
                                 if d.get("kind") != "allow")}
-         for e in reversed(shown)],
-        width="stretch", hide_index=True,
+         for e in list(reversed(shown))[:200]],
     )
     st.download_button(
         "Export (JSON Lines)",
