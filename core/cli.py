@@ -31,8 +31,11 @@ app = typer.Typer(help="lamworks: plan, check, execute and audit actions.", no_a
                   add_completion=False)
 audit_app = typer.Typer(help="Verify and export the audit log.", no_args_is_help=True)
 config_app = typer.Typer(help="Check an institution configuration.", no_args_is_help=True)
+kb_app = typer.Typer(help="Ingest, list, search and drop knowledge sources.",
+                     no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 app.add_typer(config_app, name="config")
+app.add_typer(kb_app, name="kb")
 
 out = Console()
 err = Console(stderr=True)
@@ -277,6 +280,127 @@ def audit_head(config: ConfigOption = None) -> None:
     """Print the chain's head (sequence and hash), to anchor it outside this machine."""
     seq, digest = AuditLog(_load(config).audit_path).head()
     out.print(f"{seq} {digest}")
+
+
+def _kb(config: Path | None) -> Any:
+    from .errors import KnowledgeError
+    from .knowledge import KnowledgeBase
+
+    cfg = _load(config)
+    try:
+        return cfg, KnowledgeBase.from_config(cfg)
+    except KnowledgeError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+
+
+@kb_app.command("ingest")
+def kb_ingest(
+    path: Annotated[Path, typer.Argument(help="A folder (or file) of documents")],
+    source: Annotated[str, typer.Option(help="Source name, e.g. handbook")],
+    access: Annotated[str, typer.Option(help="Access label of every chunk")] = "public",
+    config: ConfigOption = None,
+) -> None:
+    """Ingest a folder incrementally (unchanged files are not embedded again)."""
+    from .errors import KnowledgeError
+    from .knowledge import ingest_path, rich_progress
+
+    _, kb = _kb(config)
+    try:
+        with rich_progress(f"Ingesting {source}") as progress:
+            report = ingest_path(kb, path, source, access, progress)
+    except KnowledgeError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        kb.close()
+    out.print(report.summary(), highlight=False)
+    for problem in [*report.failed, *report.skipped]:
+        err.print(f"[yellow]skipped[/yellow] {problem.path}: {problem.message}",
+                  highlight=False)
+
+
+@kb_app.command("sync")
+def kb_sync(config: ConfigOption = None) -> None:
+    """Ingest every plugin's knowledge sources and the institution's own paths."""
+    from .knowledge import ingest_sources, rich_progress
+
+    cfg, kb = _kb(config)
+    pm = make_plugin_manager(cfg)
+    try:
+        with rich_progress("Ingesting") as progress:
+            reports = ingest_sources(kb, [*pm.knowledge_sources.values(),
+                                          *cfg.knowledge.paths], progress)
+    finally:
+        kb.close()
+    for report in reports:
+        out.print(report.summary(), highlight=False)
+        for problem in [*report.failed, *report.skipped]:
+            err.print(f"[yellow]skipped[/yellow] {problem.path}: {problem.message}",
+                  highlight=False)
+
+
+@kb_app.command("list")
+def kb_list(config: ConfigOption = None) -> None:
+    """Sources with their files, chunks and access labels."""
+    from .knowledge import list_sources
+
+    _, kb = _kb(config)
+    try:
+        sources = list_sources(kb)
+    finally:
+        kb.close()
+    table = Table("source", "files", "chunks", "access", "description")
+    for info in sources:
+        table.add_row(info.source, str(info.files), str(info.chunks), ", ".join(info.access),
+                      info.description)
+    out.print(table)
+
+
+@kb_app.command("search")
+def kb_search(
+    query: Annotated[str, typer.Argument(help="What to look for")],
+    user: Annotated[str | None, typer.Option(help="Search as this user (their role's access)")]
+    = None,
+    k: Annotated[int, typer.Option(help="How many passages")] = 5,
+    config: ConfigOption = None,
+) -> None:
+    """Hybrid search, limited to what the user's role may read (public only without --user)."""
+    from .errors import KnowledgeError
+    from .knowledge import search
+
+    _, kb = _kb(config)
+    try:
+        hits = search(kb, query, user=user, k=k)
+    except KnowledgeError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        kb.close()
+    for rank, hit in enumerate(hits, 1):
+        where = " › ".join(p for p in (hit.title or hit.source, hit.section) if p)
+        flag = " [red](flagged: instruction-like text)[/red]" if hit.flagged else ""
+        out.print(f"[bold]{rank}. {where}[/bold] [dim]{hit.source} · {hit.access} · score "
+                  f"{hit.score:.3f}[/dim]{flag}", highlight=False)
+        out.print(f"   {hit.text[:300]}", highlight=False, soft_wrap=True)
+
+
+@kb_app.command("drop")
+def kb_drop(source: Annotated[str, typer.Argument(help="Source to remove")],
+            config: ConfigOption = None) -> None:
+    """Remove a source and all its chunks."""
+    from .errors import KnowledgeError
+    from .knowledge import drop_source
+
+    _, kb = _kb(config)
+    try:
+        removed = drop_source(kb, source)
+    except KnowledgeError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    finally:
+        kb.close()
+    out.print(f"dropped {source}: {removed} chunks")
 
 
 @config_app.command("check")

@@ -8,7 +8,7 @@ recorded with its error. This is the one place that catches plugin exceptions.
 
 Allow-list: ``LAMWORKS_LOAD_PLUGINS=a,b`` (environment; empty means "none") wins over
 ``[plugins] allow``; ``[plugins] block`` always applies. Built-in default plugins (the core's
-own policies) always load.
+own policies and planners, the knowledge tool) always load.
 """
 
 from __future__ import annotations
@@ -39,7 +39,10 @@ __all__ = ["PluginManager", "PluginRecord", "make_plugin_manager"]
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "lamworks"
-DEFAULT_PLUGINS: tuple[str, ...] = ("lamworks.builtin",)
+DEFAULT_PLUGINS: tuple[tuple[str, str], ...] = (
+    ("core", "lamworks.builtin"),  # role scopes, confirmation, rate limits, the planners
+    ("knowledge", "lamworks.knowledge.plugin"),  # questions answered from documents
+)
 _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_tools", "tools"),
     ("register_policies", "policies"),
@@ -373,9 +376,9 @@ def make_plugin_manager(
     pm = PluginManager(config)
     from . import __version__
 
-    for module_name in DEFAULT_PLUGINS:
+    for plugin_name, module_name in DEFAULT_PLUGINS:
         module = importlib.import_module(module_name)
-        pm.load_plugin("core", module, version=__version__, builtin=True)
+        pm.load_plugin(plugin_name, module, version=__version__, builtin=True)
 
     allowed = _allowed_names(config)
     blocked = set(config.plugins.block)

@@ -101,3 +101,31 @@ def test_audit_export_in_a_plugin_format(config: Path) -> None:
     assert result.stdout.strip() == "sample.count_notes,1"
     unknown = lamworks("audit", "export", "--format", "xml", "--config", str(config))
     assert unknown.returncode == 2 and "toolcounts" in unknown.stderr
+
+
+def test_kb_ingest_list_search_and_drop(tmp_path: Path) -> None:
+    config = tmp_path / "kb.toml"
+    config.write_text("data_dir = 'data'\n[institution]\nname = 'x'\n[roles.staff]\n"
+                      "access = ['public', 'staff']\n[roles.guest]\n[users.sam]\nrole = 'staff'\n"
+                      "[users.gus]\nrole = 'guest'\n", encoding="utf-8")
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "parking.md").write_text("# Parking\n\n## Fees\n\nParking costs 3 dollars an hour "
+                                     "in the west lot.\n", encoding="utf-8")
+    (docs / "broken.md").write_bytes(b"\x00\x01binary\x02")
+    first = lamworks("kb", "ingest", str(docs), "--source", "handbook", "--access", "staff",
+                     "--config", str(config))
+    assert first.returncode == 0, first.stderr
+    assert "1 added" in first.stdout and "broken.md" in first.stderr
+    again = lamworks("kb", "ingest", str(docs), "--source", "handbook", "--access", "staff",
+                     "--config", str(config))
+    assert "0 embedded" in again.stdout
+    assert "handbook" in lamworks("kb", "list", "--config", str(config)).stdout
+    staff = lamworks("kb", "search", "how much is parking", "--user", "sam",
+                     "--config", str(config))
+    assert "3 dollars an hour" in staff.stdout
+    guest = lamworks("kb", "search", "how much is parking", "--user", "gus",
+                     "--config", str(config))
+    assert "3 dollars" not in guest.stdout  # a staff-only chunk never reaches a guest
+    dropped = lamworks("kb", "drop", "handbook", "--config", str(config))
+    assert dropped.returncode == 0 and "dropped handbook: 1 chunks" in dropped.stdout

@@ -150,6 +150,16 @@ class SlotFiller:
                                            text=candidate.text)
             if candidate.end > candidate.start:
                 used.append((candidate.start, candidate.end))
+        required = [f for f in field_specs(tool) if f.required]
+        if (only is None and len(required) == 1 and required[0].kind == "text"
+                and required[0].name not in filled.arguments):
+            # A tool whose one required argument is free text ("question", "query"):
+            # the request itself is that text.
+            whole = _whole(text)
+            if whole is not None:
+                filled.arguments[required[0].name] = whole.value
+                filled.spans[required[0].name] = Span(start=whole.start, end=whole.end,
+                                                      text=whole.text)
         return filled
 
     # -- per kind ------------------------------------------------------------------------------
