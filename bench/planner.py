@@ -38,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -51,10 +51,11 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DEFAULT_NOW = "2026-11-24T10:00:00"
 
-from lamworks import (  # noqa: E402  # noqa: E402
+from lamworks import (  # noqa: E402
     DialogState,
     InstitutionConfig,
     Plan,
+    Runtime,
     Tool,
     load_config,
     make_plugin_manager,
@@ -63,7 +64,6 @@ from lamworks import (  # noqa: E402  # noqa: E402
 from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
 from lamworks.planner.router import Router  # noqa: E402
 from lamworks.planning import PlanningContext  # noqa: E402
-from lamworks.tools import ActionContext  # noqa: E402
 
 
 @dataclass
@@ -136,12 +136,22 @@ def norm(value: Any) -> str:
     return text.strip(" .,!?\"'")
 
 
-def compare_slots(expected: dict[str, Any], predicted: dict[str, Any]) -> tuple[int, int, int]:
-    """(true positives, false positives, false negatives) over argument values."""
-    tp = sum(1 for k, v in expected.items() if k in predicted and norm(predicted[k]) == norm(v))
+def compare_slots(expected: dict[str, Any], predicted: dict[str, Any],
+                  spans: dict[str, str] | None = None) -> tuple[int, int, int]:
+    """(true positives, false positives, false negatives) over argument values.
+
+    A value matches when it equals the expected one, or when the words it came from do (an
+    entity extractor may resolve "Dr. Lee" to the canonical "Dr. Lena Lee")."""
+    spans = spans or {}
+
+    def same(key: str, value: Any) -> bool:
+        want = norm(expected[key])
+        return norm(value) == want or (key in spans and norm(spans[key]) == want)
+
+    tp = sum(1 for k in expected if k in predicted and same(k, predicted[k]))
     fn = len(expected) - tp
     fp = sum(1 for k, v in predicted.items()
-             if not isinstance(v, dict) and (k not in expected or norm(v) != norm(expected[k])))
+             if not isinstance(v, dict) and (k not in expected or not same(k, v)))
     return tp, fp, fn
 
 
@@ -154,6 +164,7 @@ class Outcome:
     asks_for: str | None
     reply: bool
     steps: list[tuple[str, dict[str, Any]]]
+    spans: dict[str, str] = field(default_factory=dict)
 
 
 def outcome_of(plan: Plan) -> Outcome:
@@ -163,31 +174,34 @@ def outcome_of(plan: Plan) -> Outcome:
         tool = after["tool"] if isinstance(after, dict) else plan.follow_up.tool
         arguments = {k: v for k, v in plan.follow_up.arguments.items()
                      if not k.startswith("__")}
-        return Outcome(tool, arguments, plan.follow_up.field, False, steps)
+        spans = {k: s.text for k, s in plan.follow_up.spans.items()}
+        return Outcome(tool, arguments, plan.follow_up.field, False, steps, spans)
     if plan.steps:
         last = plan.steps[-1]
-        return Outcome(last.tool, dict(last.arguments), None, False, steps)
+        return Outcome(last.tool, dict(last.arguments), None, False, steps,
+                       {k: s.text for k, s in last.spans.items()})
     return Outcome(None, {}, None, True, steps)
 
 
 class Harness:
-    def __init__(self, config: InstitutionConfig, planner: NeuroSymbolicPlanner) -> None:
-        self.config = config
+    """Plans against a real runtime's context: plugin services (the FHIR store the slot
+    extractors read) are started exactly as in production; nothing is executed."""
+
+    def __init__(self, runtime: Runtime, planner: NeuroSymbolicPlanner) -> None:
+        self.runtime = runtime
+        self.config = runtime.config
         self.planner = planner
-        self.zone = ZoneInfo(config.institution.timezone)
+        self.zone = ZoneInfo(self.config.institution.timezone)
+        self.extractors = tuple(runtime.plugins.slot_extractors.values())
 
     def context(self, suite: Suite, record: dict[str, Any], dialog: DialogState
                 ) -> PlanningContext:
         now = datetime.fromisoformat(record.get("now", DEFAULT_NOW)).replace(tzinfo=self.zone)
         user = record.get("user") or next(iter(self.config.users))
         user = user if user in self.config.users else next(iter(self.config.users))
-        user_config = self.config.users[user]
-        action = ActionContext(user=user, user_config=user_config, role=user_config.role,
-                               scopes=(), config=self.config, settings=None,
-                               session_id="bench", now=lambda: now)
-        pm_extractors = getattr(self, "extractors", ())
+        action = replace(self.runtime.action_context("bench", user), now=lambda: now)
         return PlanningContext(tools=suite.tools, action=action, dialog=dialog,
-                               slot_extractors=pm_extractors)
+                               slot_extractors=self.extractors)
 
     def plan(self, suite: Suite, record: dict[str, Any], text: str,
              dialog: DialogState) -> tuple[Plan, float]:
@@ -291,7 +305,7 @@ def evaluate_single(h: Harness, suite: Suite, records: Iterable[dict[str, Any]],
         ok_tool = got.tool == expected_tool
         scores.tool_correct += ok_tool
         expected_args = record.get("arguments", {})
-        tp, fp, fn = compare_slots(expected_args, got.arguments if ok_tool else {})
+        tp, fp, fn = compare_slots(expected_args, got.arguments if ok_tool else {}, got.spans)
         scores.tp, scores.fp, scores.fn = scores.tp + tp, scores.fp + fp, scores.fn + fn
         scores.exact += ok_tool and fp == 0 and fn == 0
         if not (ok_tool and fp == 0 and fn == 0):
@@ -309,7 +323,7 @@ def turn_ok(suite: Suite, expect: dict[str, Any], got: Outcome) -> bool:
     tool = suite.tool_name(expect.get("tool"))
     if got.tool != tool or got.asks_for is not None:
         return False
-    _, fp, fn = compare_slots(expect.get("arguments", {}), got.arguments)
+    _, fp, fn = compare_slots(expect.get("arguments", {}), got.arguments, got.spans)
     return fn == 0
 
 
@@ -482,9 +496,7 @@ def main() -> int:
         for s in suites:
             s.single, s.dialogs = s.single[:args.limit], s.dialogs[:args.limit]
             s.out_of_scope = s.out_of_scope[:args.limit]
-    harness = Harness(config, planner)
-    pm = make_plugin_manager(config)
-    harness.extractors = tuple(pm.slot_extractors.values())  # type: ignore[attr-defined]
+    harness = Harness(Runtime(config), planner)
     if args.calibrate:
         calibration = calibrate(harness, suites)
         calibration.save(REPO / "core" / "planner" / "calibration.json")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -432,11 +431,13 @@ def ui(
 
     app_file = Path(ui_package.__file__ or "").parent / "app.py"
     env = {**os.environ, "LAMWORKS_CONFIG": str(cfg_path)}
+    # exec, not a child process: stopping `lamworks ui` stops the server (no orphans).
     command = [sys.executable, "-m", "streamlit", "run", str(app_file),
                "--server.address", address, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
-    raise typer.Exit(subprocess.call(command, env=env))
+    sys.stdout.flush()
+    os.execve(sys.executable, command, env)
 
 
 def current_config() -> InstitutionConfig:

@@ -32,7 +32,8 @@ class FieldSpec:
     name: str
     kind: str
     """date, datetime, time, duration, integer, number, boolean, enum, email, phone, person,
-    entity, ref, location, title (a named thing: a restaurant, a film), or text."""
+    entity, ref, location, title (a named thing: a restaurant, a film), identifier (a record
+    number such as MRN-000004), or text."""
     required: bool
     description: str = ""
     enum: tuple[Any, ...] = ()
@@ -96,6 +97,9 @@ def _kind(name: str, prop: dict[str, Any]) -> str:
     parts = set(lowered.split("_"))
     if parts & {"phone", "telephone", "mobile", "cell"}:
         return "phone"
+    if parts & {"identifier", "id", "mrn", "code", "reference", "ref", "number", "account"} \
+            and not parts & {"name", "phone"}:
+        return "identifier"
     if parts & {"date", "day", "birthdate", "dob"} and typ == "string":
         return "date"
     if "time" in parts and typ == "string":

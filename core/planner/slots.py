@@ -40,6 +40,7 @@ _NUMBER_RE = re.compile(
     re.I)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_RE = re.compile(r"(?<!\w)(\+?\d[\d\s().-]{6,}\d)(?!\w)")
+_LOCAL_PHONE_RE = re.compile(r"(?<![\w-])\(?\d{3}\)?[\s.-]?\d{3,4}(?:[\s.-]?\d{4})?(?![\w-])")
 _QUOTED_RE = re.compile(r"\"([^\"]+)\"|“([^”]+)”|'([^']{2,})'(?!\w)")
 _TITLES = {"dr", "doctor", "prof", "professor", "mr", "mrs", "ms", "miss", "mx", "nurse"}
 _NOT_NAMES = {"i", "i'm", "im", "please", "can", "could", "would", "book", "cancel", "find",
@@ -65,6 +66,13 @@ _NO = re.compile(r"\b(no|not|without|don't|dont|do not|never|exclude)\b", re.I)
 _TEXT_CUES = re.compile(
     r"\b(?:because(?: of)?|since|reason(?: is)?|saying|that says|which says|says|about|regarding|"
     r"re|note|message|topic|subject)\b[:\s]+(.+)$", re.I)
+_PROFESSIONALS = {"practitioner", "doctor", "physician", "provider", "clinician", "teacher",
+                  "professor", "tutor", "nurse", "therapist", "dentist"}
+_IDENTIFIER_RE = re.compile(r"\b(?=[\w-]*\d)(?:[A-Za-z]{1,6}[-#/]?)?\d[\w-]{2,}\b")
+_SELF_RE = re.compile(r"\b(me|myself|my)\b", re.I)
+_LOWER_NAME_CUE = re.compile(
+    r"\b(?:for|patient|named|called|name is|is|book|register|add|find|see|with|pull up|"
+    r"look up|student)\s+([a-zà-ÿ][a-zà-ÿ'’-]+(?:\s+[a-zà-ÿ][a-zà-ÿ'’-]+){1,2})", re.I)
 _LOCATION_RE = re.compile(r"\b(?:in|at|to|from|near|around|into)\s+((?:[A-Z][\w'’.-]*\s?){1,4})")
 
 
@@ -150,6 +158,7 @@ class SlotFiller:
                                            text=candidate.text)
             if candidate.end > candidate.start:
                 used.append((candidate.start, candidate.end))
+        _split_full_name(field_specs(tool), filled)
         required = [f for f in field_specs(tool) if f.required]
         if (only is None and len(required) == 1 and required[0].kind == "text"
                 and required[0].name not in filled.arguments):
@@ -176,9 +185,13 @@ class SlotFiller:
             return _best_by_cue(free, spec.words) if free else None
         if spec.kind == "boolean":
             return _boolean(spec, text)
-        if spec.kind in ("person", "entity", "location", "title", "text"):
+        if spec.kind in ("person", "entity", "location", "title", "text", "identifier"):
             if free:
                 return _best_by_cue(free, spec.words)
+            if spec.kind in ("person", "entity"):
+                me = _self_reference(spec, text)
+                if me is not None and not any(_overlaps((me.start, me.end), u) for u in used):
+                    return me
             if not asked:
                 return None
             if spec.kind == "person" and not _looks_like_name(text):
@@ -270,7 +283,11 @@ class _Pools:
         if key.startswith("entity:"):
             return self._entities(spec.entity or "")
         if key == "person":
-            return _quoted(text) + _names(text)
+            return _quoted(text) + _names(text) + _lower_names(text)
+        if key == "identifier":
+            return _quoted(text) + [
+                Candidate(m.group(0), m.start(), m.end(), m.group(0), _cue(text, m.start()))
+                for m in _IDENTIFIER_RE.finditer(text)]
         if key == "title":
             return _quoted(text) + _names(text, runs_only=True)
         if key == "location":
@@ -294,14 +311,58 @@ class _Pools:
             found.extend(Candidate(m.value, m.span.start, m.span.end, m.span.text,
                                    _cue(self.text, m.span.start), m.score) for m in matches)
         if not found:
-            return _quoted(self.text) + _names(self.text, titled=True)
+            return self._entity_fallback(entity_type)
         return sorted(found, key=lambda c: -c.score)
+
+    def _entity_fallback(self, entity_type: str) -> list[Candidate]:
+        """No extractor answered: titled names for professionals ("Dr. Lee"), plain names
+        (and, where the field allows it, "me") for everyone else."""
+        words = {entity_type.lower()}
+        if words & _PROFESSIONALS:
+            return _quoted(self.text) + _names(self.text, titled=True)
+        return _quoted(self.text) + _names(self.text) + _lower_names(self.text)
+
+
+_FIRST = {"first_name", "given_name", "firstname", "forename", "given"}
+_LAST = {"last_name", "family_name", "lastname", "surname", "family"}
+
+
+def _split_full_name(specs: Sequence[FieldSpec], filled: Filled) -> None:
+    """"Jonas Pike" in ``first_name`` with ``last_name`` empty: split it."""
+    names = {f.name for f in specs}
+    first = next((n for n in names if n.lower() in _FIRST), None)
+    last = next((n for n in names if n.lower() in _LAST), None)
+    if not first or not last or last in filled.arguments:
+        return
+    value = filled.arguments.get(first)
+    if not isinstance(value, str):
+        return
+    if "," in value:  # "Lopez, Maria"
+        family, _, given = value.partition(",")
+        parts = [given.strip(), family.strip()]
+    else:
+        tokens = value.split()
+        if len(tokens) < 2:
+            return
+        parts = [" ".join(tokens[:-1]), tokens[-1]]
+    span = filled.spans.get(first)
+    filled.arguments[first], filled.arguments[last] = parts
+    if span is not None:
+        cut = span.text.find(parts[1]) if "," not in value else 0
+        if cut > 0:
+            filled.spans[first] = Span(start=span.start, end=span.start + cut - 1,
+                                       text=span.text[:cut - 1])
+            filled.spans[last] = Span(start=span.start + cut, end=span.end,
+                                      text=span.text[cut:])
+        else:
+            filled.spans[last] = span
 
 
 def _ordered(specs: list[FieldSpec]) -> list[FieldSpec]:
     """Typed, specific fields first; free text last, so it takes only what is left."""
     rank = {"email": 0, "phone": 0, "enum": 1, "entity": 1, "date": 2, "datetime": 2, "time": 2,
-            "duration": 2, "integer": 3, "number": 3, "boolean": 3, "ref": 4, "person": 5,
+            "duration": 2, "integer": 3, "number": 3, "boolean": 3, "ref": 4, "identifier": 4,
+            "person": 5,
             "location": 6, "title": 6, "text": 7}
     return sorted(specs, key=lambda f: rank.get(f.kind, 8))
 
@@ -380,10 +441,15 @@ def _phones(text: str, locale: str) -> list[Candidate]:
 
     region = locale.replace("_", "-").split("-")[-1].upper() if "-" in locale else "US"
     out = []
-    for match in phonenumbers.PhoneNumberMatcher(text, region):
-        number = phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
-        out.append(Candidate(number, match.start, match.end, match.raw_string,
+    matcher = phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID)
+    for match in matcher:
+        out.append(Candidate(match.raw_string, match.start, match.end, match.raw_string,
                              _cue(text, match.start)))
+    if not out:
+        # Local numbers ("555-0134", "555 0101") that are not valid international numbers.
+        for m in _LOCAL_PHONE_RE.finditer(text):
+            out.append(Candidate(m.group(0), m.start(), m.end(), m.group(0),
+                                 _cue(text, m.start()), score=0.8))
     return out
 
 
@@ -442,6 +508,46 @@ def _names(text: str, *, titled: bool = False, runs_only: bool = False) -> list[
             continue
         i += 1
     return out
+
+
+def _lower_names(text: str) -> list[Candidate]:
+    """Names typed in lower case ("book ana ruiz"): two or three words after a cue word."""
+    out = []
+    for m in _LOWER_NAME_CUE.finditer(text):
+        words = m.group(1).split()
+        keep: list[str] = []
+        for word in words:
+            bare = word.lower().strip("'’")
+            if bare in _NOT_NAMES or bare in _MONTH_OR_DAY or bare in _TITLES or \
+                    bare in _STOP_AFTER_NAME:
+                break
+            keep.append(word)
+        if len(keep) < 2 or keep[0][0].isupper():
+            continue
+        value = re.sub(r"['’]s$", "", " ".join(keep))
+        start = m.start(1)
+        out.append(Candidate(value, start, start + len(value), value, _cue(text, start),
+                             score=0.7))
+    return out
+
+
+_STOP_AFTER_NAME = {"appointment", "appointments", "visit", "booking", "record", "records",
+                    "phone", "number", "email", "born", "dob", "coverage", "insurance", "slot",
+                    "dr", "doctor", "please", "as", "into", "about", "of", "by", "via", "his",
+                    "her", "their", "a", "an", "the", "to", "for", "with", "at", "on", "in",
+                    "contact", "patient", "new", "table", "party", "people"}
+
+
+def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
+    """"me", "myself", "my" for a field whose description allows it ("or 'me' for yourself")."""
+    described = spec.description.lower()
+    if "'me'" not in described and "yourself" not in described:
+        return None
+    m = _SELF_RE.search(text)
+    if m is None:
+        return None
+    return Candidate(m.group(1), m.start(), m.end(), m.group(1), _cue(text, m.start()),
+                     score=0.3)
 
 
 def _text_spans(text: str) -> list[Candidate]:

@@ -106,7 +106,7 @@ def test_every_kind_with_spans() -> None:
     filled = FILLER.fill(reserve, text, today=TUESDAY)
     assert filled.arguments == {
         "guest_name": "Zoë O'Brien-Núñez", "day": FRIDAY, "start": time(19, 30),
-        "party_size": 4, "email": "zoe@example.org", "phone": "+13125550142",
+        "party_size": 4, "email": "zoe@example.org", "phone": "+1 312 555 0142",
         "city": "Santa Cruz", "note": "it's her birthday",
     } | ({"seating": filled.arguments["seating"]} if "seating" in filled.arguments else {})
     for name, span in filled.spans.items():
