@@ -1,6 +1,8 @@
 """Choosing a tool — or none — for an utterance, with the reasons.
 
-One embedding of the utterance is compared (cosine, a single matrix product) with precomputed
+The utterance is first delexicalised (:mod:`.delex`: "book Ana Ruiz on Friday" becomes "book
+someone on a date"), so routing rests on the words of intent rather than on names and dates.
+One embedding of it is compared (cosine, a single matrix product) with precomputed
 embeddings of every tool's description and examples; a tool scores its best-matching text.
 Lexical evidence — BM25 over the same texts, normalised per query to [0, 1] — is added with a
 small weight, which helps on names and rare words that a small embedding model blurs. When the
@@ -32,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..plan import Candidate
+from .delex import delexicalize
 from ..tools import Tool
 
 __all__ = ["Calibration", "DEFAULT_CALIBRATION", "Route", "Router", "TextEmbedder"]
@@ -153,7 +156,7 @@ class Router:
             self.tool_names.append(name)
             for text in (tool.description, *tool.examples):
                 if text.strip():
-                    texts.append(text)
+                    texts.append(delexicalize(text))
                     owners.append(index)
         self.owners = np.array(owners, dtype=np.int64)
         self.matrix: Vector = (embedder.embed_documents(texts) if texts
@@ -171,7 +174,10 @@ class Router:
 
     def evidence(self, utterance: str, vector: Vector | None = None
                  ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Per tool (in ``tool_names`` order): dense cosine and normalised lexical score."""
+        """Per tool (in ``tool_names`` order): dense cosine and normalised lexical score.
+
+        The utterance is delexicalised first (names, dates, numbers made generic)."""
+        utterance = delexicalize(utterance)
         q = vector if vector is not None else self.embedder.embed_query(utterance)
         dense = self._per_tool(self.matrix @ q)
         lexical = self._per_tool(self.bm25.scores(tokens(utterance)))

@@ -57,10 +57,10 @@ _MONTH_OR_DAY = {"january", "february", "march", "april", "may", "june", "july",
                  "wednesday", "thursday", "friday", "saturday", "sunday", "mon", "tue", "wed",
                  "thu", "fri", "sat", "sun"}
 _BIRTH_CUES = {"born", "birth", "dob", "birthday", "birthdate", "b"}
-_START_CUES = {"from", "starting", "start", "since", "beginning", "after", "check", "arriving",
-               "departing", "leaving", "on"}
-_END_CUES = {"until", "till", "to", "through", "end", "ending", "before", "by", "due",
-             "deadline", "returning", "return"}
+_START_CUES = {"from", "starting", "start", "since", "beginning", "arriving", "out", "going",
+               "departing", "in", "leave"}
+_END_CUES = {"until", "till", "to", "through", "thru", "end", "ending", "before", "by", "due",
+             "deadline", "returning", "return", "back", "checkout", "leaving"}
 _YES = re.compile(r"\b(yes|yeah|yep|sure|with|include|including|please do)\b", re.I)
 _NO = re.compile(r"\b(no|not|without|don't|dont|do not|never|exclude)\b", re.I)
 _TEXT_CUES = re.compile(
@@ -140,11 +140,13 @@ class SlotFiller:
         "Wednesday") goes to it first.
         """
         specs = [f for f in field_specs(tool) if only is None or f.name in only]
+        numeric = sum(1 for f in field_specs(tool) if f.kind in ("integer", "number"))
         if prefer:
             specs.sort(key=lambda f: f.name != prefer)
         used: list[tuple[int, int]] = []
         filled = Filled()
         pools = _Pools(text, today, self.locale, extractors, context)
+        pools.numeric_fields = numeric
         for spec in _ordered(specs):
             candidate = self._extract(spec, pools, used, text, prefer == spec.name)
             if candidate is None:
@@ -159,6 +161,7 @@ class SlotFiller:
             if candidate.end > candidate.start:
                 used.append((candidate.start, candidate.end))
         _split_full_name(field_specs(tool), filled)
+        _order_range(field_specs(tool), filled)
         required = [f for f in field_specs(tool) if f.required]
         if (only is None and len(required) == 1 and required[0].kind == "text"
                 and required[0].name not in filled.arguments):
@@ -182,10 +185,12 @@ class SlotFiller:
         if spec.kind in ("date", "datetime"):
             return _best_by_cue(free, _date_cues(spec))
         if spec.kind in ("integer", "number"):
-            return _best_by_cue(free, spec.words) if free else None
+            return _number_for(spec, free, pools.numeric_fields)
         if spec.kind == "boolean":
             return _boolean(spec, text)
-        if spec.kind in ("person", "entity", "location", "title", "text", "identifier"):
+        if spec.kind == "location":
+            return _location_for(spec, free)
+        if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if free:
                 return _best_by_cue(free, spec.words)
             if spec.kind in ("person", "entity"):
@@ -250,6 +255,7 @@ class _Pools:
         self.extractors = extractors
         self.context = context
         self._cache: dict[str, list[Candidate]] = {}
+        self.numeric_fields = 1
 
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
@@ -289,14 +295,9 @@ class _Pools:
                 Candidate(m.group(0), m.start(), m.end(), m.group(0), _cue(text, m.start()))
                 for m in _IDENTIFIER_RE.finditer(text)]
         if key == "title":
-            return _quoted(text) + _names(text, runs_only=True)
+            return _quoted(text) + _titles(text)
         if key == "location":
-            return _quoted(text, score=0.5) + [
-                Candidate(m.group(1).strip(" .,"), m.start(1), m.start(1)
-                          + len(m.group(1).strip(" .,")), m.group(1).strip(" .,"),
-                          _cue(text, m.start(1)))
-                for m in _LOCATION_RE.finditer(text)
-                if m.group(1).split()[0].lower().strip(".,") not in _MONTH_OR_DAY]
+            return _quoted(text, score=0.5) + _locations(text)
         return _quoted(text) + _text_spans(text)
 
     def _entities(self, entity_type: str) -> list[Candidate]:
@@ -321,6 +322,21 @@ class _Pools:
         if words & _PROFESSIONALS:
             return _quoted(self.text) + _names(self.text, titled=True)
         return _quoted(self.text) + _names(self.text) + _lower_names(self.text)
+
+
+def _order_range(specs: Sequence[FieldSpec], filled: Filled) -> None:
+    """A start date after its end date was assigned the wrong way round: swap them."""
+    dates = [f for f in specs if f.kind in ("date", "datetime") and f.name in filled.arguments]
+    starts = [f for f in dates if set(f.name.split("_")) & {"start", "from", "in", "departure",
+                                                            "begin", "checkin", "arrival"}]
+    ends = [f for f in dates if set(f.name.split("_")) & {"end", "until", "out", "return",
+                                                          "checkout", "to"}]
+    if len(starts) == 1 and len(ends) == 1:
+        a, b = starts[0].name, ends[0].name
+        if filled.arguments[a] > filled.arguments[b]:
+            filled.arguments[a], filled.arguments[b] = filled.arguments[b], filled.arguments[a]
+            if a in filled.spans and b in filled.spans:
+                filled.spans[a], filled.spans[b] = filled.spans[b], filled.spans[a]
 
 
 _FIRST = {"first_name", "given_name", "firstname", "forename", "given"}
@@ -420,6 +436,44 @@ def _datetimes(text: str, today: date, locale: str) -> list[Candidate]:
     return out
 
 
+_UNIT_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset({"people", "person", "persons", "guests", "guest", "party", "pax", "seats", "of",
+               "adults", "passengers", "passenger", "travelers", "travellers", "attendees",
+               "riders", "size", "us", "me"}),
+    frozenset({"tickets", "ticket", "seats", "passengers", "passenger"}),
+    frozenset({"rooms", "room"}),
+    frozenset({"stars", "star", "rating", "rated"}),
+    frozenset({"minutes", "minute", "mins", "min", "hours", "hour", "hrs"}),
+    frozenset({"dollars", "dollar", "bucks", "usd", "eur", "euros", "gbp", "pounds", "price",
+               "budget", "max", "under", "amount", "cost", "$", "€", "£"}),
+    frozenset({"nights", "night", "days", "day"}),
+    frozenset({"years", "year", "old", "age", "aged"}),
+)
+_ALL_UNITS = frozenset().union(*_UNIT_GROUPS)
+
+
+def _number_for(spec: FieldSpec, candidates: list[Candidate],
+                numeric_fields: int) -> Candidate | None:
+    """The number that belongs to this field, judged by the words around it.
+
+    A number next to a unit that belongs to another field ("250 bucks" for a ticket count) is
+    never taken; with several numeric fields, a number must be next to one of this field's words.
+    """
+    field_words = set(spec.words)
+    for group in _UNIT_GROUPS:
+        if field_words & group:
+            field_words |= group
+    best: tuple[int, Candidate] | None = None
+    for candidate in candidates:
+        context = set(re.findall(r"[a-z$€£]+", candidate.cue.lower()))
+        score = len(context & field_words)
+        if score == 0 and (context & _ALL_UNITS or numeric_fields > 1):
+            continue
+        if best is None or score > best[0]:
+            best = (score, candidate)
+    return best[1] if best else None
+
+
 def _numbers(text: str, pools: _Pools) -> list[Candidate]:
     taken = [(c.start, c.end) for key in ("date", "time") for c in pools.of(
         FieldSpec(name=key, kind=key, required=False))]
@@ -430,9 +484,11 @@ def _numbers(text: str, pools: _Pools) -> list[Candidate]:
         raw = m.group(1).lower()
         value: float | int = (float(raw) if "." in raw else int(raw)) if raw[0].isdigit() \
             else _NUMBER_WORDS[raw]
-        after = text[m.end():m.end() + 20].lower()
+        after = re.split(r"[,;.!?]", text[m.end():m.end() + 24].lower())[0]
+        before = text[max(0, m.start() - 1):m.start()]
         out.append(Candidate(value, m.start(), m.end(), m.group(1),
-                             _cue(text, m.start()) + " " + " ".join(after.split()[:2])))
+                             _cue(text, m.start()) + " " + before + " "
+                             + " ".join(after.split()[:2])))
     return out
 
 
@@ -510,6 +566,60 @@ def _names(text: str, *, titled: bool = False, runs_only: bool = False) -> list[
     return out
 
 
+_LOWER_PLACE_RE = re.compile(r"\b(in|at|to|from|near|around)\s+([a-z][a-z.'’-]+(?:\s+[a-z][a-z.'’-]+)?)")
+_NOT_PLACES = _NOT_NAMES | _MONTH_OR_DAY | {"the", "a", "an", "my", "our", "this", "that", "one",
+                                            "two", "there", "here", "town", "home", "work",
+                                            "least", "most", "all", "stay", "go", "get", "see",
+                                            "be", "have", "find", "book", "fly", "check",
+                                            "celsius", "fahrenheit", "please", "bed", "night",
+                                            "it", "them", "him", "her", "us", "you", "me", "and"}
+
+
+def _locations(text: str) -> list[Candidate]:
+    """Places after a preposition: "in San Jose", "from Seattle", "to new york".
+
+    The preposition is kept in the cue: "from" marks an origin, "to" a destination."""
+    out = []
+    for m in _LOCATION_RE.finditer(text):
+        value = m.group(1).strip(" .,")
+        if value.split()[0].lower().strip(".,") in _MONTH_OR_DAY:
+            continue
+        prep = text[m.start():m.start(1)].strip().lower()
+        out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
+                             f"{_cue(text, m.start(1))} {prep}"))
+    for m in _LOWER_PLACE_RE.finditer(text):
+        words: list[str] = []
+        for word in m.group(2).split():
+            if word.lower().strip(".,") in _NOT_PLACES:
+                break
+            words.append(word)
+        if not words or any(_overlaps((m.start(2), m.end(2)), (c.start, c.end)) for c in out):
+            continue
+        value = " ".join(words).strip(" .,")
+        out.append(Candidate(value.title(), m.start(2), m.start(2) + len(value), value,
+                             f"{_cue(text, m.start(2))} {m.group(1).lower()}", score=0.7))
+    return sorted(out, key=lambda c: c.start)
+
+
+_ORIGIN_WORDS = {"origin", "from", "departure", "departing", "source", "pickup", "start"}
+_DESTINATION_WORDS = {"destination", "to", "arrival", "arriving", "dropoff", "end"}
+
+
+def _location_for(spec: FieldSpec, candidates: list[Candidate]) -> Candidate | None:
+    """Origin fields take places after "from", destination fields places after "to"."""
+    if not candidates:
+        return None
+    words = set(spec.name.lower().split("_"))
+    wants = "from" if words & _ORIGIN_WORDS else "to" if words & _DESTINATION_WORDS else None
+    if wants is None:
+        return _best_by_cue(candidates, spec.words)
+    matching = [c for c in candidates if c.cue.split()[-1:] == [wants]]
+    if matching:
+        return matching[0]
+    neutral = [c for c in candidates if c.cue.split()[-1:] not in (["from"], ["to"])]
+    return neutral[0] if neutral else None
+
+
 def _lower_names(text: str) -> list[Candidate]:
     """Names typed in lower case ("book ana ruiz"): two or three words after a cue word."""
     out = []
@@ -550,6 +660,34 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
                      score=0.3)
 
 
+_TITLE_RUN = re.compile(
+    r"(?:\b(?:The|La|Le|El|Los|Las)\s+)?"
+    r"(?:[A-Z][\w'’.-]*)(?:\s+(?:&|and|of|de|del|la|the)\s+[A-Z][\w'’.-]*"
+    r"|\s+[A-Z0-9][\w'’.-]*)*")
+_TITLE_CUES = {"called", "named", "at", "book", "reserve", "for", "see", "watch", "play",
+               "titled", "movie", "film", "song", "event"}
+
+
+def _titles(text: str) -> list[Candidate]:
+    """Names of things: "The Oak Room", "Fire & Vine", "AMC Mercado", "Mama Rosa's"."""
+    out = []
+    for m in _TITLE_RUN.finditer(text):
+        value = re.split(r"[.!?]\s", m.group(0))[0].strip(" .,")
+        words = value.split()
+        first = words[0].lower().strip(".,'’") if words else ""
+        if not words or (len(words) == 1 and (first in _NOT_NAMES or first in _MONTH_OR_DAY
+                                                 or m.start() == 0 or value.isdigit())):
+            continue
+        if first in _MONTH_OR_DAY or (first in _NOT_NAMES and first != "the"):
+            continue
+        if re.fullmatch(r"[\d:.\s]+(am|pm)?", value, re.I):
+            continue
+        cue = _cue(text, m.start())
+        score = 1.0 + 0.3 * bool(set(cue.split()[-1:]) & _TITLE_CUES) + 0.1 * (len(words) > 1)
+        out.append(Candidate(value, m.start(), m.start() + len(value), value, cue, score))
+    return out
+
+
 def _text_spans(text: str) -> list[Candidate]:
     m = _TEXT_CUES.search(text)
     if not m:
@@ -575,15 +713,26 @@ def _whole(text: str) -> Candidate | None:
     return Candidate(value, start, start + len(value), value, "", score=0.5)
 
 
+_GENERIC_FLAG_WORDS = {"is", "has", "have", "include", "includes", "with", "allow", "allowed",
+                       "options", "option", "only", "enable", "enabled", "use", "want", "needs"}
+
+
 def _boolean(spec: FieldSpec, text: str) -> Candidate | None:
-    name_words = [w for w in spec.name.lower().split("_") if len(w) > 2 and w not in ("is", "has")]
-    lowered = text.lower()
-    for word in name_words:
-        idx = lowered.find(word)
-        if idx < 0:
+    """A flag is set when its words are mentioned ("nonstop", "all day"), unset when negated
+    ("non smoking", "without ..."). Unmentioned flags stay empty (their default applies)."""
+    parts = [w for w in spec.name.lower().split("_") if w]
+    distinctive = [w for w in parts if w not in _GENERIC_FLAG_WORDS and len(w) > 2]
+    phrases = []
+    if len(distinctive) > 1:
+        phrases.append(r"[\s_-]?".join(map(re.escape, distinctive)))
+    phrases.extend(re.escape(w) for w in sorted(distinctive, key=len, reverse=True)
+                   if len(w) >= 5 or len(distinctive) == 1)
+    for phrase in phrases:
+        m = re.search(rf"\b(non[\s-]?)?({phrase})\w*\b", text, re.I)
+        if m is None:
             continue
-        before = lowered[max(0, idx - 20):idx]
-        value = not _NO.search(before)
-        return Candidate(value, idx, idx + len(word), text[idx:idx + len(word)])
+        before = text[max(0, m.start() - 20):m.start()].lower()
+        value = not (m.group(1) or _NO.search(before))
+        return Candidate(value, m.start(), m.end(), m.group(0))
     return None
 

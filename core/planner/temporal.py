@@ -100,7 +100,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
                              r"(?:,?\s+(\d{4}))?\b", re.I)),
     ("month_day", re.compile(rf"\b{_MONTH_RE}\.?\s+(\d{{1,2}})(?:st|nd|rd|th)?"
                              r"(?:,?\s+(\d{4}))?\b", re.I)),
-    ("relative_day", re.compile(r"\b(today|tonight|tomorrow|tmrw|tmr|day after tomorrow|"
+    ("holiday", re.compile(r"\b(new year'?s eve|new year'?s day|new year'?s|christmas eve|"
+                           r"christmas day|christmas|xmas|thanksgiving|halloween|"
+                           r"valentine'?s day|independence day)\b", re.I)),
+    ("relative_day", re.compile(r"\b(today|tonight|tomm?orr?ow|tmrw|tmr|day after tomm?orr?ow|"
                                 r"yesterday)\b", re.I)),
     ("weekday", re.compile(rf"\b(?:(next|this|coming|last|on)\s+)?{_WD_RE}\b"
                            r"(?:\s+(?:next|after next)\b)?", re.I)),
@@ -132,8 +135,15 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
     for match in found:
         if kept and match.start < kept[-1].end:
             continue
+        if kept and _is_weekday_word(kept[-1].text) and 0 <= match.start - kept[-1].end <= 2:
+            kept[-1] = match  # "Thursday Dec 3": the explicit date wins
+            continue
         kept.append(match)
     return kept
+
+
+def _is_weekday_word(text: str) -> bool:
+    return bool(re.fullmatch(_WD_RE, text.strip(" ,"), re.I))
 
 
 def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str,
@@ -158,8 +168,10 @@ def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str,
         if kind == "month_day":
             month, day = _month(m.group(1)), int(m.group(2))
             return date(_year(m.group(3), today, month, day, future=future), month, day)
+        if kind == "holiday":
+            return _holiday(m.group(1).lower().replace("'", ""), today, future=future)
         if kind == "relative_day":
-            word = m.group(1).lower()
+            word = re.sub(r"tomm?orr?ow", "tomorrow", m.group(1).lower())
             offset = {"today": 0, "tonight": 0, "tomorrow": 1, "tmrw": 1, "tmr": 1,
                       "day after tomorrow": 2, "yesterday": -1}[word]
             return today + timedelta(days=offset)
@@ -193,6 +205,24 @@ def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str,
     except (ValueError, KeyError):
         return None
     return None
+
+
+_FIXED_HOLIDAYS = {"new years eve": (12, 31), "new years day": (1, 1), "new years": (1, 1),
+                   "christmas eve": (12, 24), "christmas day": (12, 25), "christmas": (12, 25),
+                   "xmas": (12, 25), "halloween": (10, 31), "valentines day": (2, 14),
+                   "independence day": (7, 4)}
+
+
+def _holiday(name: str, today: date, *, future: bool) -> date:
+    if name == "thanksgiving":  # the fourth Thursday of November
+        def fourth_thursday(year: int) -> date:
+            first = date(year, 11, 1)
+            return first + timedelta(days=(3 - first.weekday()) % 7 + 21)
+
+        day = fourth_thursday(today.year)
+        return fourth_thursday(today.year + 1) if future and day < today else day
+    month, day_of_month = _FIXED_HOLIDAYS[name]
+    return date(_year(None, today, month, day_of_month, future=future), month, day_of_month)
 
 
 def _count(word: str) -> int:
@@ -236,6 +266,9 @@ _TIME_RE = re.compile(
     r"(?![\d/.:a-z-])",
     re.I,
 )
+_HOUR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+               "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12}
+_SPOKEN_RE = re.compile(r"\b(quarter past|half past|quarter to)\s+(\w+)", re.I)
 _NAMED_TIMES = {"noon": time(12, 0), "midday": time(12, 0), "midnight": time(0, 0)}
 
 
@@ -266,6 +299,23 @@ def find_times(text: str) -> list[TimeMatch]:
             continue
         start = m.start(2) if not prep else m.start()
         found.append(TimeMatch(time(hour, minute), start, m.end(), text[start:m.end()].strip()))
+    for m in _SPOKEN_RE.finditer(text):
+        hour = _HOUR_WORDS.get(m.group(2).lower()) or (int(m.group(2)) if m.group(2).isdigit()
+                                                        else None)
+        if hour is None or not 1 <= hour <= 12:
+            continue
+        phrase = m.group(1).lower()
+        minute = {"quarter past": 15, "half past": 30, "quarter to": 45}[phrase]
+        if phrase == "quarter to":
+            hour = hour - 1 or 12
+        later = text[m.end():m.end() + 25].lower()
+        evening = bool(re.search(r"\b(pm|p\.m\.|tonight|evening|night)\b", later)) or \
+            bool(re.search(r"\btonight\b", text[max(0, m.start() - 25):m.start()].lower()))
+        if evening and hour < 12:
+            hour += 12
+        elif not evening and 1 <= hour <= 6:
+            hour += 12
+        found.append(TimeMatch(time(hour, minute), m.start(), m.end(), m.group(0)))
     for word, value in _NAMED_TIMES.items():
         for m in re.finditer(rf"\b{word}\b", text, re.I):
             found.append(TimeMatch(value, m.start(), m.end(), m.group(0)))
