@@ -112,7 +112,18 @@ def load_suites(config: InstitutionConfig, only: set[str] | None) -> list[Suite]
         suites.append(Suite("schema", tools, _jsonl(schema_dir / "single.jsonl"),
                             _jsonl(schema_dir / "dialogs.jsonl"),
                             _jsonl(schema_dir / "out_of_scope.jsonl"), prefix="schema."))
-    return [s for s in suites if only is None or s.name in only]
+    usable = []
+    for suite in suites:
+        if only is not None and suite.name not in only:
+            continue
+        unknown = {r.get("tool") for r in suite.single
+                   if r.get("tool") and suite.tool_name(r["tool"]) not in suite.tools}
+        if not suite.tools or unknown:
+            print(f"skipping suite {suite.name!r}: its tools are not all registered "
+                  f"(missing: {sorted(str(u) for u in unknown)[:5]})")
+            continue
+        usable.append(suite)
+    return usable
 
 
 def is_calibration(record: dict[str, Any]) -> bool:
@@ -363,20 +374,48 @@ def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
     for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
         fused_rows = [(names, dense + weight * lexical, want) for names, dense, lexical, want
                       in rows]
-        for step in range(20, 81):
+        for step in range(20, 91):
             threshold = step / 100
-            correct = 0
+            right_in = right_out = total_in = total_out = 0
             for names, fused, want in fused_rows:
                 top = int(fused.argmax())
                 predicted = names[top] if fused[top] >= threshold else None
-                correct += predicted == want
-            accuracy = correct / len(fused_rows)
+                if want is None:
+                    total_out += 1
+                    right_out += predicted is None
+                else:
+                    total_in += 1
+                    right_in += predicted == want
+            # Balanced: in-scope accuracy and no-tool recall weigh the same.
+            accuracy = (right_in / max(total_in, 1) + right_out / max(total_out, 1)) / 2
             if accuracy > best[0]:
                 best = (accuracy, threshold, weight)
     accuracy, threshold, weight = best
+    # Per tool, where at least 15 calibration utterances have it as the top candidate: the
+    # threshold that decides those best, kept only when it fixes at least three more of them.
+    per_tool: dict[str, float] = {}
+    by_tool: dict[str, list[tuple[float, bool]]] = {}
+    for names, dense, lexical, want in rows:
+        fused = dense + weight * lexical
+        top = int(fused.argmax())
+        name = names[top]
+        by_tool.setdefault(name, []).append((float(fused[top]), want == name))
+    for name, items in by_tool.items():
+        if len(items) < 15:
+            continue
+
+        def correct_at(t: float, items: list[tuple[float, bool]] = items) -> int:
+            return sum((score >= t) == is_right for score, is_right in items)
+
+        base = correct_at(threshold)
+        candidates = [step / 100 for step in range(20, 91)]
+        best_t = max(candidates, key=lambda t: (correct_at(t), -abs(t - threshold)))
+        if correct_at(best_t) >= base + 3:
+            per_tool[name] = best_t
     print(f"calibrated on {len(rows)} utterances: threshold {threshold:.2f}, lexical weight "
-          f"{weight:.2f} (calibration accuracy {accuracy:.3f})")
-    return Calibration(threshold=threshold, lexical_weight=weight,
+          f"{weight:.2f} (calibration accuracy {accuracy:.3f}); per-tool thresholds: "
+          f"{per_tool or 'none'}")
+    return Calibration(threshold=threshold, lexical_weight=weight, per_tool=per_tool,
                        source=f"bench/planner.py --calibrate on {len(rows)} utterances")
 
 

@@ -14,20 +14,30 @@ from datetime import date
 
 from .temporal import find_dates, find_times
 
-__all__ = ["delexicalize"]
+__all__ = ["delexicalize", "mentioned"]
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?<![\w-])\+?\(?\d{3}\)?[\s.-]?\d{3,4}(?:[\s.-]?\d{4})?(?![\w-])")
 _IDENT = re.compile(r"\b(?=[\w-]*\d)[A-Za-z]{1,6}[-#]?\d[\w-]{2,}\b")
 _TITLED = re.compile(r"\b(?:[Dd]r|[Dd]octor|[Pp]rof|[Pp]rofessor|Mr|Mrs|Ms|Mx)\.?\s+"
                      r"[A-Za-z][\w'’-]+(?:\s+[A-Z][\w'’-]+)?")
-_PLACE = re.compile(r"\b(?:in|at|from|to|near)\s+([A-Z][a-zà-ÿ'’.-]+(?:\s+[A-Z][a-zà-ÿ'’.-]+){0,2})")
+_PLACE = re.compile(r"\b(?:in|at|from|to|near)\s+"
+                    r"([A-Z][a-zà-ÿ'’.-]+(?:\s+[A-Z][a-zà-ÿ'’.-]+){0,2})")
 _CAPS_RUN = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zà-ÿ'’-]+(?:\s+[A-Z][a-zà-ÿ'’-]+){1,2}\b")
 _TODAY = date(2026, 1, 5)  # any fixed Monday: only the spans matter here
 
 
 def delexicalize(text: str) -> str:
     """The text with e-mails, phones, record numbers, dates, times and names made generic."""
+    return _delex(text)[0]
+
+
+def mentioned(text: str) -> set[str]:
+    """Which kinds of particulars the text contains ("a date", "someone", "the doctor", ...)."""
+    return _delex(text)[1]
+
+
+def _delex(text: str) -> tuple[str, set[str]]:
     spans: list[tuple[int, int, str]] = []
     for pattern, word in ((_EMAIL, "an email address"), (_IDENT, "a record number"),
                           (_PHONE, "a phone number"), (_TITLED, "the doctor")):
@@ -38,12 +48,14 @@ def delexicalize(text: str) -> str:
     spans.extend((m.start(), m.end(), "someone") for m in _CAPS_RUN.finditer(text))
     spans.sort(key=lambda s: (s[0], -(s[1] - s[0])))
     out: list[str] = []
+    kinds: set[str] = set()
     cursor = 0
     for start, end, word in spans:
         if start < cursor:
             continue
         out.append(text[cursor:start])
         out.append(word)
+        kinds.add(word)
         cursor = end
     out.append(text[cursor:])
-    return "".join(out)
+    return "".join(out), kinds

@@ -32,8 +32,9 @@ from ..config import InstitutionConfig
 from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
 from ..planning import PlanningContext, new_step_id, small_talk
 from ..tools import Tool
+from .delex import mentioned
 from .fields import FieldSpec, field_specs
-from .router import DEFAULT_CALIBRATION, Calibration, Router, TextEmbedder
+from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
 from .slots import Filled, SlotFiller
 
 __all__ = ["NeuroSymbolicPlanner"]
@@ -45,6 +46,13 @@ _CORRECTION = re.compile(r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|make (it|t
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
 _SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
 _MAX_ROUTED_CHARS = 2000
+RERANK_MARGIN = 0.06
+RERANK_WEIGHT = 0.05
+_KIND_WORDS = {"date": "a date", "datetime": "a date", "time": "a time", "person": "someone",
+               "entity": "someone", "title": "someone", "email": "an email address",
+               "phone": "a phone number", "identifier": "a record number",
+               "location": "a place", "ref": "someone"}
+_PROFESSIONALS = {"practitioner", "doctor", "physician", "provider", "clinician", "teacher"}
 
 
 class NeuroSymbolicPlanner:
@@ -116,7 +124,8 @@ class NeuroSymbolicPlanner:
             return self._multi(parts, ctx, why)
         if route.tool is None:
             return Plan(reply=self._out_of_scope(ctx), why=why)
-        return self._single(text, ctx.tools[route.tool], ctx, why)
+        chosen = self._rerank(routed_text, route, ctx, why)
+        return self._single(text, ctx.tools[chosen], ctx, why)
 
     def _single(self, text: str, tool: Tool, ctx: PlanningContext, why: Explanation) -> Plan:
         filled = self._fill(tool, text, ctx)
@@ -331,6 +340,32 @@ class NeuroSymbolicPlanner:
         if len(routed) < 2:
             return []
         return [(text[s:e], router.tools[t], s) for s, e, t in routed]
+
+    def _rerank(self, text: str, route: Route, ctx: PlanningContext,
+                why: Explanation) -> str:
+        """Between near-tied candidates, prefer the tool whose arguments account for more of
+        the particulars the request mentions (a patient, a doctor and a date → booking)."""
+        assert route.tool is not None
+        close = [c for c in route.candidates
+                 if route.score - c.score <= RERANK_MARGIN and c.tool in ctx.tools]
+        if len(close) < 2:
+            return route.tool
+        kinds = mentioned(text)
+        if not kinds:
+            return route.tool
+
+        def explained(tool_name: str) -> float:
+            offered = {_KIND_WORDS.get(f.kind, "") for f in field_specs(ctx.tools[tool_name])}
+            if any(f.kind == "entity" and (f.entity or "").lower() in _PROFESSIONALS
+                   for f in field_specs(ctx.tools[tool_name])):
+                offered.add("the doctor")
+            return len(kinds & offered) / len(kinds)
+
+        best = max(close, key=lambda c: c.score + RERANK_WEIGHT * explained(c.tool))
+        if best.tool != route.tool:
+            why.notes.append(f"re-ranked to {best.tool}: its arguments cover more of "
+                             f"{sorted(kinds)}")
+        return best.tool
 
     def _remember(self, ctx: PlanningContext, step: Step) -> None:
         ctx.dialog.extra["last_step"] = {"tool": step.tool, "arguments": step.arguments}

@@ -34,8 +34,8 @@ import numpy as np
 import numpy.typing as npt
 
 from ..plan import Candidate
-from .delex import delexicalize
 from ..tools import Tool
+from .delex import delexicalize
 
 __all__ = ["Calibration", "DEFAULT_CALIBRATION", "Route", "Router", "TextEmbedder"]
 
@@ -140,6 +140,41 @@ class _BM25:
         return out
 
 
+class Speller:
+    """Single-typo correction against the tools' own vocabulary ("resevation" → "reservation").
+
+    Symmetric delete-one lookup (the SymSpell idea at distance 1): a word and a typo of it
+    share a string with one letter deleted. Only words of five letters or more that are not
+    in the vocabulary are touched, and only the routing text is corrected.
+    """
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.vocabulary = {w for t in texts for w in _TOKEN.findall(t.lower())}
+        self.deletes: dict[str, str] = {}
+        for word in sorted(self.vocabulary, key=len):
+            if len(word) < 4:
+                continue
+            for variant in self._variants(word):
+                self.deletes.setdefault(variant, word)
+
+    @staticmethod
+    def _variants(word: str) -> set[str]:
+        return {word[:i] + word[i + 1:] for i in range(len(word))} | {word}
+
+    def correct(self, text: str) -> str:
+        def fix(m: re.Match[str]) -> str:
+            word = m.group(0)
+            lowered = word.lower()
+            if len(lowered) < 5 or lowered in self.vocabulary or not lowered.isalpha():
+                return word
+            for variant in self._variants(lowered):
+                if variant in self.deletes:
+                    return self.deletes[variant]
+            return word
+
+        return re.sub(r"[A-Za-z]+", fix, text)
+
+
 class Router:
     """Routes utterances among a fixed set of tools (rebuild when the tools change)."""
 
@@ -158,6 +193,8 @@ class Router:
                 if text.strip():
                     texts.append(delexicalize(text))
                     owners.append(index)
+        self.speller = Speller([*texts, *(t.short_name.replace("_", " ")
+                                           for t in tools.values())])
         self.owners = np.array(owners, dtype=np.int64)
         self.matrix: Vector = (embedder.embed_documents(texts) if texts
                                else np.zeros((0, 384), dtype=np.float32))
@@ -177,7 +214,7 @@ class Router:
         """Per tool (in ``tool_names`` order): dense cosine and normalised lexical score.
 
         The utterance is delexicalised first (names, dates, numbers made generic)."""
-        utterance = delexicalize(utterance)
+        utterance = self.speller.correct(delexicalize(utterance))
         q = vector if vector is not None else self.embedder.embed_query(utterance)
         dense = self._per_tool(self.matrix @ q)
         lexical = self._per_tool(self.bm25.scores(tokens(utterance)))

@@ -566,7 +566,8 @@ def _names(text: str, *, titled: bool = False, runs_only: bool = False) -> list[
     return out
 
 
-_LOWER_PLACE_RE = re.compile(r"\b(in|at|to|from|near|around)\s+([a-z][a-z.'’-]+(?:\s+[a-z][a-z.'’-]+)?)")
+_LOWER_PLACE_RE = re.compile(r"\b(in|at|to|from|near|around)\s+"
+                             r"([a-z][a-z.'’-]+(?:\s+[a-z][a-z.'’-]+)?)")
 _NOT_PLACES = _NOT_NAMES | _MONTH_OR_DAY | {"the", "a", "an", "my", "our", "this", "that", "one",
                                             "two", "there", "here", "town", "home", "work",
                                             "least", "most", "all", "stay", "go", "get", "see",
