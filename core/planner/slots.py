@@ -33,11 +33,13 @@ _NUMBER_WORDS = {"zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5
                  "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
                  "eighteen": 18, "nineteen": 19, "twenty": 20, "thirty": 30, "forty": 40,
                  "fifty": 50, "hundred": 100, "a couple": 2, "couple": 2, "a dozen": 12,
-                 "dozen": 12, "single": 1, "solo": 1, "both": 2, "pair": 2}
+                 "dozen": 12, "single": 1, "solo": 1, "both": 2, "pair": 2, "sixty": 60,
+                 "seventy": 70, "eighty": 80, "ninety": 90, "thousand": 1000}
+_WORD_ALTERNATION = "|".join(sorted(map(re.escape, _NUMBER_WORDS), key=len, reverse=True))
 _NUMBER_RE = re.compile(
-    r"(?<![\w.:/-])(\d+(?:\.\d+)?|" + "|".join(sorted(map(re.escape, _NUMBER_WORDS),
-                                                    key=len, reverse=True)) + r")(?![\w:/-])",
-    re.I)
+    r"(?<![\w.:/-])(\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|"
+    rf"(?:{_WORD_ALTERNATION})(?:(?:[\s-]+(?:and[\s-]+)?)(?:{_WORD_ALTERNATION}))*)"
+    r"(?![\w:/-])", re.I)
 _EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE_RE = re.compile(r"(?<!\w)(\+?\d[\d\s().-]{6,}\d)(?!\w)")
 _LOCAL_PHONE_RE = re.compile(r"(?<![\w-])\(?\d{3}\)?[\s.-]?\d{3,4}(?:[\s.-]?\d{4})?(?![\w-])")
@@ -65,7 +67,8 @@ _YES = re.compile(r"\b(yes|yeah|yep|sure|with|include|including|please do)\b", r
 _NO = re.compile(r"\b(no|not|without|don't|dont|do not|never|exclude)\b", re.I)
 _TEXT_CUES = re.compile(
     r"\b(?:because(?: of)?|since|reason(?: is)?|saying|that says|which says|says|about|regarding|"
-    r"re|note|message|topic|subject)\b[:\s]+(.+)$", re.I)
+    r"re|note|message|topic|subject|memo|for an?|for (?:his|her|their|my))\b[:\s]+(.+)$",
+    re.I)
 _PROFESSIONALS = {"practitioner", "doctor", "physician", "provider", "clinician", "teacher",
                   "professor", "tutor", "nurse", "therapist", "dentist"}
 _IDENTIFIER_RE = re.compile(r"\b(?=[\w-]*\d)(?:[A-Za-z]{1,6}[-#/]?)?\d[\w-]{2,}\b")
@@ -147,6 +150,8 @@ class SlotFiller:
         filled = Filled()
         pools = _Pools(text, today, self.locale, extractors, context)
         pools.numeric_fields = numeric
+        pools.has_birth_field = any(f.kind == "date" and _date_cues(f) & _BIRTH_CUES
+                                    for f in field_specs(tool))
         for spec in _ordered(specs):
             candidate = self._extract(spec, pools, used, text, prefer == spec.name)
             if candidate is None:
@@ -180,11 +185,25 @@ class SlotFiller:
                  asked: bool) -> Candidate | None:
         free = [c for c in pools.of(spec) if not any(_overlaps((c.start, c.end), u)
                                                        for u in used)]
+        if spec.kind == "ref":
+            return None  # references come from the conversation or a chained step
         if spec.kind == "enum":
             return self._enum(spec, text, used)
         if spec.kind in ("date", "datetime"):
+            if pools.has_birth_field and not (_date_cues(spec) & _BIRTH_CUES):
+                # A date decades ago is somebody's birth date, not the day of the action.
+                free = [c for c in free if getattr(c.value, "year", 9999) >= pools.today.year - 1]
             return _best_by_cue(free, _date_cues(spec))
         if spec.kind in ("integer", "number"):
+            unit = _duration_unit(spec)
+            if unit:
+                durations = [c for c in pools.durations()
+                             if not any(_overlaps((c.start, c.end), u) for u in used)]
+                if durations:
+                    best = durations[0]
+                    amount = best.value.total_seconds() / unit
+                    return Candidate(int(amount) if amount.is_integer() else amount,
+                                     best.start, best.end, best.text, best.cue)
             return _number_for(spec, free, pools.numeric_fields)
         if spec.kind == "boolean":
             return _boolean(spec, text)
@@ -256,6 +275,7 @@ class _Pools:
         self.context = context
         self._cache: dict[str, list[Candidate]] = {}
         self.numeric_fields = 1
+        self.has_birth_field = False
 
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
@@ -298,7 +318,13 @@ class _Pools:
             return _quoted(text) + _titles(text)
         if key == "location":
             return _quoted(text, score=0.5) + _locations(text)
-        return _quoted(text) + _text_spans(text)
+        if spec.words & _FREE_TEXT_WORDS:
+            return _quoted(text) + _text_spans(text)
+        return _quoted(text) + _text_spans(text) + [
+            Candidate(c.value, c.start, c.end, c.text, c.cue, score=0.6) for c in _titles(text)]
+
+    def durations(self) -> list[Candidate]:
+        return self.of(FieldSpec(name="duration", kind="duration", required=False))
 
     def _entities(self, entity_type: str) -> list[Candidate]:
         found: list[Candidate] = []
@@ -331,6 +357,8 @@ def _order_range(specs: Sequence[FieldSpec], filled: Filled) -> None:
                                                             "begin", "checkin", "arrival"}]
     ends = [f for f in dates if set(f.name.split("_")) & {"end", "until", "out", "return",
                                                           "checkout", "to"}]
+    if len(ends) == 1 and not starts and len(dates) == 2:
+        starts = [f for f in dates if f is not ends[0]]
     if len(starts) == 1 and len(ends) == 1:
         a, b = starts[0].name, ends[0].name
         if filled.arguments[a] > filled.arguments[b]:
@@ -467,11 +495,47 @@ def _number_for(spec: FieldSpec, candidates: list[Candidate],
     for candidate in candidates:
         context = set(re.findall(r"[a-z$€£]+", candidate.cue.lower()))
         score = len(context & field_words)
-        if score == 0 and (context & _ALL_UNITS or numeric_fields > 1):
+        spelled = not candidate.text[:1].isdigit()
+        if score == 0 and (context & _ALL_UNITS or numeric_fields > 1
+                           or (spelled and "for" not in context)):
             continue
         if best is None or score > best[0]:
             best = (score, candidate)
     return best[1] if best else None
+
+
+def _duration_unit(spec: FieldSpec) -> int | None:
+    """Seconds per unit for numeric fields that hold a duration ("duration_minutes")."""
+    if not spec.words & {"duration", "length", "lasts", "long"} and "minutes" not in spec.name \
+            and "hours" not in spec.name:
+        return None
+    if spec.words & {"before", "reminder", "remind", "advance"}:
+        return None
+    if "hour" in spec.name or "hours" in spec.words:
+        return 3600
+    return 60
+
+
+def _number_value(raw: str) -> float | int | None:
+    """"1,500" → 1500, "2.5" → 2.5, "one hundred and fifty" → 150, "twenty five" → 25."""
+    if raw[0].isdigit():
+        raw = raw.replace(",", "")
+        return float(raw) if "." in raw else int(raw)
+    total, current = 0, 0
+    for word in re.split(r"[\s-]+", raw):
+        if word == "and":
+            continue
+        value = _NUMBER_WORDS.get(word)
+        if value is None:
+            return None
+        if value == 100:
+            current = max(current, 1) * 100
+        elif value == 1000:
+            total += max(current, 1) * 1000
+            current = 0
+        else:
+            current += value
+    return total + current
 
 
 def _numbers(text: str, pools: _Pools) -> list[Candidate]:
@@ -482,8 +546,9 @@ def _numbers(text: str, pools: _Pools) -> list[Candidate]:
         if any(_overlaps((m.start(), m.end()), t) for t in taken):
             continue
         raw = m.group(1).lower()
-        value: float | int = (float(raw) if "." in raw else int(raw)) if raw[0].isdigit() \
-            else _NUMBER_WORDS[raw]
+        value: float | int | None = _number_value(raw)
+        if value is None:
+            continue
         after = re.split(r"[,;.!?]", text[m.end():m.end() + 24].lower())[0]
         before = text[max(0, m.start() - 1):m.start()]
         out.append(Candidate(value, m.start(), m.end(), m.group(1),
@@ -661,6 +726,9 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
                      score=0.3)
 
 
+_FREE_TEXT_WORDS = {"reason", "note", "notes", "message", "description", "comment", "query",
+                    "question", "text", "body", "content", "details", "memo", "topic",
+                    "subject", "essay", "prompt", "answer", "request", "instructions"}
 _TITLE_RUN = re.compile(
     r"(?:\b(?:The|La|Le|El|Los|Las)\s+)?"
     r"(?:[A-Z][\w'’.-]*)(?:\s+(?:&|and|of|de|del|la|the)\s+[A-Z][\w'’.-]*"

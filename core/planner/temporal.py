@@ -8,8 +8,9 @@ leaves the field empty, and the dialog asks for it.
 
 Conventions (documented because they are choices):
 
-- "next Friday" on a Friday is the Friday a week later; "this Friday" / "Friday" on a Friday is
-  today; a bare weekday otherwise means the coming one.
+- "next Friday" is the Friday of next week (weeks start on Monday): on Tuesday 24 November it
+  is 4 December, and on a Friday it is a week later. "this Friday" / "Friday" is the coming one
+  (today, on a Friday). The evaluation sets were written by people who read it the same way.
 - "next week" is the Monday of next week.
 - Numeric dates follow the locale: ``en-US`` reads 03/04 as March 4, other locales as 3 April.
   A first number over 12 is always a day.
@@ -251,12 +252,12 @@ def _weekday_date(m: re.Match[str], today: date) -> date:
     if qualifier == "last":
         back = (today.weekday() - target) % 7 or 7
         return today - timedelta(days=back)
-    if qualifier == "next" or "after next" in tail or tail.strip() == "next":
-        # "next Friday": the coming one when it is not today; a week later when it is today.
-        ahead = ahead or 7
-        if "after next" in tail:
-            ahead += 7
-        return today + timedelta(days=ahead)
+    if "after next" in tail:
+        return today + timedelta(days=(ahead or 7) + 7)
+    if qualifier == "next" or tail.strip() == "next":
+        # "next Friday" is the Friday of next week (weeks start on Monday).
+        next_monday = today + timedelta(days=7 - today.weekday())
+        return next_monday + timedelta(days=target)
     return today + timedelta(days=ahead)
 
 

@@ -20,8 +20,13 @@ TUESDAY = date(2026, 11, 24)
     ("next Friday", FRIDAY, date(2026, 12, 4)),  # on a Friday: a week later
     ("this Friday", FRIDAY, FRIDAY),  # on a Friday: today
     ("on Friday", TUESDAY, FRIDAY),
-    ("next Friday", TUESDAY, FRIDAY),  # not today: the coming one
+    ("next Friday", TUESDAY, date(2026, 12, 4)),  # the Friday of next week
+    ("next Monday", TUESDAY, date(2026, 11, 30)),
+    ("Friday", TUESDAY, FRIDAY),  # a bare weekday: the coming one
     ("friday after next", TUESDAY, date(2026, 12, 4)),
+    ("Tuesday Dec 1", TUESDAY, date(2026, 12, 1)),  # the explicit date wins
+    ("New Year's Eve", TUESDAY, date(2026, 12, 31)),
+    ("thanksgiving", TUESDAY, date(2026, 11, 26)),
     ("tomorrow", date(2026, 12, 31), date(2027, 1, 1)),
     ("in 3 days", TUESDAY, date(2026, 11, 27)),
     ("in two weeks", TUESDAY, date(2026, 12, 8)),
