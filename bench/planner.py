@@ -562,7 +562,8 @@ def main() -> int:
         entry = single.summary()
         entry["sizes"] = {"single": len(suite.single), "dialogs": len(suite.dialogs),
                           "out_of_scope": len(suite.out_of_scope), "tools": len(suite.tools)}
-        entry["failures"] = single.failures[:50]
+        entry["failures"] = [f for f in single.failures if "say" not in f][:50] + [
+            f for f in single.failures if "say" in f]
         if args.peer:
             entry["peers"] = [knn_peer(harness, suite), semantic_router_peer(harness, suite)]
         report["suites"][suite.name] = entry

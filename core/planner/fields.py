@@ -14,7 +14,7 @@ from typing import Any
 
 from ..tools import ENTITY_KEY, REF_KEY, Tool
 
-__all__ = ["FieldSpec", "field_specs"]
+__all__ = ["FieldSpec", "field_specs", "required_order"]
 
 _LOCATION = {"city", "location", "destination", "origin", "area", "address", "place", "town",
              "venue", "country", "state", "region", "where", "airport", "station"}
@@ -134,3 +134,12 @@ def field_specs(tool: Tool) -> tuple[FieldSpec, ...]:
         ))
     return tuple(specs)
 
+
+
+@lru_cache(maxsize=1024)
+def required_order(tool: Tool) -> tuple[str, ...]:
+    """Required fields in the order the schema lists them (the order questions are asked)."""
+    specs = {f.name for f in field_specs(tool) if f.required}
+    listed = [n for n in tool.json_schema().get("required", []) if n in specs]
+    return tuple(listed + [f.name for f in field_specs(tool)
+                           if f.required and f.name not in listed])

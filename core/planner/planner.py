@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
@@ -33,16 +33,19 @@ from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
 from ..planning import PlanningContext, new_step_id, small_talk
 from ..tools import Tool
 from .delex import mentioned
-from .fields import FieldSpec, field_specs
+from .fields import FieldSpec, field_specs, required_order
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
 from .slots import Filled, SlotFiller
 
 __all__ = ["NeuroSymbolicPlanner"]
 
-_CANCEL = re.compile(r"^\s*(cancel|never ?mind|nevermind|stop|forget (it|that|about it)|"
-                     r"no thanks|quit|abort)\b", re.I)
-_CORRECTION = re.compile(r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|make (it|that)\b|"
-                         r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b)", re.I)
+_FILLER = r"^\s*(?:(?:oh|hmm+|um+|uh+|ok(?:ay)?|well|so|actually|no|wait|sorry)\b[\s,.!]*)*"
+_CANCEL = re.compile(_FILLER + r"(cancel|never ?mind|nevermind|stop|forget (it|that|about it)|"
+                     r"no thanks|quit|abort|don'?t bother)\b", re.I)
+_CORRECTION = re.compile(
+    r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|oh wait\b|make (it|that)\b|"
+    r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b|what about\b|how about\b|"
+    r"and (for|in|on)\b)|\b(instead|make it|make that|change it to|there will be)\b", re.I)
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
 _SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
 _MAX_ROUTED_CHARS = 2000
@@ -240,6 +243,10 @@ class NeuroSymbolicPlanner:
             if shifted:
                 filled.arguments.update(shifted)
         changed = dict(filled.arguments)
+        for spec in field_specs(tool):
+            old, new = arguments.get(spec.name), changed.get(spec.name)
+            if spec.kind == "time" and isinstance(old, str) and new is not None:
+                changed[spec.name] = _keep_afternoon(old, new, text)
         if not changed:
             return None
         why = Explanation(planner=self.name,
@@ -311,8 +318,7 @@ class NeuroSymbolicPlanner:
 
     @staticmethod
     def _missing(tool: Tool, filled: Filled) -> list[str]:
-        return [f.name for f in field_specs(tool)
-                if f.required and f.name not in filled.arguments]
+        return [name for name in required_order(tool) if name not in filled.arguments]
 
     def _split(self, text: str, router: Router) -> list[tuple[str, Tool, int]]:
         """Two or more requests joined by "and"/"then": each part routed on its own.
@@ -397,6 +403,20 @@ def _question(tool: Tool, spec: FieldSpec) -> str:
     return f"What is {what}?" if not what.startswith(("the ", "a ", "an ", "which", "who",
                                                       "when", "what")) \
         else f"Could you tell me {what}?"
+
+
+def _keep_afternoon(old: str, new: Any, text: str) -> Any:
+    """"make it 8:30" after 7pm means 20:30: a bare hour keeps the earlier half of the day."""
+    if re.search(r"\b(am|a\.m\.|morning)\b", text, re.I):
+        return new
+    try:
+        before = time.fromisoformat(old)
+        after = new if isinstance(new, time) else time.fromisoformat(str(new))
+    except ValueError:
+        return new
+    if before.hour >= 12 and after.hour < 12:
+        return after.replace(hour=after.hour + 12)
+    return new
 
 
 def _same_time_shift(text: str, arguments: Mapping[str, Any], tool: Tool) -> dict[str, Any]:

@@ -204,11 +204,20 @@ class SlotFiller:
                     amount = best.value.total_seconds() / unit
                     return Candidate(int(amount) if amount.is_integer() else amount,
                                      best.start, best.end, best.text, best.cue)
+            if asked and free:
+                return free[0]  # the answer to "how many ...?"
             return _number_for(spec, free, pools.numeric_fields)
         if spec.kind == "boolean":
             return _boolean(spec, text)
         if spec.kind == "location":
-            return _location_for(spec, free)
+            found = _location_for(spec, free)
+            if found is None and asked:
+                part = _first_plain_part(text, used)
+                if part is not None and _looks_like_name(part.value):
+                    value = part.value if any(ch.isupper() for ch in part.value) \
+                        else part.value.title()
+                    return Candidate(value, part.start, part.end, part.text)
+            return found
         if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if free:
                 return _best_by_cue(free, spec.words)
@@ -647,8 +656,13 @@ def _locations(text: str) -> list[Candidate]:
     The preposition is kept in the cue: "from" marks an origin, "to" a destination."""
     out = []
     for m in _LOCATION_RE.finditer(text):
-        value = m.group(1).strip(" .,")
-        if value.split()[0].lower().strip(".,") in _MONTH_OR_DAY:
+        words = []
+        for word in m.group(1).split():
+            if word.lower().strip(".,") in _MONTH_OR_DAY:
+                break
+            words.append(word)
+        value = " ".join(words).strip(" .,")
+        if not value:
             continue
         prep = text[m.start():m.start(1)].strip().lower()
         out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
@@ -766,6 +780,22 @@ def _text_spans(text: str) -> list[Candidate]:
         return []
     start = m.start(1)
     return [Candidate(value, start, start + len(value), value, _cue(text, start), score=0.8)]
+
+
+def _first_plain_part(text: str, used: list[tuple[int, int]]) -> Candidate | None:
+    """The first comma-separated part of an answer that is not already a date or time."""
+    start = 0
+    for part in re.split(r"(,)", text) + [""]:
+        if part == ",":
+            start += 1
+            continue
+        stripped = part.strip(" .!?")
+        offset = start + part.find(stripped) if stripped else start
+        span = (offset, offset + len(stripped))
+        start += len(part)
+        if stripped and not any(_overlaps(span, u) for u in used):
+            return Candidate(stripped, span[0], span[1], stripped)
+    return None
 
 
 def _looks_like_name(text: str) -> bool:
