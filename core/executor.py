@@ -94,7 +94,8 @@ class Executor:
 
     def _post_policies(self, step: Step, tool: Tool, ctx: ActionContext,
                        policies: Iterable[Policy], rate_counter: Any) -> Step:
-        post = evaluate(policies, step, PolicyContext(ctx, tool, rate_counter))
+        post = evaluate(policies, step, PolicyContext(ctx, tool, rate_counter,
+                                                      self.plugins.settings))
         if not post:
             return step
         verdict = combine(post)

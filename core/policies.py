@@ -40,8 +40,8 @@ from __future__ import annotations
 import copy
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, overload
 
 from .plan import Decision, Step
@@ -79,6 +79,8 @@ class PolicyContext:
     """The tool the step would run."""
     rate_counter: Any = None
     """Counts recent actions per user (:class:`lamworks.sessions.RateCounter`)."""
+    plugin_settings: Mapping[str, Any] = field(default_factory=dict)
+    """Every plugin's settings; each policy sees its own plugin's as ``action.settings``."""
 
     @property
     def role_config(self) -> Any:
@@ -164,8 +166,12 @@ def evaluate(policies: Iterable[Policy], step: Step, ctx: PolicyContext) -> list
     """Run each policy on the step; stamp names; a policy that raises denies (fails closed)."""
     decisions: list[Decision] = []
     for pol in policies:
+        own = ctx
+        if ctx.plugin_settings:
+            own = replace(ctx, action=replace(ctx.action,
+                                              settings=ctx.plugin_settings.get(pol.plugin)))
         try:
-            decision = pol.function(step, ctx)
+            decision = pol.function(step, own)
             if decision is not None and not isinstance(decision, Decision):
                 raise TypeError(f"returned {type(decision).__name__}, not a Decision or None")
         except Exception as exc:

@@ -269,7 +269,8 @@ class Runtime:
             return None
         stand_in = Step(id=_new_id(), tool=REQUEST_TOOL, arguments={"utterance": utterance})
         decisions = evaluate(policies, stand_in, PolicyContext(base, _REQUEST_STAND_IN,
-                                                                 self.rate_counter))
+                                                                 self.rate_counter,
+                                                                 self.plugins.settings))
         verdict = combine(decisions)
         if verdict.kind != "deny":
             return None
@@ -282,7 +283,8 @@ class Runtime:
         if tool is None:
             return step.model_copy(update={"status": "denied", "decisions": [
                 _unavailable_decision(step.tool)]})
-        ctx = PolicyContext(self._tool_context(base, tool), tool, self.rate_counter)
+        ctx = PolicyContext(self._tool_context(base, tool), tool, self.rate_counter,
+                            self.plugins.settings)
         decisions = evaluate(self.policies("pre"), step, ctx)
         status = "denied" if combine(decisions).kind == "deny" else "planned"
         return step.model_copy(update={"decisions": decisions, "status": status})

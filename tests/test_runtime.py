@@ -209,3 +209,14 @@ def test_private_preview_and_summary_stay_out_of_the_audit_log(runtime: Runtime)
     assert any("[shown to the user; not recorded]" in str(row["decisions"]) for row in rows)
     executed = [row for row in rows if row["event"] == "step.executed"][0]
     assert executed["detail"]["summary"] == "Noted (1)."
+
+
+def test_policies_see_their_own_plugin_settings(
+    install_plugins: Callable[..., Path], write_config: Callable[..., Path]
+) -> None:
+    install_plugins(sample="lamworks_sample")
+    runtime = Runtime(load_config(write_config(extra="[plugins.sample]\nmax_note_length = 5\n")))
+    turn = runtime.handle("s", "alice", "add a note text=much too long")
+    assert turn.steps[0].status == "denied"
+    assert "limited to 5 characters" in turn.answer
+    runtime.close()

@@ -1,31 +1,44 @@
-"""lamworks education plugin: essay feedback against rubrics and tutoring from course material.
+"""lamworks education plugin: essay feedback against rubrics, tutoring and practice quizzes from
+course material, study plans, grade lookup — and the policies that keep it honest (academic
+integrity, FERPA, age-appropriate content).
 
-This is a plugin exactly as a third party would write one: a distribution with an entry point
-in group ``lamworks`` (see ``pyproject.toml``) pointing at this module, whose ``@hookimpl``
-functions the core calls. So far it contributes its settings and its knowledge sources (course
-material and academic policies); the essay and tutoring tools arrive with their own issue.
+A plugin exactly as a third party would write one: a distribution with an entry point in group
+``lamworks`` (see ``pyproject.toml``) pointing at this module, whose ``@hookimpl`` functions the
+core calls. Importing it is cheap: the embedding model and scikit-learn load on first use.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel
 
-from lamworks import KnowledgeSource, hookimpl
+from lamworks import (
+    CommandGroup,
+    EntityMatch,
+    InstitutionConfig,
+    KnowledgeSource,
+    Policy,
+    SlotExtractor,
+    Span,
+    Tool,
+    UIPage,
+    hookimpl,
+)
+
+from .policies import ALL_POLICIES
+from .settings import EducationSettings
+from .tools import ALL_TOOLS, SERVICE_KEY
+
+__all__ = ["EducationSettings", "__version__"]
 
 __version__ = "0.1.0"
 
 HERE = Path(__file__).parent
-
-
-class EducationSettings(BaseModel):
-    """``[plugins.education]`` in lamworks.toml."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    default_rubric: str = Field("argumentative", description="Rubric used when none is named.")
+_STUDENT_ID = re.compile(r"\b(?:Student/)?(stu-\d{4})\b", re.IGNORECASE)
 
 
 @hookimpl
@@ -34,8 +47,53 @@ def plugin_settings() -> type[BaseModel]:
 
 
 @hookimpl
+def register_tools(register: Callable[[Tool], None]) -> None:
+    for item in ALL_TOOLS:
+        register(item)
+
+
+@hookimpl
+def register_policies(register: Callable[[Policy], None]) -> None:
+    for item in ALL_POLICIES:
+        register(item)
+
+
+@hookimpl
 def register_knowledge_sources(register: Callable[[KnowledgeSource], None]) -> None:
     register(KnowledgeSource(name="course-material", path=HERE / "knowledge" / "course",
                              description="Grade 10 Biology, Unit 3: Introductory Ecology."))
     register(KnowledgeSource(name="academic-policies", path=HERE / "knowledge" / "policies",
                              description="Academic integrity, late work, appeals, grading."))
+
+
+def _find_students(utterance: str, ctx: Any) -> list[EntityMatch]:
+    return [EntityMatch("Student", m.group(1), Span(start=m.start(1), end=m.end(1),
+                                                    text=m.group(1)))
+            for m in _STUDENT_ID.finditer(utterance)]
+
+
+@hookimpl
+def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
+    register(SlotExtractor(name="students", entity_type="Student", extract=_find_students))
+
+
+@hookimpl
+def register_ui_pages(register: Callable[[UIPage], None]) -> None:
+    register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py", section="Assistant",
+                    icon=":material/edit_note:", roles=("teacher", "student", "admin")))
+
+
+@hookimpl
+def register_commands(register: Callable[[CommandGroup], None]) -> None:
+    from .cli import edu_cli
+
+    register(CommandGroup(name="edu", app=edu_cli, help="Essay scoring and calibration."))
+
+
+@hookimpl
+def startup(config: InstitutionConfig, settings: BaseModel | None,
+            services: dict[str, Any]) -> None:
+    from .service import EssayService
+
+    chosen = settings if isinstance(settings, EducationSettings) else EducationSettings()
+    services[SERVICE_KEY] = EssayService(config.data_dir, chosen)

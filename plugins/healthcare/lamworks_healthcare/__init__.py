@@ -17,7 +17,8 @@ Importing this module is cheap: fhir.resources, httpx and Streamlit load only wh
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -26,6 +27,8 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 
 from lamworks import (
+    ActionResult,
+    AuditFormat,
     InstitutionConfig,
     KnowledgeSource,
     Policy,
@@ -62,12 +65,28 @@ def plugin_settings() -> type[BaseModel]:
     return HealthcareSettings
 
 
+def _audit_safe(item: Tool) -> Tool:
+    """The tool with an audit summary that names no one: summaries shown to staff name the
+    patient, so the audit log records only which tool ran and which records it touched."""
+    function = item.function
+
+    def run(*args: Any, **kwargs: Any) -> Any:
+        result = function(*args, **kwargs)
+        if isinstance(result, ActionResult) and result.audit_summary is None:
+            touched = ", ".join(str(r) for r in result.refs) or "no records"
+            result = result.model_copy(update={
+                "audit_summary": f"{item.name} completed ({touched})"})
+        return result
+
+    return replace(item, function=run)
+
+
 @hookimpl
 def register_tools(register: Callable[[Tool], None]) -> None:
     from .tools import TOOLS
 
     for item in TOOLS:
-        register(item)
+        register(_audit_safe(item))
 
 
 @hookimpl
@@ -90,6 +109,20 @@ def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
 def register_knowledge_sources(register: Callable[[KnowledgeSource], None]) -> None:
     register(KnowledgeSource(name="clinic-operations", path=HERE / "knowledge",
                              description="Clinic operations: hours, policies, insurance, privacy."))
+
+
+def write_audit_events(entries: Iterable[Any], stream: Any) -> None:
+    """``lamworks audit export --format fhir``: FHIR AuditEvent resources as NDJSON."""
+    from .audit_fhir import to_ndjson
+
+    for line in to_ndjson(entries):
+        stream.write(line + "\n")
+
+
+@hookimpl
+def register_audit_formats(register: Callable[[AuditFormat], None]) -> None:
+    register(AuditFormat(name="fhir", write=write_audit_events,
+                         description="FHIR R4B AuditEvent resources, one per line (NDJSON)"))
 
 
 @hookimpl

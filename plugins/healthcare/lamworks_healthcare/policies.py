@@ -110,7 +110,7 @@ def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
         return deny(str(exc))
     except FHIRStoreError as exc:
         return deny(f"The clinic's records could not be read: {exc}")
-    return confirm(change.preview())
+    return confirm(change.preview(), private=True)  # names the patient: not audited
 
 
 @policy(stage="pre")

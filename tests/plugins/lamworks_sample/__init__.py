@@ -92,6 +92,17 @@ def hide_author_email(step: Step, ctx: PolicyContext) -> Decision | None:
 
 
 @policy(stage="pre")
+def note_length(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Notes longer than the plugin's own max_note_length setting are refused."""
+    settings = ctx.action.settings
+    assert isinstance(settings, SampleSettings)  # the policy's own plugin settings
+    if step.tool == "sample.add_note" and len(str(step.arguments.get("text", ""))) > \
+            settings.max_note_length:
+        return deny(f"Notes are limited to {settings.max_note_length} characters.")
+    return None
+
+
+@policy(stage="pre")
 def preview_note(step: Step, ctx: PolicyContext) -> Decision | None:
     """Show the note that will be written; the preview stays out of the audit log."""
     if step.tool == "sample.add_note":
@@ -131,6 +142,7 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 def register_policies(register: Callable[[Policy], None]) -> None:
     register(no_secret_notes)
     register(preview_note)
+    register(note_length)
     register(no_fortune_telling)
     register(hide_author_email)
     register(hide_result_email)

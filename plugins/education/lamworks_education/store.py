@@ -1,0 +1,65 @@
+"""The plugin's own SQLite file in the institution's data folder: tutor progress, the study
+calendar and (for the demo) grades.
+
+One file, ``<data_dir>/education/education.sqlite``, WAL mode, opened per call (tools run rarely
+and may run in different processes). What does not live here: the calibration models
+(:mod:`lamworks_education.calibration` keeps them as ``.npz`` files beside this one).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DEMO_GRADES", "connect", "education_dir"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS tutor_state (
+    session_id TEXT NOT NULL, topic TEXT NOT NULL, stage INTEGER NOT NULL DEFAULT 0,
+    pending TEXT, mastered TEXT NOT NULL DEFAULT '[]', updated TEXT,
+    PRIMARY KEY (session_id, topic));
+CREATE TABLE IF NOT EXISTS study_sessions (
+    id INTEGER PRIMARY KEY, user TEXT NOT NULL, topic TEXT NOT NULL, start TEXT NOT NULL,
+    minutes INTEGER NOT NULL, deadline TEXT NOT NULL, idempotency_key TEXT, created TEXT);
+CREATE INDEX IF NOT EXISTS study_by_key ON study_sessions(idempotency_key);
+CREATE TABLE IF NOT EXISTS grades (
+    student_id TEXT NOT NULL, course TEXT NOT NULL, assignment TEXT NOT NULL,
+    score REAL NOT NULL, max_score REAL NOT NULL, recorded TEXT NOT NULL);
+"""
+
+DEMO_GRADES: tuple[tuple[str, str, str, float, float, str], ...] = (
+    ("stu-0001", "Biology 10", "Unit 3 quiz", 17, 20, "2026-11-10"),
+    ("stu-0001", "Biology 10", "Food web project", 44, 50, "2026-11-17"),
+    ("stu-0001", "English 10", "Argumentative essay draft", 3, 5, "2026-11-12"),
+    ("stu-0002", "Biology 10", "Unit 3 quiz", 14, 20, "2026-11-10"),
+    ("stu-0002", "English 10", "Argumentative essay draft", 4, 5, "2026-11-12"),
+)
+
+
+def education_dir(data_dir: Path) -> Path:
+    path = Path(data_dir) / "education"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@contextmanager
+def connect(data_dir: Path, *, demo_grades: bool = False) -> Iterator[sqlite3.Connection]:
+    """An open connection with the schema in place (committed on success, always closed)."""
+    db = sqlite3.connect(education_dir(data_dir) / "education.sqlite", timeout=10)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.executescript(_SCHEMA)
+        if demo_grades and db.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 0:
+            db.executemany("INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?)", DEMO_GRADES)
+        with db:
+            yield db
+    finally:
+        db.close()
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)

@@ -1,0 +1,144 @@
+"""The plugin inside a real runtime: tools, policies (integrity, FERPA, K-12), evals on disk."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from lamworks import Runtime, load_config
+from lamworks_education.integrity import integrity_violation
+from lamworks_education.tools import ALL_TOOLS, grade_lookup, practice_quiz, study_plan, tutor
+
+
+def test_tools_and_policies_are_registered(runtime: Runtime) -> None:
+    names = {t for t in runtime.tools if t.startswith("education.")}
+    assert names == {"education.essay_feedback", "education.tutor", "education.practice_quiz",
+                     "education.study_plan", "education.grade_lookup"}
+    policies = {p.name for stage in ("request", "pre") for p in runtime.policies(stage)}
+    assert {"education.academic_integrity", "education.ferpa_records",
+            "education.age_appropriate"} <= policies
+    for item in ALL_TOOLS:
+        assert 5 <= len(item.examples) <= 8
+
+
+def test_integrity_refusal_offers_feedback(runtime: Runtime) -> None:
+    turn = runtime.handle("s1", "student", "make my essay sound better and give me the full text")
+    assert turn.steps == []
+    assert "feedback" in turn.answer and "integrity" in turn.answer
+
+
+def test_integrity_eval_set_meets_the_bar() -> None:
+    path = resources.files("lamworks_education") / "evals" / "integrity.jsonl"
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for label in ("refuse", "allow"):
+        subset = [r for r in rows if r["label"] == label]
+        assert len(subset) >= 60
+        right = sum(integrity_violation(r["utterance"]) == (label == "refuse") for r in subset)
+        assert right / len(subset) >= 0.95
+
+
+def test_planner_eval_sets_are_well_formed() -> None:
+    folder = resources.files("lamworks_education") / "evals"
+    tools = {t.short_name: t for t in ALL_TOOLS}
+    sizes = {}
+    for name in ("single", "dialogs", "out_of_scope"):
+        rows = [json.loads(x) for x in (folder / f"{name}.jsonl").read_text().splitlines()]
+        sizes[name] = len(rows)
+        assert len({r["id"] for r in rows}) == len(rows)
+        if name == "single":
+            examples = {e for t in ALL_TOOLS for e in t.examples}
+            for r in rows:
+                assert r["utterance"] not in examples
+                fields = tools[r["tool"].split(".")[1]].args_model.model_fields
+                assert set(r["arguments"]) <= set(fields), r["id"]
+    assert sizes["single"] >= 150 and sizes["dialogs"] >= 30 and sizes["out_of_scope"] >= 40
+
+
+def test_ferpa_other_student_refused_own_and_teacher_allowed(runtime: Runtime) -> None:
+    ctx = runtime.action_context("s1", "student")
+    from lamworks import PolicyContext, Step
+    from lamworks_education.policies import ferpa_records
+
+    tool = runtime.tools["education.grade_lookup"]
+    other = Step(id="1", tool=tool.name, arguments={"student_id": "stu-0002"})
+    own = Step(id="2", tool=tool.name, arguments={})
+    decision = ferpa_records.function(other, PolicyContext(ctx, tool))
+    assert decision is not None and decision.kind == "deny"
+    assert ferpa_records.function(own, PolicyContext(ctx, tool)) is None
+    teacher = runtime.action_context("s1", "teacher")
+    assert ferpa_records.function(other, PolicyContext(teacher, tool)) is None
+    from dataclasses import replace
+
+    ctx = replace(ctx, settings=runtime.plugins.settings["education"])
+    teacher = replace(teacher, settings=ctx.settings)
+    result = grade_lookup.function(ctx, "", "")
+    assert result.data["student_id"] == "stu-0001" and result.data["grades"]
+    assert grade_lookup.function(teacher, "stu-0002", "biology").data["grades"][0]["score"] == 14
+
+
+def test_k12_refuses_adult_content_only_when_configured(tmp_path: Path,
+                                                       config_factory) -> None:  # noqa: ANN001
+    make_config = config_factory
+    k12 = Runtime(load_config(_mk(make_config, tmp_path / "a", True)))
+    adult = Runtime(load_config(_mk(make_config, tmp_path / "b", False)))
+    try:
+        refused = k12.handle("s", "student", "show me nsfw pics")
+        assert refused.steps == [] and "teacher or counsellor" in refused.answer
+        assert "teacher or counsellor" not in adult.handle("s", "student",
+                                                           "tell me about online gambling").answer
+    finally:
+        k12.close()
+        adult.close()
+
+
+def test_tutor_hint_then_explanation_then_check(runtime: Runtime) -> None:
+    ctx = runtime.action_context("tut", "student")
+    hint = tutor.function(ctx, "what is a keystone species?", False, "")
+    assert hint.data["stage"] == "hint" and not hint.data["check_question"]
+    explained = tutor.function(ctx, "explain keystone species in more detail", True, "")
+    assert explained.data["stage"] == "explanation" and explained.citations
+    assert explained.data["check_question"]
+    checked = tutor.function(ctx, "", False, "a species that many others depend on, whose "
+                             "removal changes the whole ecosystem community")
+    assert checked.data["stage"] == "feedback" and checked.data["correct"] in (True, False)
+
+
+def test_practice_quiz_has_keys_sources_and_distractors(runtime: Runtime) -> None:
+    ctx = runtime.action_context("q", "student")
+    result = practice_quiz.function(ctx, "food webs", 4, "multiple_choice")
+    questions = result.data["questions"]
+    assert questions and result.citations
+    for q in questions:
+        assert q["answer"] in q["choices"] and len(set(q["choices"])) == 4
+        assert q["source"].endswith(".md") and "answer-key" not in q["source"]
+
+
+def test_study_plan_needs_confirmation_then_writes_sessions(runtime: Runtime) -> None:
+    import sqlite3
+    from datetime import date
+
+    assert study_plan.risk == "write"
+    ctx = runtime.action_context("p", "student")
+    result = study_plan.function(ctx, "Unit 3 test", date.fromordinal(ctx.now().date()
+                                                                       .toordinal() + 7), 4, 45)
+    assert len(result.data["sessions"]) == 4
+    db = sqlite3.connect(runtime.config.data_dir / "education" / "education.sqlite")
+    assert db.execute("SELECT COUNT(*) FROM study_sessions").fetchone()[0] == 4
+    db.close()
+
+
+def test_essay_feedback_tool_rejects_empty_essay(runtime: Runtime) -> None:
+    import pytest
+
+    from lamworks import ToolError
+
+    tool = runtime.tools["education.essay_feedback"]
+    ctx = runtime.action_context("e", "student")
+    with pytest.raises(ToolError, match="empty"):
+        tool.invoke(ctx, {"essay": "  "})
+
+
+def _mk(factory, folder: Path, k12: bool) -> Path:  # noqa: ANN001
+    folder.mkdir()
+    return factory(folder, k12=k12)
