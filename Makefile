@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test lint typecheck install clean-demo
+.PHONY: demo test lint typecheck install clean-demo chromium
 
 $(STAMP): pyproject.toml plugins/education/pyproject.toml plugins/healthcare/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -25,10 +25,17 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/lamworks ui --config examples/lamworks.toml
 
-# ruff, then the whole pytest suite (slow tests included).
-test: $(STAMP)
+# ruff, then the whole pytest suite (slow tests included; the browser tests need Chromium).
+test: $(STAMP) chromium
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
+
+# Debian's Chromium for the browser tests (Playwright drives it; nothing is downloaded by it).
+chromium:
+	@test -x /usr/bin/chromium || { \
+		echo "installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
+		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

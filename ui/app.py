@@ -16,12 +16,15 @@ rt = runtime()
 with st.sidebar:
     st.markdown(f"**{rt.config.institution.name}**")
     users = list(rt.config.users)
-    st.selectbox(
-        "Acting as",
-        users,
-        key="acting_user",
-        format_func=lambda name: rt.config.users[name].display_name or name,
-    )
+    labels = [rt.config.users[name].display_name or name for name in users]
+    asked = st.query_params.get("user")
+    if asked in users and st.session_state.get("acting_user_from_url") != asked:
+        # A link such as /?user=student opens the app as that demo user.
+        st.session_state["acting_user_from_url"] = asked
+        st.session_state["acting_user_label"] = labels[users.index(asked)]
+    shown = st.selectbox("Acting as", labels, key="acting_user_label")
+    # Stored under our own key (not the widget's) so every page reads the same value.
+    st.session_state["acting_user"] = users[labels.index(shown)]
     role = rt.config.users[current_user()].role
     st.caption(f"Role: **{role}**")
 

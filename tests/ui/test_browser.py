@@ -1,0 +1,163 @@
+"""End to end in a real browser: the demo app served by ``lamworks ui``, driven by Debian's
+Chromium through Playwright (``executable_path="/usr/bin/chromium"``; nothing is downloaded).
+
+Three journeys: book an appointment including its confirmation; get essay feedback; see the
+matching audit rows and verify the chain. Screenshots at 1280×800 and 390×844 are saved in
+``test-artifacts/``; the time from submitting a request to its action card appearing is
+measured (not asserted) and written to ``test-artifacts/browser-timings.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).parents[2]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+VIEWPORTS = {"wide": {"width": 1280, "height": 800}, "narrow": {"width": 390, "height": 844}}
+TIMINGS: list[float] = []
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+    data = tmp_path_factory.mktemp("demo-data")
+    port = _free_port()
+    env = {**os.environ, "LAMWORKS_DATA_DIR": str(data)}
+    log = (data / "server.log").open("w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "lamworks.cli", "ui", "--config",
+         str(REPO / "examples" / "lamworks.toml"), "--port", str(port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read() == b"ok":
+                        break
+            except OSError:
+                assert server.poll() is None, (data / "server.log").read_text()
+                time.sleep(0.5)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()
+        ARTIFACTS.mkdir(exist_ok=True)
+        shutil.copy(data / "server.log", ARTIFACTS / "server.log")
+        if TIMINGS:
+            summary = {"request_to_card_ms": [round(t * 1000, 1) for t in TIMINGS],
+                       "p50_ms": round(statistics.median(TIMINGS) * 1000, 1),
+                       "samples": len(TIMINGS)}
+            (ARTIFACTS / "browser-timings.json").write_text(json.dumps(summary, indent=2))
+            print(f"\nrequest → action card, p50 {summary['p50_ms']} ms over {len(TIMINGS)}")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield b
+        b.close()
+
+
+def _page(browser: Any, url: str, viewport: str, user: str) -> Any:
+    """A page opened as a demo user (``/?user=NAME``, the app's deep link)."""
+    page = browser.new_page(viewport=VIEWPORTS[viewport])
+    page.set_default_timeout(60_000)
+    page.goto(f"{url}/?user={user}", wait_until="networkidle")
+    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    return page
+
+
+def _ask(page: Any, text: str, expect: str) -> None:
+    """Type a request and wait until text proving its card/answer appears; time it."""
+    box = page.get_by_placeholder("Ask lamworks to do something")
+    box.fill(text)
+    before = page.get_by_text(expect).count()
+    start = time.perf_counter()
+    box.press("Enter")
+    deadline = start + 60
+    while page.get_by_text(expect).count() <= before:
+        assert time.perf_counter() < deadline, f"no {expect!r} after {text!r}"
+        page.wait_for_timeout(25)
+    TIMINGS.append(time.perf_counter() - start)
+
+
+def _shot(page: Any, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+@pytest.mark.parametrize("viewport", ["wide", "narrow"])
+def test_book_an_appointment_with_confirmation(browser: Any, app_url: str,
+                                               viewport: str) -> None:
+    page = _page(browser, app_url, viewport, "frontdesk")
+    _ask(page, "book Ana Ruiz with Dr. Lee next Tuesday afternoon", "awaiting your confirmation")
+    _shot(page, f"book-confirm-{viewport}")
+    page.get_by_role("button", name="Confirm").last.click()
+    page.get_by_text("✅ done").last.wait_for()
+    _shot(page, f"book-done-{viewport}")
+
+
+def test_essay_feedback(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "student")
+    page.get_by_role("link", name="Essay feedback").click()
+    page.get_by_label("…or paste it here").fill(
+        "Schools should start later in the morning. Teenagers need more sleep, and research "
+        "shows that later start times improve attendance and grades.\n\nFirst, sleep matters. "
+        "Studies of high schools found that students slept longer when the bell was later. "
+        "Second, attendance improves. For example, one district reported fewer absences.\n\n"
+        "In conclusion, a later start is a simple change with real benefits for students.")
+    page.get_by_role("button", name="Get feedback").click()
+    page.get_by_text("Next steps").first.wait_for()
+    _shot(page, "essay-feedback-wide")
+
+
+def test_audit_rows_and_verify_chain(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "admin")
+    page.get_by_role("link", name="Audit log").click()
+    page.get_by_text("rows").first.wait_for()
+    page.get_by_text("healthcare.book_appointment").first.wait_for()
+    assert page.get_by_text("healthcare.book_appointment").count() >= 2  # asked, then done
+    page.get_by_role("button", name="Verify chain").click()
+    page.get_by_text("chain intact").wait_for()
+    _shot(page, "audit-verified-wide")
+
+
+def test_request_to_card_latency(browser: Any, app_url: str) -> None:
+    """Five read-only requests, each timed from Enter to its finished action card."""
+    page = _page(browser, app_url, "wide", "frontdesk")
+    for text in ["free slots with Dr. Lee on Friday", "show Ana Ruiz's upcoming appointments",
+                 "is Ana Ruiz covered on December 10?", "find patient Ana Ruiz",
+                 "what slots does Dr. Lee have next Monday morning?"]:
+        _ask(page, text, "✅ done")
