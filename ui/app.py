@@ -31,6 +31,8 @@ with st.sidebar:
 sections: dict[str, list[st.Page]] = {
     "Assistant": [st.Page(str(HERE / "pages" / "chat.py"), title="Chat",
                           icon=":material/chat:", default=True)],
+    "Knowledge": [st.Page(str(HERE / "pages" / "knowledge.py"), title="Documents",
+                          icon=":material/menu_book:")],
     "Audit": [st.Page(str(HERE / "pages" / "audit.py"), title="Audit log",
                       icon=":material/verified_user:")],
     "Admin": [st.Page(str(HERE / "pages" / "admin.py"), title="Plugins",
@@ -44,3 +46,10 @@ for page in rt.plugins.ui_pages:
     )
 
 st.navigation(sections).run()
+
+# Streamlit registers the sidebar's widgets under the page's identity only from the second run
+# of a session, so the first choice made in "Acting as" would be lost. One immediate rerun at
+# the start of each session makes the first interaction count.
+if not st.session_state.get("lamworks_booted"):
+    st.session_state["lamworks_booted"] = True
+    st.rerun()

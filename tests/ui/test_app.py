@@ -137,3 +137,31 @@ def test_request_words_are_highlighted_in_the_card(app_config: Path) -> None:
     at.chat_input[0].set_value("add a note text=water the plants").run()
     marked = [m.value for m in at.markdown if ":blue-background[" in m.value]
     assert marked and "water the plants]" in marked[0] and "*text*" in marked[0]
+
+
+@pytest.mark.slow
+def test_knowledge_page_ingests_lists_and_searches_by_role(
+    app_config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lamworks.ui import state
+
+    rt = state.runtime()
+    kb = rt.services["knowledge"].get()
+    from lamworks.knowledge import ingest_path
+
+    docs = app_config.parent / "docs"
+    docs.mkdir()
+    (docs / "staff.md").write_text("---\ntitle: Key safe\naccess: staff\n---\n# Key safe\n\n"
+                                   "The key safe code is changed every Monday.\n")
+    (docs / "hours.md").write_text("# Hours\n\nThe office opens at nine every weekday.\n")
+    ingest_path(kb, docs, "handbook", "public")
+    at = AppTest.from_file(str(PAGES / "knowledge.py"), default_timeout=60)
+    at.session_state["acting_user"] = "bob"  # role "reader": public only
+    at.run()
+    assert not at.exception
+    assert "handbook" in str(at.table[0].value)
+    at.text_input[1].set_value("key safe code").run()
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Key safe" not in shown  # staff-only text never reaches this role
+    at.text_input[1].set_value("when does the office open").run()
+    assert "opens at nine" in " ".join(m.value for m in at.markdown)

@@ -161,3 +161,14 @@ def test_request_to_card_latency(browser: Any, app_url: str) -> None:
                  "is Ana Ruiz covered on December 10?", "find patient Ana Ruiz",
                  "what slots does Dr. Lee have next Monday morning?"]:
         _ask(page, text, "✅ done")
+
+
+def test_switching_user_in_the_sidebar_changes_the_role(browser: Any, app_url: str) -> None:
+    page = browser.new_page(viewport=VIEWPORTS["wide"])
+    page.set_default_timeout(60_000)
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    page.get_by_label("Acting as").click()
+    page.get_by_role("option", name="Sam Student").click()
+    page.get_by_text("Role: student").wait_for()
+    page.get_by_role("link", name="Essay feedback").wait_for()  # a page only students see
