@@ -656,7 +656,7 @@ def _locations(text: str) -> list[Candidate]:
     The preposition is kept in the cue: "from" marks an origin, "to" a destination."""
     out = []
     for m in _LOCATION_RE.finditer(text):
-        words = []
+        words: list[str] = []
         for word in m.group(1).split():
             if word.lower().strip(".,") in _MONTH_OR_DAY:
                 break
@@ -668,7 +668,7 @@ def _locations(text: str) -> list[Candidate]:
         out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
                              f"{_cue(text, m.start(1))} {prep}"))
     for m in _LOWER_PLACE_RE.finditer(text):
-        words: list[str] = []
+        words = []
         for word in m.group(2).split():
             if word.lower().strip(".,") in _NOT_PLACES:
                 break

@@ -301,10 +301,11 @@ def find_times(text: str) -> list[TimeMatch]:
         start = m.start(2) if not prep else m.start()
         found.append(TimeMatch(time(hour, minute), start, m.end(), text[start:m.end()].strip()))
     for m in _SPOKEN_RE.finditer(text):
-        hour = _HOUR_WORDS.get(m.group(2).lower()) or (int(m.group(2)) if m.group(2).isdigit()
-                                                        else None)
-        if hour is None or not 1 <= hour <= 12:
+        spoken = _HOUR_WORDS.get(m.group(2).lower()) or (int(m.group(2)) if m.group(2).isdigit()
+                                                          else None)
+        if spoken is None or not 1 <= spoken <= 12:
             continue
+        hour = spoken
         phrase = m.group(1).lower()
         minute = {"quarter past": 15, "half past": 30, "quarter to": 45}[phrase]
         if phrase == "quarter to":
