@@ -169,6 +169,7 @@ class SlotFiller:
         _order_range(field_specs(tool), filled)
         required = [f for f in field_specs(tool) if f.required]
         if (only is None and len(required) == 1 and required[0].kind == "text"
+                and required[0].words & _WHOLE_REQUEST_WORDS
                 and required[0].name not in filled.arguments):
             # A tool whose one required argument is free text ("question", "query"):
             # the request itself is that text.
@@ -288,6 +289,10 @@ class _Pools:
 
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
+        if spec.kind == "text":
+            key = ("text:long" if spec.words & _LONG_TEXT_WORDS else
+                   "text:topic" if spec.words & _TOPIC_WORDS else
+                   "text:free" if spec.words & _FREE_TEXT_WORDS else "text:name")
         if spec.kind == "date" and _date_cues(spec) & _BIRTH_CUES:
             key = "birthdate"
         if key not in self._cache:
@@ -327,7 +332,11 @@ class _Pools:
             return _quoted(text) + _titles(text)
         if key == "location":
             return _quoted(text, score=0.5) + _locations(text)
-        if spec.words & _FREE_TEXT_WORDS:
+        if key == "text:long":
+            return _long_tail(text) + _text_spans(text)
+        if key == "text:topic":
+            return _quoted(text) + _topics(text)
+        if key == "text:free":
             return _quoted(text) + _text_spans(text)
         return _quoted(text) + _text_spans(text) + [
             Candidate(c.value, c.start, c.end, c.text, c.cue, score=0.6) for c in _titles(text)]
@@ -738,6 +747,38 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
         return None
     return Candidate(m.group(1), m.start(), m.end(), m.group(1), _cue(text, m.start()),
                      score=0.3)
+
+
+_WHOLE_REQUEST_WORDS = {"question", "query", "request", "utterance", "message", "text", "ask"}
+_LONG_TEXT_WORDS = {"essay", "draft", "body", "content", "passage", "document", "paper"}
+_TOPIC_WORDS = {"topic", "subject", "theme", "area", "unit"}
+_TOPIC_RE = re.compile(r"\b(?:on|about|for|of|regarding|covering)\s+(?:the\s+)?"
+                       r"([a-zA-Z][\w'’ -]*?)(?=\s*(?:[,.;:?!]|\d|\bwith\b|\bplease\b|$))", re.I)
+
+
+def _long_tail(text: str) -> list[Candidate]:
+    """A pasted text after its introduction: what follows the last ':', quote or '?'."""
+    cuts = [m.end() for m in re.finditer(r"[:?]\s|[\"”']\s", text)]
+    for cut in reversed(cuts):
+        tail = text[cut:].strip()
+        if len(tail.split()) >= 8:
+            start = text.index(tail, cut)
+            return [Candidate(tail, start, start + len(tail), tail, _cue(text, start),
+                              score=2.0)]
+    return []
+
+
+def _topics(text: str) -> list[Candidate]:
+    """"quiz me on food webs" → "food webs"."""
+    out = []
+    for m in _TOPIC_RE.finditer(text):
+        value = re.sub(r"^(?:(?:my|our|your|his|her|their|the|a|an|this|that)\s+)+", "",
+                       m.group(1).strip(" -"), flags=re.I)
+        if value and value.split()[0].lower() not in _NOT_NAMES:
+            start = m.start(1) + m.group(1).find(value)
+            out.append(Candidate(value, start, start + len(value), value,
+                                 _cue(text, m.start(1)), score=1.2))
+    return out
 
 
 _FREE_TEXT_WORDS = {"reason", "note", "notes", "message", "description", "comment", "query",
