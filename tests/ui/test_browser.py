@@ -115,6 +115,9 @@ def _ask(page: Any, text: str, expect: str) -> None:
 
 def _shot(page: Any, name: str) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, 20_000)  # Streamlit scrolls inside its own container: show the end
+    page.wait_for_timeout(300)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
