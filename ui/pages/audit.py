@@ -47,7 +47,8 @@ def render() -> None:
     shown = [e for e in entries if keep(e)]
     st.caption(f"{len(shown)} of {len(entries)} rows (newest first, up to 200 shown)")
     st.table(
-        [{"seq": e.seq, "time": e.ts[:19].replace("T", " "), "user": e.actor, "role": e.role, "event": e.event,
+        [{"seq": e.seq, "time": e.ts[:19].replace("T", " "), "user": e.actor,
+          "role": e.role, "event": e.event,
           "tool": e.tool, "outcome": e.outcome,
           "policies": ", ".join(f"{d['policy']}:{d['kind']}" for d in e.decisions
                                 if d.get("kind") != "allow")}
