@@ -29,7 +29,7 @@ def free_port() -> int:
 def chroma_server(tmp_path: Path) -> Iterator[str]:
     chroma = Path(sys.executable).with_name("chroma")
     if not chroma.exists():
-        pytest.skip("the chroma CLI is not installed beside this Python")
+        pytest.fail("the chroma CLI is missing beside this Python: `make test` installs chromadb")
     port = free_port()
     log = open(tmp_path / "chroma.log", "wb")  # noqa: SIM115 - closed below
     server = subprocess.Popen(
