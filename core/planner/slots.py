@@ -13,7 +13,7 @@ the date/time grammar (:mod:`.temporal`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any
@@ -104,8 +104,6 @@ class Filled:
         return [f.name for f in field_specs(tool) if f.required and f.name not in self.arguments]
 
 
-Similarity = Callable[[str, Sequence[str]], tuple[int, float]]
-"""``similar(text, options) -> (index of the best option, cosine)``: embedding similarity."""
 
 
 def _cue(text: str, start: int) -> str:
@@ -121,8 +119,7 @@ def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
 class SlotFiller:
     """Fills a tool's arguments from text. One instance per planner; stateless per call."""
 
-    def __init__(self, *, similar: Similarity | None = None, locale: str = "en-US") -> None:
-        self.similar = similar
+    def __init__(self, *, locale: str = "en-US") -> None:
         self.locale = locale
         self._adapters: dict[tuple[int, str], TypeAdapter[Any]] = {}
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, time, timedelta
 
 __all__ = ["DateMatch", "TimeMatch", "find_dates", "find_durations", "find_times", "part_of_day"]
 
@@ -362,7 +362,3 @@ def find_durations(text: str) -> Iterator[tuple[timedelta, int, int, str]]:
             delta = timedelta(weeks=amount)
         yield delta, m.start(), m.end(), m.group(0)
 
-
-def combine(day: date, at: time, tz: object) -> datetime:
-    """A timezone-aware datetime from a date, a time and a tzinfo."""
-    return datetime.combine(day, at).replace(tzinfo=tz)  # type: ignore[arg-type]
