@@ -453,11 +453,49 @@ def _best_by_cue(candidates: list[Candidate], cues: frozenset[str]) -> Candidate
     return best
 
 
+# Everyday words for common enum values, by value. Only a value the schema actually offers is
+# ever chosen, so a synonym cannot invent an option.
+_ENUM_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "sms": ("text", "text message", "texting"),
+    "phone": ("call", "phone call", "ring"),
+    "email": ("e-mail", "mail"),
+    "inexpensive": ("cheap", "budget", "affordable", "low cost", "not expensive"),
+    "cheap": ("inexpensive", "budget", "affordable"),
+    "moderate": ("mid-range", "midrange", "reasonably priced", "mid priced"),
+    "expensive": ("pricey", "fancy", "upscale", "high end", "splurge"),
+    "very_expensive": ("very pricey", "luxury", "fine dining"),
+    "outdoor": ("outside", "patio", "terrace", "al fresco"),
+    "indoor": ("inside", "indoors"),
+    "private_room": ("private room", "private dining"),
+    "multiple_choice": ("multiple choice", "mcq", "multiple-choice"),
+    "short_answer": ("short answer", "short-answer", "written answers"),
+    "stat": ("urgent", "emergency", "asap"),
+    "urgent": ("stat", "asap", "soon as possible"),
+    "routine": ("regular", "non-urgent", "normal"),
+    "economy": ("coach", "cheapest seats"),
+    "premium_economy": ("premium economy",),
+    "business": ("business class",),
+    "first": ("first class",),
+    "checking": ("chequing", "current account"),
+    "savings": ("saving", "savings account"),
+    "celsius": ("centigrade", "metric", "°c"),
+    "fahrenheit": ("imperial", "°f"),
+    "animation": ("animated", "cartoon", "cartoons"),
+    "comedy": ("comedies", "funny"),
+    "horror": ("scary",),
+    "documentary": ("documentaries",),
+    "morning": ("am", "before noon", "early"),
+    "afternoon": ("after lunch", "pm"),
+    "evening": ("tonight", "after work", "night"),
+}
+
+
 def _enum_synonyms(value: Any) -> list[str]:
     text = str(value).lower()
     options = {text, text.replace("_", " "), text.replace("-", " ")}
     if not text.endswith("s"):
         options.add(text + "s")
+    options.update(_ENUM_SYNONYMS.get(text, ()))
     return sorted(options, key=len, reverse=True)
 
 
