@@ -166,7 +166,7 @@ class SlotFiller:
         _order_range(field_specs(tool), filled)
         required = [f for f in field_specs(tool) if f.required]
         if (only is None and len(required) == 1 and required[0].kind == "text"
-                and required[0].words & _WHOLE_REQUEST_WORDS
+                and required[0].name.lower() in _WHOLE_REQUEST_WORDS
                 and required[0].name not in filled.arguments):
             # A tool whose one required argument is free text ("question", "query"):
             # the request itself is that text.
@@ -287,7 +287,8 @@ class _Pools:
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
         if spec.kind == "text":
-            key = ("text:long" if spec.words & _LONG_TEXT_WORDS else
+            key = ("text:free" if spec.name.lower() in _WHOLE_REQUEST_WORDS else
+                   "text:long" if spec.words & _LONG_TEXT_WORDS else
                    "text:topic" if spec.words & _TOPIC_WORDS else
                    "text:free" if spec.words & _FREE_TEXT_WORDS else "text:name")
         if spec.kind == "date" and _date_cues(spec) & _BIRTH_CUES:
@@ -787,8 +788,10 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
 _WHOLE_REQUEST_WORDS = {"question", "query", "request", "utterance", "message", "text", "ask"}
 _LONG_TEXT_WORDS = {"essay", "draft", "body", "content", "passage", "document", "paper"}
 _TOPIC_WORDS = {"topic", "subject", "theme", "area", "unit"}
-_TOPIC_RE = re.compile(r"\b(?:on|about|for|of|regarding|covering)\s+(?:the\s+)?"
-                       r"([a-zA-Z][\w'’ -]*?)(?=\s*(?:[,.;:?!]|\d|\bwith\b|\bplease\b|$))", re.I)
+_TOPIC_RE = re.compile(
+    r"\b(?:on|about|for|of|regarding|covering|before)\s+(?:the\s+)?"
+    r"([a-zA-Z][\w'’ -]*?)(?=\s*(?:[,.;:?!]|\d|\b(?:with|please|on|by|before|at|in|next|"
+    r"this|due|until|tomorrow|today)\b|$))", re.I)
 
 
 def _long_tail(text: str) -> list[Candidate]:
