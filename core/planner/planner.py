@@ -120,7 +120,7 @@ class NeuroSymbolicPlanner:
 
         router = self.router(ctx)
         routed_text = text[:_MAX_ROUTED_CHARS]
-        route = router.route(routed_text)
+        route = router.route(_known_entities_generic(routed_text, ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         parts = self._split(routed_text, router) if route.tool is not None else []
         if parts:
@@ -381,6 +381,30 @@ class NeuroSymbolicPlanner:
         hint = (" For example: " + "; ".join(f"“{e}”" for e in examples) + ".") if examples \
             else ""
         return "Sorry, that's not something I can do here." + hint
+
+
+def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
+    """Entities the plugins recognise ("omar haddad", "dr lee") made generic for routing, as
+    delexicalisation does for capitalised names; the text keeps its length-independent
+    meaning, and slot filling still sees the original words."""
+    spans: list[tuple[int, int, str]] = []
+    for extractor in ctx.slot_extractors:
+        try:
+            found = extractor.extract(text, ctx.action)
+        except Exception:  # an extractor bug must not break routing
+            continue
+        word = "the doctor" if extractor.entity_type.lower() in _PROFESSIONALS else "someone"
+        spans.extend((m.span.start, m.span.end, word) for m in found)
+    if not spans:
+        return text
+    out, cursor = [], 0
+    for start, end, word in sorted(spans):
+        if start < cursor:
+            continue
+        out.extend((text[cursor:start], word))
+        cursor = end
+    out.append(text[cursor:])
+    return "".join(out)
 
 
 def _referenced_kind(spec: FieldSpec, ctx: PlanningContext,
