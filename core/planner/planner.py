@@ -397,7 +397,8 @@ def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
         spans.extend((m.span.start, m.span.end, word) for m in found)
     if not spans:
         return text
-    out, cursor = [], 0
+    out: list[str] = []
+    cursor = 0
     for start, end, word in sorted(spans):
         if start < cursor:
             continue

@@ -24,7 +24,7 @@ from ..extensions import EntityMatch, SlotExtractor
 from ..plan import Span
 from ..tools import Tool
 from .fields import FieldSpec, field_specs
-from .temporal import find_dates, find_durations, find_times, part_of_day
+from .temporal import cue, find_dates, find_durations, find_times, part_of_day
 
 __all__ = ["Filled", "SlotFiller"]
 
@@ -107,9 +107,7 @@ class Filled:
 
 
 def _cue(text: str, start: int) -> str:
-    """Up to three words before ``start``, not reaching back past a comma or full stop."""
-    window = re.split(r"[,;:.!?]\s", text[max(0, start - 28):start])[-1]
-    return " ".join(re.findall(r"[a-z]+", window.lower())[-3:])
+    return cue(text, start, width=28)
 
 
 def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:

@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, time, timedelta
 
-__all__ = ["DateMatch", "TimeMatch", "find_dates", "find_durations", "find_times", "part_of_day"]
+__all__ = ["DateMatch", "TimeMatch", "cue", "find_dates", "find_durations", "find_times",
+           "part_of_day"]
 
 WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WD_ABBR = {w[:3]: i for i, w in enumerate(WEEKDAYS)} | {"tues": 1, "thur": 3, "thurs": 3}
@@ -75,8 +76,10 @@ def _weekday(token: str) -> int:
     raise KeyError(token)
 
 
-def _cue(text: str, start: int) -> str:
-    window = re.split(r"[,;:.!?]\s", text[max(0, start - 30):start])[-1]
+def cue(text: str, start: int, width: int = 30) -> str:
+    """Up to three words before ``start`` (within ``width`` characters), not reaching back
+    past a comma or full stop: what tells "born 2 March" from "until 2 March"."""
+    window = re.split(r"[,;:.!?]\s", text[max(0, start - width):start])[-1]
     return " ".join(re.findall(r"[a-z]+", window.lower())[-3:])
 
 
@@ -130,7 +133,7 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
                 if m.group(0)[:3].lower() == "on ":  # "on Friday": the date is "Friday"
                     start += 3
                 found.append(DateMatch(value, start, m.end(), text[start:m.end()],
-                                       _cue(text, m.start())))
+                                       cue(text, m.start())))
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))
     kept: list[DateMatch] = []
     for match in found:

