@@ -144,6 +144,9 @@ def norm(value: Any) -> str:
     if re.fullmatch(r"-?\d+(\.\d+)?", text):
         return f"{float(text):g}"
     text = re.sub(r"\s+", " ", text)
+    # As SQuAD-style evaluations do: a leading article does not make another value
+    # ("the nitrogen cycle" = "nitrogen cycle").
+    text = re.sub(r"^(?:the|a|an)\s+", "", text)
     return text.strip(" .,!?\"'")
 
 
@@ -196,7 +199,8 @@ def outcome_of(plan: Plan) -> Outcome:
 
 class Harness:
     """Plans against a real runtime's context: plugin services (the FHIR store the slot
-    extractors read) are started exactly as in production; nothing is executed."""
+    extractors read) are started exactly as in production, and the request-stage policies
+    screen each utterance first, as in production; nothing is executed."""
 
     def __init__(self, runtime: Runtime, planner: NeuroSymbolicPlanner) -> None:
         self.runtime = runtime
@@ -218,7 +222,13 @@ class Harness:
              dialog: DialogState) -> tuple[Plan, float]:
         ctx = self.context(suite, record, dialog)
         start = time.perf_counter()
-        plan = self.planner.plan(text, ctx)
+        # As the runtime does: request-stage policies (academic integrity, clinical advice)
+        # see the utterance first; a refusal is a turn with no tool.
+        refusal = self.runtime.screen_request(ctx.action, text)
+        if refusal is not None:
+            plan = Plan(reply=f"I can't help with that: {refusal.reason}")
+        else:
+            plan = self.planner.plan(text, ctx)
         elapsed = time.perf_counter() - start
         dialog.follow_up = plan.follow_up
         return plan, elapsed
@@ -364,11 +374,13 @@ def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
     """Grid-search threshold and lexical weight on the calibration halves."""
     rows: list[tuple[list[str], Any, Any, str | None]] = []
     for suite in suites:
-        router = Router(h.planner.embedder_for(h.config), suite.tools, h.planner.calibration)
+        context = h.context(suite, {}, DialogState())
+        router = h.planner.router(context)
         for record in [*suite.single, *suite.out_of_scope]:
             if not is_calibration(record):
                 continue
-            dense, lexical = router.evidence(record["utterance"][:2000])
+            dense, lexical = router.evidence(
+                h.planner.routing_text(record["utterance"][:2000], context))
             rows.append((router.tool_names, dense, lexical, suite.tool_name(record.get("tool"))))
     best: tuple[float, float, float] = (-1.0, 0.42, 0.15)
     for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
@@ -520,6 +532,9 @@ def semantic_router_peer(h: Harness, suite: Suite) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calibrate", action="store_true")
+    parser.add_argument("--split", choices=("test", "calibration"), default="test",
+                        help="which half of the single-turn sets to report on: 'calibration' "
+                             "is for development (error analysis), writes planner-dev.json")
     parser.add_argument("--peer", action="store_true", help="also run semantic-router and kNN")
     parser.add_argument("--suite", action="append", help="only these suites")
     parser.add_argument("--limit", type=int, default=0, help="records per file (quick runs)")
@@ -565,7 +580,7 @@ def main() -> int:
         planner.plan("warm up", harness.context(suite, {}, DialogState()))
         single = evaluate_single(harness, suite,
                                  [r for r in [*suite.single, *suite.out_of_scope]
-                                  if not is_calibration(r)],
+                                  if is_calibration(r) == (args.split == "calibration")],
                                  lambda text: embedder.encode([text[:2000]]))
         dialogs = evaluate_dialogs(harness, suite, suite.dialogs)
         single.add(dialogs)
@@ -581,9 +596,10 @@ def main() -> int:
     report["overall"] = total.summary()
     print_table(report, args.failures)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "planner.json").write_text(json.dumps(report, indent=2, default=str),
-                                          encoding="utf-8")
-    print(f"\nwrote {RESULTS / 'planner.json'}")
+    out = RESULTS / ("planner.json" if args.split == "test" else "planner-dev.json")
+    report["split"] = args.split
+    out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
+    print(f"\nwrote {out}")
     return 0
 
 

@@ -225,7 +225,7 @@ class Runtime:
         state.pending_steps = []
         state.remember("user", turn.utterance)
 
-        refusal = self._screen_request(base, turn.utterance)
+        refusal = self.screen_request(base, turn.utterance)
         if refusal is not None:
             state.follow_up = None
             answer = f"I can't help with that: {refusal.reason}"
@@ -262,8 +262,11 @@ class Runtime:
                                            "answer": answer})
         return self._run(turn, state, version, base, checked)
 
-    def _screen_request(self, base: ActionContext, utterance: str) -> Decision | None:
-        """Run request-stage policies on the raw utterance; the first deny, audited, or None."""
+    def screen_request(self, base: ActionContext, utterance: str) -> Decision | None:
+        """Run request-stage policies on the raw utterance; the first deny, audited, or None.
+
+        :meth:`handle` calls it before planning; an evaluation harness calls it to see what
+        the runtime would do with an utterance without executing anything."""
         policies = self.policies("request")
         if not policies:
             return None

@@ -39,9 +39,25 @@ class FieldSpec:
     enum: tuple[Any, ...] = ()
     entity: str | None = None
     ref: str | None = None
+    options: tuple[str, ...] = ()
+    """For a free string whose description names its choices ("'argumentative' or 'ell'"):
+    those names. They are matched like enum values; other values stay possible."""
     words: frozenset[str] = field(default_factory=frozenset)
     """Lower-case words of the name and description, the field's cues in an utterance."""
     default: Any = None
+
+
+_OPTION_LIST = re.compile(r"['‘\"“]([^'’\"”]{2,40})['’\"”](?:\s*(?:,|or|,\s*or)\s*['‘\"“]"
+                          r"([^'’\"”]{2,40})['’\"”])+")
+_QUOTED = re.compile(r"['‘\"“]([^'’\"”]{2,40})['’\"”]")
+
+
+def _options(description: str) -> tuple[str, ...]:
+    """Names a description offers as alternatives: "'argumentative' or 'ell'" (two or more
+    quoted names joined by "or" or commas; a lone "e.g. 'Unit 3 test'" is an example, not a
+    choice)."""
+    m = _OPTION_LIST.search(description)
+    return tuple(_QUOTED.findall(m.group(0))) if m else ()
 
 
 def _words(text: str) -> frozenset[str]:
@@ -129,6 +145,7 @@ def field_specs(tool: Tool) -> tuple[FieldSpec, ...]:
         specs.append(FieldSpec(
             name=name, kind=kind, required=name in required, description=description,
             enum=tuple(prop.get("enum", ())), entity=prop.get(ENTITY_KEY),
+            options=_options(description) if kind in ("text", "title") else (),
             ref=prop.get(REF_KEY), words=_words(name.replace("_", " ") + " " + description),
             default=raw.get("default"),
         ))

@@ -90,9 +90,14 @@ class NeuroSymbolicPlanner:
             router = self._routers.get(key)
             if router is None:
                 router = Router(self.embedder_for(ctx.action.config), ctx.tools,
-                                self.calibration)
+                                self.calibration,
+                                generalize=lambda text: _known_entities_generic(text, ctx))
                 self._routers[key] = router
             return router
+
+    def routing_text(self, utterance: str, ctx: PlanningContext) -> str:
+        """The text the router sees: entities the plugins recognise made generic."""
+        return _known_entities_generic(utterance, ctx)
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -120,7 +125,7 @@ class NeuroSymbolicPlanner:
 
         router = self.router(ctx)
         routed_text = text[:_MAX_ROUTED_CHARS]
-        route = router.route(_known_entities_generic(routed_text, ctx))
+        route = router.route(self.routing_text(routed_text, ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         parts = self._split(routed_text, router) if route.tool is not None else []
         if parts:
@@ -383,6 +388,20 @@ class NeuroSymbolicPlanner:
         return "Sorry, that's not something I can do here." + hint
 
 
+_PEOPLE = {"patient", "student", "person", "contact", "guest", "customer", "user", "client",
+           "passenger", "employee", "member", "learner", "child", "parent"}
+
+
+def _generic_word(entity_type: str) -> str:
+    """What an entity of this type becomes for routing: "the doctor", "someone", "a topic"."""
+    lowered = entity_type.lower()
+    if lowered in _PROFESSIONALS:
+        return "the doctor"
+    if lowered in _PEOPLE:
+        return "someone"
+    return f"a {re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', entity_type).lower()}"
+
+
 def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
     """Entities the plugins recognise ("omar haddad", "dr lee") made generic for routing, as
     delexicalisation does for capitalised names; the text keeps its length-independent
@@ -393,7 +412,7 @@ def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
             found = extractor.extract(text, ctx.action)
         except Exception:  # an extractor bug must not break routing
             continue
-        word = "the doctor" if extractor.entity_type.lower() in _PROFESSIONALS else "someone"
+        word = _generic_word(extractor.entity_type)
         spans.extend((m.span.start, m.span.end, word) for m in found)
     if not spans:
         return text

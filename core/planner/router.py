@@ -25,7 +25,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -179,7 +179,11 @@ class Router:
     """Routes utterances among a fixed set of tools (rebuild when the tools change)."""
 
     def __init__(self, embedder: TextEmbedder, tools: Mapping[str, Tool],
-                 calibration: Calibration = DEFAULT_CALIBRATION) -> None:
+                 calibration: Calibration = DEFAULT_CALIBRATION, *,
+                 generalize: Callable[[str], str] | None = None) -> None:
+        """``generalize`` is applied to the tools' texts as the planner applies it to the
+        utterance before :meth:`route`: entities the plugins recognise become generic words
+        ("quiz me on food webs" → "quiz me on a topic") on both sides."""
         self.embedder = embedder
         self.calibration = calibration
         self.tools = dict(tools)
@@ -191,7 +195,7 @@ class Router:
             self.tool_names.append(name)
             for text in (tool.description, *tool.examples):
                 if text.strip():
-                    texts.append(delexicalize(text))
+                    texts.append(delexicalize(generalize(text) if generalize else text))
                     owners.append(index)
         self.speller = Speller([*texts, *(t.short_name.replace("_", " ")
                                            for t in tools.values())])

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -214,6 +214,14 @@ class SlotFiller:
                         else part.value.title()
                     return Candidate(value, part.start, part.end, part.text)
             return found
+        if spec.options:
+            chosen = self._enum(replace(spec, enum=spec.options), text, used)
+            if chosen is not None or not asked:
+                return chosen  # a name the description offers, or nothing (not a stray quote)
+        if spec.kind == "text" and asked and _text_pool(spec) == "text:long":
+            # The answer to "what is the essay?" is the whole message, less an introduction.
+            tails = [c for c in pools.of(spec) if c.score >= 2.0]
+            return tails[0] if tails else _whole(text)
         if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if free:
                 return _best_by_cue(free, spec.words)
@@ -285,10 +293,7 @@ class _Pools:
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
         if spec.kind == "text":
-            key = ("text:free" if spec.name.lower() in _WHOLE_REQUEST_WORDS else
-                   "text:long" if spec.words & _LONG_TEXT_WORDS else
-                   "text:topic" if spec.words & _TOPIC_WORDS else
-                   "text:free" if spec.words & _FREE_TEXT_WORDS else "text:name")
+            key = _text_pool(spec)
         if spec.kind == "date" and _date_cues(spec) & _BIRTH_CUES:
             key = "birthdate"
         if key not in self._cache:
@@ -334,6 +339,9 @@ class _Pools:
             return _quoted(text) + _topics(text)
         if key == "text:free":
             return _quoted(text) + _text_spans(text)
+        if key == "text:whole":
+            whole = _whole(text)
+            return _quoted(text) + ([whole] if whole is not None else [])
         return _quoted(text) + _text_spans(text) + [
             Candidate(c.value, c.start, c.end, c.text, c.cue, score=0.6) for c in _titles(text)]
 
@@ -784,6 +792,8 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
 
 
 _WHOLE_REQUEST_WORDS = {"question", "query", "request", "utterance", "message", "text", "ask"}
+_WHOLE_FIELD_NAMES = {"question", "query", "request", "utterance", "ask"}
+"""A field with one of these names takes the request itself (unless part of it is quoted)."""
 _LONG_TEXT_WORDS = {"essay", "draft", "body", "content", "passage", "document", "paper"}
 _TOPIC_WORDS = {"topic", "subject", "theme", "area", "unit"}
 _TOPIC_RE = re.compile(
@@ -792,15 +802,55 @@ _TOPIC_RE = re.compile(
     r"this|due|until|tomorrow|today)\b|$))", re.I)
 
 
+def _text_pool(spec: FieldSpec) -> str:
+    """Which extractor serves a free-text field, judged by its name first, then by the words
+    of its description (``prompt`` — "the assignment prompt the essay answers" — is a short
+    free text, not the essay)."""
+    name = spec.name.lower()
+    if name in _WHOLE_FIELD_NAMES:
+        return "text:whole"
+    for words in (frozenset(name.split("_")), spec.words):
+        if words & _LONG_TEXT_WORDS:
+            return "text:long"
+        if words & _TOPIC_WORDS:
+            return "text:topic"
+        if words & _FREE_TEXT_WORDS:
+            return "text:free"
+    return "text:name"
+
+
+_INTRO = re.compile(r"\b(my|this|these|here|please|pls|grade|check|review|feedback|score|"
+                    r"assess|analy[sz]e|mark|rate|look at|evaluate)\b", re.I)
+_MIN_PASTED_WORDS = 8
+_MAX_INTRO_WORDS = 25
+
+
 def _long_tail(text: str) -> list[Candidate]:
-    """A pasted text after its introduction: what follows the last ':', quote or '?'."""
+    """A pasted text after its introduction.
+
+    The cut is, in order of trust: after the last ':', '?' or closing quote; else after the
+    first sentence, when that sentence reads as a request ("pls grade this draft. Schools
+    should ..."); else where a capitalised word follows a lower-case one after such a request
+    ("analyse this essay's grammar Schools should ..."). The text after the cut must be at
+    least eight words long.
+    """
+    def candidate(cut: int, score: float) -> list[Candidate]:
+        tail = text[cut:].strip()
+        start = text.index(tail, cut) if tail else cut
+        return [Candidate(tail, start, start + len(tail), tail, _cue(text, start),
+                          score=score)]
+
     cuts = [m.end() for m in re.finditer(r"[:?]\s|[\"”']\s", text)]
     for cut in reversed(cuts):
-        tail = text[cut:].strip()
-        if len(tail.split()) >= 8:
-            start = text.index(tail, cut)
-            return [Candidate(tail, start, start + len(tail), tail, _cue(text, start),
-                              score=2.0)]
+        if len(text[cut:].split()) >= _MIN_PASTED_WORDS:
+            return candidate(cut, 2.0)
+    for pattern in (r"[.!]\s+(?=[A-Z\"“])", r"(?<=[a-z,])\s+(?=(?!I\b|I['’])[A-Z][a-z])"):
+        for m in re.finditer(pattern, text):
+            head = text[:m.start()]
+            if len(head.split()) > _MAX_INTRO_WORDS:
+                break
+            if _INTRO.search(head) and len(text[m.end():].split()) >= _MIN_PASTED_WORDS:
+                return candidate(m.end(), 2.0)
     return []
 
 
@@ -893,6 +943,23 @@ _GENERIC_FLAG_WORDS = {"is", "has", "have", "include", "includes", "with", "allo
                        "options", "option", "only", "enable", "enabled", "use", "want", "needs"}
 
 
+# Everyday words for common flag words (the distinctive words of a boolean field's name), as
+# _ENUM_SYNONYMS does for enum values.
+_FLAG_SYNONYMS: dict[str, tuple[str, ...]] = {
+    "detail": ("thoroughly", "in depth", "in-depth", "fuller", "full explanation",
+               "tell me more", "explain more"),
+    "detailed": ("thoroughly", "in depth", "in-depth", "step by step"),
+    "nonstop": ("non-stop", "direct", "no stops", "no layovers"),
+    "hourly": ("hour by hour", "by the hour", "each hour"),
+    "vegetarian": ("veggie", "meatless", "plant-based"),
+    "vegan": ("plant-based",),
+    "refundable": ("refund",),
+    "wheelchair": ("accessible", "accessibility"),
+    "interpreter": ("translator",),
+    "urgent": ("asap", "as soon as possible", "emergency"),
+}
+
+
 def _boolean(spec: FieldSpec, text: str) -> Candidate | None:
     """A flag is set when its words are mentioned ("nonstop", "all day"), unset when negated
     ("non smoking", "without ..."). Unmentioned flags stay empty (their default applies)."""
@@ -903,6 +970,7 @@ def _boolean(spec: FieldSpec, text: str) -> Candidate | None:
         phrases.append(r"[\s_-]?".join(map(re.escape, distinctive)))
     phrases.extend(re.escape(w) for w in sorted(distinctive, key=len, reverse=True)
                    if len(w) >= 5 or len(distinctive) == 1)
+    phrases.extend(re.escape(p) for w in distinctive for p in _FLAG_SYNONYMS.get(w, ()))
     for phrase in phrases:
         m = re.search(rf"\b(non[\s-]?)?({phrase})\w*\b", text, re.I)
         if m is None:

@@ -49,7 +49,11 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("treat", r"\bhow (do|can|should|to) (i |we |you )?(treat|cure|heal|get rid of|fix|"
                   r"manage|relieve|stop)\b"),
         ("treatment-for", r"\b(treatment|cure|remedy|remedies|medication|medicine) (for|of)\b"),
-        ("diagnose", r"\b(diagnos\w*|what('s| is) wrong with (me|him|her|my)|do i have|"
+        ("diagnose", r"\b(diagnos\w*|what('s| is) wrong with (me|him|her|my)|do i have"
+                     # ... a condition, not "do I have any appointments / on Friday"
+                     r"(?! (any|an? (appointment|visit|booking|slot|referral)|appointments?|"
+                     r"visits?|bookings?|slots?|referrals?|coverage|insurance|between|on|at|"
+                     r"in|for|today|tomorrow|this|next|coming|upcoming|time)\b)(?=[ ?])|"
                      r"does (he|she|my \w+) have|could (it|this) be|might (it|this) be|"
                      r"am i (having|getting|pregnant|sick|ill)|"
                      r"is (it|this|that)( \w+){0,2} (a |an )?"
