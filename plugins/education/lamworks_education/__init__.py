@@ -29,7 +29,9 @@ from lamworks import (
     hookimpl,
 )
 
+from .coursework import COURSE_SOURCE
 from .policies import ALL_POLICIES
+from .roster import check_roster_setting
 from .settings import EducationSettings
 from .tools import ALL_TOOLS, SERVICE_KEY
 
@@ -53,14 +55,18 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 
 
 @hookimpl
-def register_policies(register: Callable[[Policy], None]) -> None:
+def register_policies(register: Callable[[Policy], None], config: InstitutionConfig,
+                      settings: BaseModel | None) -> None:
+    if isinstance(settings, EducationSettings):
+        # FERPA rests on the roster: a bad roster_csv stops the runtime here, naming the row.
+        check_roster_setting(config, settings)
     for item in ALL_POLICIES:
         register(item)
 
 
 @hookimpl
 def register_knowledge_sources(register: Callable[[KnowledgeSource], None]) -> None:
-    register(KnowledgeSource(name="course-material", path=HERE / "knowledge" / "course",
+    register(KnowledgeSource(name=COURSE_SOURCE, path=HERE / "knowledge" / "course",
                              description="Grade 10 Biology, Unit 3: Introductory Ecology."))
     register(KnowledgeSource(name="academic-policies", path=HERE / "knowledge" / "policies",
                              description="Academic integrity, late work, appeals, grading."))

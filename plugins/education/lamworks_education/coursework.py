@@ -1,123 +1,184 @@
-"""Course material as sections, with a small lexical retriever for the tutor and the quiz.
+"""Course material for the tutor and the practice quiz, from the shared knowledge layer.
 
-The plugin's course documents (``knowledge/course/*.md``, front matter ``title``/``access``) are
-cut at Markdown headings; :class:`CourseMaterial` ranks sections by BM25 over lower-cased words.
-Only documents whose access is ``public`` are loaded: teacher-only files (answer keys) never
-reach a student through the tutor or the quiz.
+The plugin's course documents (``knowledge/course/*.md``) are a knowledge source like any other
+(``course-material``, registered in :mod:`lamworks_education`); ``lamworks kb sync`` ingests
+them with every other plugin's documents. :class:`CourseMaterial` searches them with
+:func:`lamworks.knowledge.search` — hybrid dense + BM25 retrieval over the same index, limited to
+the access labels of the *asking user's* role (a student never receives a teacher-only chunk such
+as an answer key) and to the ``course_sources`` setting — and hands back :class:`Passage` objects
+whose citations are the knowledge layer's.
 
-This is deliberately small and replaceable: when the shared knowledge layer
-(``lamworks.knowledge``) is published in ``services``, the tutor can use it instead.
+Like ``knowledge.answer_question``, nothing here ingests on a request: when none of the course
+sources is in the index, :class:`CourseMaterialUnavailable` says to run ``lamworks kb sync``.
+
+Retrieved text is data: the tutor and the quiz quote it (sentences that look like instructions
+are left out, see :func:`quotable_sentences`) and never act on it.
 """
 
 from __future__ import annotations
 
-import math
 import re
-from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["COURSE_DIR", "CourseMaterial", "Section", "load_course"]
+from lamworks import Citation, LamworksError
+from lamworks.knowledge.chunking import split_sentences
+from lamworks.knowledge.safety import is_flagged
 
-COURSE_DIR = Path(__file__).parent / "knowledge" / "course"
-_TOKEN = re.compile(r"[a-z0-9]+")
-_STOP = frozenset("""a an the and or of to in on for with by is are was were be been it its this
-that these those as at from what which who how why when where do does did can i me my you your
-we our they their he she his her about into than then so if not no yes please tell
-explain""".split())
+if TYPE_CHECKING:
+    from lamworks import ActionContext
+    from lamworks.knowledge import Hit, KnowledgeBase
+
+__all__ = [
+    "COURSE_SOURCE",
+    "RELEVANCE_THRESHOLD",
+    "CourseMaterial",
+    "CourseMaterialUnavailable",
+    "Passage",
+    "quotable_sentences",
+]
+
+COURSE_SOURCE = "course-material"
+"""The knowledge source of the plugin's own course documents."""
+
+RELEVANCE_THRESHOLD = 0.35
+"""Minimum cosine similarity between a request and a passage for the passage to count as
+course material on that topic (below it the tutor says it found nothing, the quiz has no
+questions).
+
+Measured on the shipped course material with this plugin's planner evaluation utterances: the 70
+tutor and quiz requests of ``evals/single.jsonl`` (all on the unit) scored 0.42-0.82 for their
+best passage, the 42 requests of ``evals/out_of_scope.jsonl`` plus 10 off-topic tutoring
+requests ("explain the french revolution", "help me understand quadratic equations") at most
+0.30, except four that touch the unit (chemistry homework, a car engine, "the answers to the
+unit 3 quiz", photosynthesis in a lab report: 0.36-0.61). 0.35 keeps all 70 and refuses 48 of
+52. Tuned on the same requests it is reported on."""
+
+_BOLD = re.compile(r"\*\*([^*]{2,40})\*\*")
+_REFERENCE = re.compile(r"\s*\[\d+\]")  # "[2]" in the text: would read as a citation marker
 
 
-def _tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP]
+class CourseMaterialUnavailable(LamworksError):
+    """The course material cannot be searched (not ingested, or no knowledge layer)."""
 
 
 @dataclass(frozen=True)
-class Section:
-    """One headed section of a course document."""
+class Passage:
+    """One retrieved chunk of course material (a :class:`lamworks.knowledge.Hit`)."""
 
-    source: str
-    title: str
-    heading: str
-    text: str
+    hit: Hit
 
     @property
-    def terms(self) -> list[str]:
-        """Bold terms (``**term**``) introduced in this section."""
-        return [t.strip() for t in re.findall(r"\*\*([^*]{2,40})\*\*", self.text)]
+    def document(self) -> str:
+        """The file, relative to its source folder (``food-chains-and-webs.md``)."""
+        return self.hit.path
+
+    @property
+    def title(self) -> str:
+        return self.hit.title
+
+    @property
+    def section(self) -> str:
+        """The heading path (``"Lesson 2: Food chains and food webs > Food webs"``)."""
+        return self.hit.section
+
+    @property
+    def heading(self) -> str:
+        """The innermost heading (or the title when the passage has none)."""
+        return self.hit.section.rsplit(" > ", 1)[-1] or self.hit.title
+
+    @property
+    def text(self) -> str:
+        """The passage as written (Markdown, ``**bold**`` terms included)."""
+        return self.hit.text
 
     @property
     def plain(self) -> str:
-        return re.sub(r"\*\*([^*]+)\*\*", r"\1", self.text).strip()
+        return _BOLD.sub(r"\1", self.hit.text).strip()
+
+    @property
+    def terms(self) -> list[str]:
+        """Bold terms (``**term**``) the passage introduces, in order, without repeats."""
+        return list(dict.fromkeys(t.strip() for t in _BOLD.findall(self.hit.text)))
+
+    @property
+    def topic(self) -> str:
+        """A stable key for the section this passage belongs to."""
+        return f"{self.hit.source}:{self.hit.path}#{self.hit.section}"
+
+    def citation(self, snippet: str | None = None) -> Citation:
+        """The knowledge layer's citation of this passage (optionally quoting ``snippet``)."""
+        cited = self.hit.citation()
+        return cited if snippet is None else cited.model_copy(update={"snippet": snippet})
 
 
-def _front_matter(raw: str) -> tuple[dict[str, str], str]:
-    if raw.startswith("---"):
-        end = raw.find("\n---", 3)
-        if end != -1:
-            meta = {}
-            for line in raw[3:end].splitlines():
-                if ":" in line:
-                    key, value = line.split(":", 1)
-                    meta[key.strip()] = value.strip()
-            return meta, raw[end + 4:]
-    return {}, raw
+def _tidy(sentence: str) -> str:
+    return _REFERENCE.sub("", re.sub(r"\s+", " ", sentence)).strip()
 
 
-def _sections(path: Path) -> list[Section]:
-    meta, body = _front_matter(path.read_text(encoding="utf-8"))
-    if meta.get("access", "public") != "public":
-        return []
-    title = meta.get("title", path.stem)
-    out: list[Section] = []
-    heading, lines = title, []
-    for line in body.splitlines():
-        match = re.match(r"^#{1,6}\s+(.*)$", line)
-        if match:
-            if "".join(lines).strip():
-                out.append(Section(path.name, title, heading, "\n".join(lines).strip()))
-            heading, lines = match.group(1).strip(), []
-        else:
-            lines.append(line)
-    if "".join(lines).strip():
-        out.append(Section(path.name, title, heading, "\n".join(lines).strip()))
+def quotable_sentences(text: str) -> list[str]:
+    """The sentences of ``text`` that may be quoted (instruction-like ones are left out;
+    numbered references such as ``[2]`` are dropped so they never pass for citation markers)."""
+    out = []
+    for start, end in split_sentences(text):
+        sentence = _tidy(text[start:end])
+        if sentence and not is_flagged(sentence):
+            out.append(sentence)
     return out
 
 
 class CourseMaterial:
-    """Sections of course documents and BM25 search over them."""
+    """The course material one user may read, searched through the knowledge layer."""
 
-    def __init__(self, folder: Path = COURSE_DIR) -> None:
-        self.sections: list[Section] = [s for p in sorted(folder.glob("*.md"))
-                                        for s in _sections(p)]
-        self._docs = [Counter(_tokens(f"{s.heading} {s.heading} {s.text}"))
-                      for s in self.sections]
-        self._lengths = [sum(d.values()) for d in self._docs]
-        self._avg = sum(self._lengths) / max(len(self._lengths), 1)
-        df: Counter[str] = Counter()
-        for d in self._docs:
-            df.update(d.keys())
-        n = len(self._docs)
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+    def __init__(self, kb: KnowledgeBase, *, user: str,
+                 sources: Sequence[str] = (COURSE_SOURCE,)) -> None:
+        self.kb = kb
+        self.user = user
+        self.sources = tuple(sources)
 
-    def search(self, query: str, k: int = 3) -> list[tuple[Section, float]]:
-        """The ``k`` best sections for ``query`` with their scores (best first, score > 0)."""
-        terms = _tokens(query)
-        scored = []
-        for section, doc, length in zip(self.sections, self._docs, self._lengths, strict=True):
-            score = 0.0
-            for t in terms:
-                tf = doc.get(t, 0)
-                if tf:
-                    score += self._idf[t] * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * length
-                                                                     / self._avg))
-            if score > 0:
-                scored.append((section, score))
-        scored.sort(key=lambda item: -item[1])
-        return scored[:k]
+    @classmethod
+    def for_action(cls, ctx: ActionContext, sources: Sequence[str]) -> CourseMaterial:
+        """The material as the acting user may read it, on the runtime's shared knowledge base
+        (``services["knowledge"]``, opened on first use by the knowledge plugin)."""
+        service = ctx.services.get("knowledge")
+        if service is None or not callable(getattr(service, "get", None)):
+            raise CourseMaterialUnavailable(
+                "The knowledge layer is not running here, so there is no course material to "
+                "search.")
+        return cls(service.get(), user=ctx.user, sources=sources)
 
+    def ingested(self) -> bool:
+        """Whether any of the course sources is in the knowledge index."""
+        return any(source in self.kb.manifest.sources() for source in self.sources)
 
-@lru_cache(maxsize=4)
-def load_course(folder: Path = COURSE_DIR) -> CourseMaterial:
-    """The course material, parsed once per process."""
-    return CourseMaterial(folder)
+    def search(self, query: str, k: int = 3, *,
+               threshold: float = RELEVANCE_THRESHOLD) -> list[Passage]:
+        """The ``k`` best passages for ``query`` that the user may read, best first, keeping
+        only those at least ``threshold`` similar to it."""
+        if not self.ingested():
+            raise CourseMaterialUnavailable(
+                "The course material is not in the knowledge index yet. An administrator can "
+                "add it with `lamworks kb sync`.")
+        from lamworks.knowledge import search
+
+        hits = search(self.kb, query, user=self.user, k=k, sources=self.sources)
+        return [Passage(h) for h in hits if (h.dense_score or 0.0) >= threshold]
+
+    def key_sentences(self, question: str, passages: Sequence[Passage],
+                      per_passage: int = 2) -> list[str]:
+        """For each passage, up to ``per_passage`` of its sentences closest to ``question``
+        (scored as the knowledge layer's extractive answers score them, and within that
+        answerer's margin of the passage's best), in document order, bold removed; '' for a
+        passage with nothing quotable."""
+        from lamworks.knowledge import ExtractiveAnswerer
+
+        scorer = ExtractiveAnswerer(self.kb.embedder, passages=len(passages))
+        scored = scorer.score_sentences(question, [p.hit for p in passages])
+        out = []
+        for index in range(len(passages)):
+            mine = sorted((s for s in scored if s[1] == index), key=lambda s: -s[0])
+            close = [s for s in mine[:per_passage] if s[0] >= mine[0][0] - scorer.margin]
+            chosen = sorted(close, key=lambda s: s[2])
+            out.append(" ".join(_BOLD.sub(r"\1", _tidy(s[3])) for s in chosen))
+        return out

@@ -3,8 +3,10 @@
 - ``academic_integrity`` (request stage): a request to write, rewrite or complete graded work is
   refused before planning, with an offer of feedback or tutoring instead
   (:mod:`lamworks_education.integrity` decides).
-- ``ferpa_records`` (pre stage): ``education.grade_lookup`` for another student is refused unless
-  the acting role is staff (``staff_roles`` setting: teachers, administrators).
+- ``ferpa_records`` (pre stage): ``education.grade_lookup`` goes ahead only for the student
+  themself, their teachers (a course on the enrolment roster that the teacher teaches and the
+  student takes; :mod:`lamworks_education.roster`) and authorised staff (``staff_roles``:
+  registrar, admin). The tool checks again and returns only the teacher's courses.
 - ``age_appropriate`` (request stage, only when ``institution.k12`` is true): requests about
   explicit, graphic or dangerous adult content are refused.
 
@@ -18,6 +20,7 @@ import re
 from lamworks import Decision, PolicyContext, Step, deny, policy
 
 from .integrity import integrity_violation
+from .roster import record_access, student_of
 from .settings import EducationSettings
 
 __all__ = ["ALL_POLICIES", "academic_integrity", "age_appropriate", "ferpa_records"]
@@ -56,20 +59,18 @@ def age_appropriate(step: Step, ctx: PolicyContext) -> Decision | None:
 
 @policy(stage="pre")
 def ferpa_records(step: Step, ctx: PolicyContext) -> Decision | None:
-    """Education records only to the student themself and staff (teachers, administrators)."""
+    """Education records only to the student, their teachers (the roster) and authorised staff."""
     if step.tool != "education.grade_lookup":
         return None
     action = ctx.action
-    settings = action.settings if isinstance(action.settings, EducationSettings) else None
-    staff = settings.staff_roles if settings else ["teacher", "admin"]
-    if action.role in staff:
-        return None
-    link = action.user_config.links.get("student", "")
-    own = link.split("/", 1)[-1] if link else ""
-    wanted = str(step.arguments.get("student_id") or own).split("/")[-1]
-    if not own or wanted != own:
-        return deny("Education records are private (FERPA): you can see only your own grades.")
-    return None
+    settings = (action.settings if isinstance(action.settings, EducationSettings)
+                else EducationSettings())
+    wanted = str(step.arguments.get("student_id") or student_of(action)).strip()
+    if not wanted:
+        return None  # nothing to disclose: the tool asks which student
+    course = str(step.arguments.get("course") or "")
+    access = record_access(action, settings, wanted, course)
+    return None if access.allowed else deny(access.reason)
 
 
 ALL_POLICIES = (academic_integrity, age_appropriate, ferpa_records)

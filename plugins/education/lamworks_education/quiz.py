@@ -1,22 +1,28 @@
 """Practice quizzes generated from course material, without a language model.
 
-Multiple-choice questions blank out a **bold term** in a sentence of the most relevant sections;
-the distractors are other bold terms taken from related passages (sections that rank next for the
+Multiple-choice questions blank out a **bold term** in a sentence of the most relevant passages;
+the distractors are other bold terms taken from related passages (those that rank next for the
 same topic), so they are plausible rather than random. Short-answer questions ask for the
-definition of a term and keep the source sentence as the answer key. Every question cites its
-document and section.
+definition of a term and keep the source sentence as the answer key. Every question names its
+document and section, and the quiz cites the passages it used.
+
+Passages come from the shared knowledge layer (:class:`~.coursework.CourseMaterial`): only what
+the asking user's role may read, so a student's quiz is never built from a teacher-only answer
+key.
 """
 
 from __future__ import annotations
 
 import random
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-from .coursework import CourseMaterial, Section
+from lamworks import Citation
 
-__all__ = ["QuizQuestion", "make_quiz"]
+from .coursework import CourseMaterial, Passage, quotable_sentences
+
+__all__ = ["Quiz", "QuizQuestion", "make_quiz"]
 
 QuestionKind = Literal["multiple_choice", "short_answer", "mixed"]
 
@@ -30,21 +36,28 @@ class QuizQuestion:
     answer: str
     choices: tuple[str, ...]
     source: str
+    """The document the question comes from (``food-chains-and-webs.md``)."""
     section: str
+    """Its heading path in that document."""
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
-def _sentences(section: Section) -> list[str]:
-    flat = re.sub(r"\s+", " ", section.text)
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+", flat) if len(s.split()) >= 8]
+@dataclass
+class Quiz:
+    """The questions, and citations of the passages they were written from."""
+
+    questions: list[QuizQuestion] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
 
 
-def _bold_sentences(section: Section) -> list[tuple[str, str]]:
-    """(sentence, term) pairs where a bold term appears in the sentence."""
+def _bold_sentences(passage: Passage) -> list[tuple[str, str]]:
+    """(sentence, term) pairs where a bold term appears in a sentence of 8 words or more."""
     out = []
-    for sentence in _sentences(section):
+    for sentence in quotable_sentences(passage.text):
+        if len(sentence.split()) < 8:
+            continue
         for term in re.findall(r"\*\*([^*]{2,40})\*\*", sentence):
             out.append((sentence, term.strip()))
     return out
@@ -55,21 +68,23 @@ def _clean(text: str) -> str:
 
 
 def make_quiz(material: CourseMaterial, topic: str, count: int = 5,
-              kind: QuestionKind = "mixed", seed: int = 0) -> list[QuizQuestion]:
-    """Up to ``count`` questions on ``topic`` (deterministic for a given seed)."""
+              kind: QuestionKind = "mixed", seed: int = 0) -> Quiz:
+    """Up to ``count`` questions on ``topic`` (deterministic for a given seed and index)."""
     rng = random.Random(f"{topic}|{seed}")
-    ranked = [s for s, _score in material.search(topic, k=8)]
+    ranked = material.search(topic, k=8)
     if not ranked:
-        return []
+        return Quiz()
     core, related = ranked[:3], ranked
-    pool_terms = list(dict.fromkeys(t for s in related for t in s.terms))
-    if len(pool_terms) < 4:
-        pool_terms += [t for s in material.sections for t in s.terms if t not in pool_terms][:20]
+    pool_terms = list(dict.fromkeys(t for p in related for t in p.terms))
+    if len(pool_terms) < 4:  # widen to the nearest material of any relevance
+        nearby = material.search(topic, k=30, threshold=0.0)
+        pool_terms += [t for p in nearby for t in p.terms if t not in pool_terms][:20]
     questions: list[QuizQuestion] = []
     used: set[str] = set()
-    candidates = [(s, sent, term) for s in core for sent, term in _bold_sentences(s)]
+    cited: dict[str, Citation] = {}
+    candidates = [(p, sent, term) for p in core for sent, term in _bold_sentences(p)]
     rng.shuffle(candidates)
-    for index, (section, sentence, term) in enumerate(candidates):
+    for index, (passage, sentence, term) in enumerate(candidates):
         if len(questions) >= count:
             break
         if term.lower() in used:
@@ -84,10 +99,12 @@ def make_quiz(material: CourseMaterial, topic: str, count: int = 5,
             rng.shuffle(choices)
             stem = _clean(sentence.replace(f"**{term}**", "_____", 1))
             questions.append(QuizQuestion("multiple_choice", f"Fill in the blank: {stem}", term,
-                                          tuple(choices), section.source, section.heading))
+                                          tuple(choices), passage.document, passage.section))
         else:
             questions.append(QuizQuestion("short_answer", f"In your own words, what is "
                                           f"{term.lower() if not term.isupper() else term}?",
-                                          _clean(sentence), (), section.source, section.heading))
+                                          _clean(sentence), (), passage.document,
+                                          passage.section))
         used.add(term.lower())
-    return questions
+        cited.setdefault(passage.hit.id, passage.citation())
+    return Quiz(questions, list(cited.values()))

@@ -1,5 +1,5 @@
 """The plugin's own SQLite file in the institution's data folder: tutor progress, the study
-calendar and (for the demo) grades.
+calendar, grades (seeded for the demo) and the enrolment roster (see :mod:`.roster`).
 
 One file, ``<data_dir>/education/education.sqlite``, WAL mode, opened per call (tools run rarely
 and may run in different processes). What does not live here: the calibration models
@@ -29,6 +29,11 @@ CREATE INDEX IF NOT EXISTS study_by_key ON study_sessions(idempotency_key);
 CREATE TABLE IF NOT EXISTS grades (
     student_id TEXT NOT NULL, course TEXT NOT NULL, assignment TEXT NOT NULL,
     score REAL NOT NULL, max_score REAL NOT NULL, recorded TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS course_teachers (
+    course TEXT NOT NULL, teacher TEXT NOT NULL, PRIMARY KEY (course, teacher));
+CREATE TABLE IF NOT EXISTS enrolments (
+    course TEXT NOT NULL, student_id TEXT NOT NULL, PRIMARY KEY (course, student_id));
+CREATE TABLE IF NOT EXISTS roster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 DEMO_GRADES: tuple[tuple[str, str, str, float, float, str], ...] = (

@@ -3,20 +3,23 @@
 Each is a plain typed function turned into a :class:`lamworks.Tool`; arguments are simple and
 described so the offline slot filler can fill them from an utterance. Registered as
 ``education.<name>``. Who may run what is the policies' business (:mod:`.policies`), though
-``grade_lookup`` checks FERPA again itself (defence in depth).
+``grade_lookup`` checks FERPA again itself (defence in depth) and shows a teacher only the
+courses they teach the student (:mod:`.roster`).
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field
 
-from lamworks import ActionContext, ActionResult, Citation, Ref, ToolError, entity, tool
+from lamworks import ActionContext, ActionResult, Ref, ToolError, entity, tool
 
-from .coursework import load_course
+from .coursework import CourseMaterial, CourseMaterialUnavailable
 from .quiz import make_quiz
+from .roster import RosterError, record_access, student_of
 from .scorer import EssayInputError
 from .service import EssayService
 from .settings import EducationSettings
@@ -24,6 +27,8 @@ from .store import connect
 from .tutor import tutor_turn
 
 __all__ = ["ALL_TOOLS", "essay_feedback", "grade_lookup", "practice_quiz", "study_plan", "tutor"]
+
+log = logging.getLogger(__name__)
 
 SERVICE_KEY = "education.essays"
 
@@ -38,12 +43,6 @@ def essay_service(ctx: ActionContext) -> EssayService:
     if isinstance(service, EssayService):
         return service
     return EssayService(ctx.data_dir, _settings(ctx))
-
-
-def student_of(ctx: ActionContext) -> str:
-    """The acting user's own student id (``links.student = "Student/stu-0001"``), or ''."""
-    link = ctx.user_config.links.get("student", "")
-    return link.split("/", 1)[-1] if link else ""
 
 
 @tool(scopes=["patient/Essay.r"], examples=[
@@ -80,9 +79,9 @@ def essay_feedback(
     return ActionResult(summary=summary, data=report.to_dict())
 
 
-def _citations(sections: list) -> list[Citation]:  # type: ignore[type-arg]
-    return [Citation(source=s.source, title=s.title, section=s.heading,
-                     snippet=s.plain[:200]) for s in sections]
+def _course(ctx: ActionContext) -> CourseMaterial:
+    """The course material the acting user may read, from the shared knowledge layer."""
+    return CourseMaterial.for_action(ctx, _settings(ctx).course_sources)
 
 
 @tool(scopes=["patient/Course.r"], examples=[
@@ -103,12 +102,15 @@ def tutor(
 ) -> ActionResult:
     """Socratic tutoring from the course material: a hint first, then an explanation with
     citations on request, then a check-for-understanding question."""
-    reply = tutor_turn(load_course(), ctx.data_dir, ctx.session_id, question,
-                       more_detail=more_detail, answer=answer, now=ctx.now())
+    try:
+        reply = tutor_turn(_course(ctx), ctx.data_dir, ctx.session_id, question,
+                           more_detail=more_detail, answer=answer, now=ctx.now())
+    except CourseMaterialUnavailable as exc:
+        raise ToolError("education.tutor", str(exc)) from None
     return ActionResult(summary=reply.message,
                         data={"stage": reply.stage, "check_question": reply.check_question,
                               "correct": reply.correct, "mastered": reply.mastered},
-                        citations=_citations(reply.sources))
+                        citations=reply.citations)
 
 
 @tool(scopes=["patient/Course.r"], examples=[
@@ -128,16 +130,16 @@ def practice_quiz(
 ) -> ActionResult:
     """A practice quiz generated from the course material, with an answer key and the source
     of every question."""
-    questions = make_quiz(load_course(), topic, count, kind)
-    if not questions:
+    try:
+        quiz = make_quiz(_course(ctx), topic, count, kind)
+    except CourseMaterialUnavailable as exc:
+        raise ToolError("education.practice_quiz", str(exc)) from None
+    if not quiz.questions:
         return ActionResult(summary=f"I found no course material on “{topic}” to quiz you on.",
                             data={"questions": []})
-    course = load_course()
-    sources = {(q.source, q.section) for q in questions}
-    cited = [s for s in course.sections if (s.source, s.heading) in sources]
-    return ActionResult(summary=f"{len(questions)} practice questions on {topic}.",
-                        data={"questions": [q.to_dict() for q in questions]},
-                        citations=_citations(cited))
+    return ActionResult(summary=f"{len(quiz.questions)} practice questions on {topic}.",
+                        data={"questions": [q.to_dict() for q in quiz.questions]},
+                        citations=quiz.citations)
 
 
 @tool(risk="write", scopes=["patient/StudyPlan.c"], produces="StudyPlan", examples=[
@@ -202,14 +204,19 @@ def grade_lookup(
 ) -> ActionResult:
     """Look up a student's grades (FERPA: only the student and their teachers)."""
     settings = _settings(ctx)
-    own = student_of(ctx)
-    wanted = (student_id or own).split("/")[-1]
+    wanted = (student_id or student_of(ctx)).split("/")[-1].strip()
     if not wanted:
         raise ToolError("education.grade_lookup", "Which student? Give a student id.",
                         field="student_id")
-    if wanted != own and ctx.role not in settings.staff_roles:
-        raise ToolError("education.grade_lookup", "Education records are shown only to the "
-                        "student and their teachers.", field="student_id")
+    try:
+        access = record_access(ctx, settings, wanted, course)  # again: defence in depth
+    except RosterError as exc:
+        log.error("education.grade_lookup: %s", exc)
+        raise ToolError("education.grade_lookup", "The class roster cannot be read, so no grades "
+                        "can be shown; an administrator needs to fix it (the roster_csv "
+                        "setting).", field="student_id") from None
+    if not access.allowed:
+        raise ToolError("education.grade_lookup", access.reason, field="student_id")
     with connect(ctx.data_dir, demo_grades=settings.demo_grades) as db:
         query = ("SELECT course, assignment, score, max_score, recorded FROM grades WHERE "
                  "student_id = ?")
@@ -217,14 +224,21 @@ def grade_lookup(
         if course:
             query += " AND lower(course) LIKE ?"
             params.append(f"%{course.lower()}%")
+        if access.courses is not None:
+            query += f" AND lower(course) IN ({', '.join('?' * len(access.courses))})"
+            params.extend(c.lower() for c in access.courses)
         rows = db.execute(query + " ORDER BY recorded", params).fetchall()
     grades = [{"course": c, "assignment": a, "score": s, "max_score": m, "recorded": r}
               for c, a, s, m, r in rows]
-    summary = (f"{len(grades)} grade(s) for {wanted}: " + "; ".join(
+    scope = (f" in the course(s) you teach them ({', '.join(access.courses)})"
+             if access.courses is not None else "")
+    summary = (f"{len(grades)} grade(s) for {wanted}{scope}: " + "; ".join(
         f"{g['assignment']} {g['score']:g}/{g['max_score']:g}" for g in grades)
-        if grades else f"No grades recorded for {wanted}.")
-    return ActionResult(summary=summary, data={"student_id": wanted, "grades": grades},
-                        refs=[Ref(type="Student", id=wanted)])
+        if grades else f"No grades recorded for {wanted}{scope}.")
+    data: dict[str, object] = {"student_id": wanted, "grades": grades}
+    if access.courses is not None:
+        data["courses"] = list(access.courses)
+    return ActionResult(summary=summary, data=data, refs=[Ref(type="Student", id=wanted)])
 
 
 ALL_TOOLS = (essay_feedback, tutor, practice_quiz, study_plan, grade_lookup)

@@ -2,26 +2,33 @@
 citations, then a check-for-understanding question; what the student got right is remembered
 for the session.
 
+The material comes from the shared knowledge layer (:class:`~.coursework.CourseMaterial`):
+the same hybrid index, access labels and citations as every other answer of the runtime.
+
 The state machine per (session, topic) lives in the plugin's SQLite file
-(:mod:`lamworks_education.store`):
+(:mod:`lamworks_education.store`); a topic is the section of the best passage:
 
 - stage 0 → the student asks: they get a **hint** (a guiding question and where to look), never
   the answer outright;
-- "explain"/"more" (or ``more_detail=True``) → a **fuller explanation** quoting the top sections,
+- "explain"/"more" (or ``more_detail=True``) → a **fuller explanation** quoting the top passages,
   with citations, followed by a **check question**;
 - an answer to the pending check → marked right or not; right answers are added to the session's
-  mastered concepts, and the next question moves on to a concept not yet mastered.
+  mastered concepts, and later check questions move on to concepts not yet mastered.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from .coursework import CourseMaterial, Section, _tokens
+from lamworks import Citation
+from lamworks.knowledge.lexical import tokenize
+
+from .coursework import CourseMaterial, Passage, quotable_sentences
 from .store import connect, dumps
 
 __all__ = ["TutorReply", "tutor_turn"]
@@ -40,34 +47,55 @@ class TutorReply:
     check_question: str = ""
     correct: bool | None = None
     mastered: list[str] = field(default_factory=list)
-    sources: list[Section] = field(default_factory=list)
+    """Concepts the student has answered correctly in this session."""
+    sources: list[Passage] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    """One per source, quoting what the message used of it."""
 
 
-def _topic_key(sections: list[Section]) -> str:
-    return f"{sections[0].source}#{sections[0].heading}"
+def _bold(text: str) -> str:
+    return re.sub(r"\*\*([^*]+)\*\*", r"\1", text)
 
 
-def _first_sentences(section: Section, n: int = 2) -> str:
-    flat = re.sub(r"\s+", " ", section.plain)
-    parts = re.split(r"(?<=[.!?])\s+", flat)
-    return " ".join(parts[:n])
+def _first_sentences(passage: Passage, n: int = 2) -> str:
+    return " ".join(quotable_sentences(passage.plain)[:n])
 
 
-def _check_for(section: Section, mastered: list[str]) -> tuple[str, str, list[str]]:
-    """A question on a term of ``section`` not yet mastered: (question, term, key words)."""
-    terms = [t for t in section.terms if t.lower() not in mastered] or section.terms
+def _focus_terms(passage: Passage, question: str, mastered: list[str]) -> list[str]:
+    """The passage's bold terms not yet mastered, those sharing words with the question first
+    (a glossary passage introduces many terms; the student asked about one)."""
+    asked = set(tokenize(question))
+    terms = [t for t in passage.terms if t.lower() not in mastered]
+    return sorted(terms, key=lambda t: -len(asked & set(tokenize(t))))
+
+
+def _defining_sentence(passage: Passage, term: str) -> str:
+    """The sentence that introduces ``**term**`` (bold removed), or ''."""
+    marker = f"**{term.lower()}**"
+    return next((_bold(s) for s in quotable_sentences(passage.text) if marker in s.lower()), "")
+
+
+def _check_for(passages: list[Passage], question: str,
+               mastered: list[str]) -> tuple[str, str, list[str], str]:
+    """A check question on a term not yet mastered, from the best passage that has one (the
+    top passage's first term when all are mastered): (question, term, key words, model)."""
+    chosen = next(((p, terms) for p in passages
+                   if (terms := _focus_terms(p, question, mastered))),
+                  (passages[0], passages[0].terms))
+    passage, terms = chosen
     if not terms:
-        return (f"In one sentence, what is the main idea of “{section.heading}”?",
-                section.heading.lower(), _tokens(section.heading))
+        model = _first_sentences(passage, 1)
+        return (f"In one sentence, what is the main idea of “{passage.heading}”?",
+                passage.heading.lower(), tokenize(model)[:8], model)
     term = terms[0]
-    match = re.search(r"[^.]*\*\*" + re.escape(term) + r"\*\*[^.]*\.", section.text)
-    definition = re.sub(r"\*\*([^*]+)\*\*", r"\1", match.group(0) if match else term)
-    keys = [t for t in _tokens(definition) if t not in _tokens(term)][:8]
-    return f"Check your understanding: what is {term.lower()}?", term.lower(), keys
+    definition = _defining_sentence(passage, term) or _first_sentences(passage, 1)
+    keys = [t for t in tokenize(definition) if t not in tokenize(term)][:8]
+    return (f"Check your understanding: what is {term.lower()}?", term.lower(), keys,
+            definition)
 
 
 def _judge(answer: str, term: str, keys: list[str]) -> bool:
-    said = set(_tokens(answer))
+    said = set(tokenize(answer))
     if not said:
         return False
     overlap = len(said & set(keys)) / max(min(len(keys), 4), 1)
@@ -77,60 +105,74 @@ def _judge(answer: str, term: str, keys: list[str]) -> bool:
 def tutor_turn(material: CourseMaterial, data_dir: Path, session_id: str, question: str,
                *, more_detail: bool = False, answer: str = "",
                now: datetime | None = None) -> TutorReply:
-    """One tutoring turn for ``question`` (or an ``answer`` to the pending check question)."""
+    """One tutoring turn for ``question`` (or an ``answer`` to the pending check question).
+
+    Raises :class:`~.coursework.CourseMaterialUnavailable` when the material is not indexed."""
     with connect(data_dir) as db:
+        mastered = _session_mastered(db, session_id)
         pending_row = db.execute(
-            "SELECT topic, stage, pending, mastered FROM tutor_state WHERE session_id = ? "
+            "SELECT topic, pending, mastered FROM tutor_state WHERE session_id = ? "
             "AND pending IS NOT NULL ORDER BY updated DESC LIMIT 1", (session_id,)).fetchone()
         if pending_row and (answer or (question and not _MORE.search(question)
                                        and not question.rstrip().endswith("?"))):
-            topic, _stage, pending, mastered_json = pending_row
+            topic, pending, topic_json = pending_row
             check = json.loads(pending)
-            mastered = json.loads(mastered_json)
+            topic_mastered = json.loads(topic_json)
             correct = _judge(answer or question, check["term"], check["keys"])
+            if correct and check["term"] not in topic_mastered:
+                topic_mastered.append(check["term"])
             if correct and check["term"] not in mastered:
                 mastered.append(check["term"])
             db.execute("UPDATE tutor_state SET pending = NULL, mastered = ?, updated = ? "
                        "WHERE session_id = ? AND topic = ?",
-                       (dumps(mastered), _stamp(now), session_id, topic))
+                       (dumps(topic_mastered), _stamp(now), session_id, topic))
             message = ("Yes, that's right. " if correct else
                        "Not quite. ") + f"The key idea: {check['model']}"
             return TutorReply("feedback", message, correct=correct, mastered=mastered)
 
-        hits = [s for s, _score in material.search(question, k=3)]
+        hits = material.search(question, k=3)
         if not hits:
             return TutorReply("not_found", "I couldn't find that topic in the course material. "
                               "Try naming a concept from the unit, such as food webs or the "
-                              "nitrogen cycle.")
-        topic = _topic_key(hits)
-        row = db.execute("SELECT stage, mastered FROM tutor_state WHERE session_id = ? AND "
-                         "topic = ?", (session_id, topic)).fetchone()
-        stage, mastered = (row[0], json.loads(row[1])) if row else (0, [])
-        wants_more = more_detail or bool(_MORE.search(question)) or stage >= 1
+                              "nitrogen cycle.", mastered=mastered)
         top = hits[0]
+        topic = top.topic
+        row = db.execute("SELECT stage FROM tutor_state WHERE session_id = ? AND topic = ?",
+                         (session_id, topic)).fetchone()
+        stage = row[0] if row else 0
+        wants_more = more_detail or bool(_MORE.search(question)) or stage >= 1
         if not wants_more:
-            term = next((t for t in top.terms if t.lower() not in mastered), top.heading)
+            term = next(iter(_focus_terms(top, question, mastered)), top.heading)
             message = (f"Here's a hint rather than the answer: look at “{top.heading}” in "
                        f"{top.title}. Think about how {term.lower()} fits in — what does it do, "
                        "and what would change without it? Try answering, or ask me to explain.")
-            db.execute("INSERT INTO tutor_state (session_id, topic, stage, mastered, updated) "
-                       "VALUES (?, ?, 1, ?, ?) ON CONFLICT(session_id, topic) DO UPDATE SET "
+            db.execute("INSERT INTO tutor_state (session_id, topic, stage, updated) "
+                       "VALUES (?, ?, 1, ?) ON CONFLICT(session_id, topic) DO UPDATE SET "
                        "stage = 1, updated = excluded.updated",
-                       (session_id, topic, dumps(mastered), _stamp(now)))
-            return TutorReply("hint", message, mastered=mastered, sources=[top])
-        explanation = " ".join(f"{_first_sentences(s)} [{i}]" for i, s in enumerate(hits[:2], 1))
-        question_text, term, keys = _check_for(top, mastered)
-        model_match = re.search(r"[^.]*\*\*" + re.escape(term) + r"\*\*[^.]*\.", top.text,
-                                re.IGNORECASE)
-        model = re.sub(r"\*\*([^*]+)\*\*", r"\1", model_match.group(0)).strip() if model_match \
-            else _first_sentences(top, 1)
+                       (session_id, topic, _stamp(now)))
+            # where to look, not what it says: the hint's citation quotes nothing
+            return TutorReply("hint", message, mastered=mastered, sources=[top],
+                              citations=[top.citation(snippet="")])
+        quoted = [(p, text) for p, text in zip(hits[:2], material.key_sentences(question, hits[:2]),
+                                               strict=True) if text]
+        explanation = " ".join(f"{text} [{i}]" for i, (_p, text) in enumerate(quoted, 1))
+        question_text, term, keys, model = _check_for(hits, question, mastered)
         pending = dumps({"term": term, "keys": keys, "model": model})
-        db.execute("INSERT INTO tutor_state (session_id, topic, stage, pending, mastered, updated)"
-                   " VALUES (?, ?, 2, ?, ?, ?) ON CONFLICT(session_id, topic) DO UPDATE SET "
+        db.execute("INSERT INTO tutor_state (session_id, topic, stage, pending, updated)"
+                   " VALUES (?, ?, 2, ?, ?) ON CONFLICT(session_id, topic) DO UPDATE SET "
                    "stage = 2, pending = excluded.pending, updated = excluded.updated",
-                   (session_id, topic, pending, dumps(mastered), _stamp(now)))
+                   (session_id, topic, pending, _stamp(now)))
         return TutorReply("explanation", f"{explanation}\n\n{question_text}",
-                          check_question=question_text, mastered=mastered, sources=hits[:2])
+                          check_question=question_text, mastered=mastered,
+                          sources=[p for p, _text in quoted],
+                          citations=[p.citation(text) for p, text in quoted])
+
+
+def _session_mastered(db: sqlite3.Connection, session_id: str) -> list[str]:
+    """Every concept answered correctly in this session (topic by topic, as they came up)."""
+    rows = db.execute("SELECT mastered FROM tutor_state WHERE session_id = ? ORDER BY rowid",
+                      (session_id,)).fetchall()
+    return list(dict.fromkeys(term for (value,) in rows for term in json.loads(value)))
 
 
 def _stamp(now: datetime | None) -> str:
