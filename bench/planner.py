@@ -62,7 +62,6 @@ from lamworks import (  # noqa: E402
     tool_from_schema,
 )
 from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
-from lamworks.planner.router import Router  # noqa: E402
 from lamworks.planning import PlanningContext  # noqa: E402
 
 

@@ -147,6 +147,8 @@ class SlotFiller:
         pools.numeric_fields = numeric
         pools.has_birth_field = any(f.kind == "date" and _date_cues(f) & _BIRTH_CUES
                                     for f in field_specs(tool))
+        pools.date_cues = {f.name: _date_cues(f) for f in field_specs(tool)
+                           if f.kind in ("date", "datetime")}
         for spec in _ordered(specs):
             candidate = self._extract(spec, pools, used, text, prefer == spec.name)
             if candidate is None:
@@ -189,7 +191,10 @@ class SlotFiller:
             if pools.has_birth_field and not (_date_cues(spec) & _BIRTH_CUES):
                 # A date decades ago is somebody's birth date, not the day of the action.
                 free = [c for c in free if getattr(c.value, "year", 9999) >= pools.today.year - 1]
-            return _best_by_cue(free, _date_cues(spec))
+            own = _date_cues(spec)
+            foreign = frozenset().union(*(c for n, c in pools.date_cues.items()
+                                          if n != spec.name)) - own
+            return _best_by_cue(free, own, foreign)
         if spec.kind in ("integer", "number"):
             unit = _duration_unit(spec)
             if unit:
@@ -289,6 +294,8 @@ class _Pools:
         self._cache: dict[str, list[Candidate]] = {}
         self.numeric_fields = 1
         self.has_birth_field = False
+        self.date_cues: dict[str, frozenset[str]] = {}
+        """Each date field's cue words: a date cued for another field goes there first."""
 
     def of(self, spec: FieldSpec) -> list[Candidate]:
         key = spec.kind if spec.kind != "entity" else f"entity:{spec.entity}"
@@ -339,6 +346,8 @@ class _Pools:
             return _quoted(text) + _topics(text)
         if key == "text:free":
             return _quoted(text) + _text_spans(text)
+        if key == "text:reason":
+            return _quoted(text) + _text_spans(text) + _trailing_clause(text)
         if key == "text:whole":
             whole = _whole(text)
             return _quoted(text) + ([whole] if whole is not None else [])
@@ -435,6 +444,11 @@ def _ordered(specs: list[FieldSpec]) -> list[FieldSpec]:
 
 def _date_cues(spec: FieldSpec) -> frozenset[str]:
     words = set(spec.words)
+    name = set(spec.name.lower().split("_"))
+    if "to" in name:
+        words.add("end")  # to_date: the end of a range
+    if "from" in name:
+        words.add("start")
     if words & {"birth", "born", "dob", "birthdate", "birthday"}:
         words |= _BIRTH_CUES
     if words & {"start", "from", "begin", "arrival", "checkin", "departure"}:
@@ -444,13 +458,19 @@ def _date_cues(spec: FieldSpec) -> frozenset[str]:
     return frozenset(words)
 
 
-def _best_by_cue(candidates: list[Candidate], cues: frozenset[str]) -> Candidate | None:
+def _best_by_cue(candidates: list[Candidate], cues: frozenset[str],
+                 foreign: frozenset[str] = frozenset()) -> Candidate | None:
+    """The candidate whose preceding words match ``cues`` best; one cued for another field
+    (``foreign``: "from Thursday" when this is the new date) comes last."""
     if not candidates:
         return None
 
     def score(c: Candidate) -> float:
-        cue_words = set(c.cue.split())
-        return c.score + (1.0 if cue_words & cues else 0.0)
+        words = c.cue.split()
+        nearest, cue_words = set(words[-1:]), set(words)
+        own = 1.0 if cue_words & cues else 0.0
+        return c.score + own + 0.1 * bool(nearest & cues) \
+            - (0.5 if not nearest & cues and nearest & foreign else 0.0)
 
     best = max(candidates, key=score)
     # Dates cued for another purpose ("born 2 March") never fill an unrelated date field.
@@ -598,6 +618,12 @@ def _number_value(raw: str) -> float | int | None:
     return total + current
 
 
+_LABEL_BEFORE = re.compile(r"\b(unit|chapter|lesson|module|week|grade|room|suite|gate|level|"
+                           r"part|section|page|version|problem|exercise|question|set|lab|"
+                           r"period|platform|terminal|floor|apartment|apt|no)\.?\s*#?\s*$",
+                           re.I)
+
+
 def _numbers(text: str, pools: _Pools) -> list[Candidate]:
     taken = [(c.start, c.end) for key in ("date", "time") for c in pools.of(
         FieldSpec(name=key, kind=key, required=False))]
@@ -609,6 +635,8 @@ def _numbers(text: str, pools: _Pools) -> list[Candidate]:
         value: float | int | None = _number_value(raw)
         if value is None:
             continue
+        if _LABEL_BEFORE.search(text[max(0, m.start() - 12):m.start()]):
+            continue  # "unit 3", "room 204", "chapter two": a name, not a quantity
         after = re.split(r"[,;.!?]", text[m.end():m.end() + 24].lower())[0]
         before = text[max(0, m.start() - 1):m.start()]
         out.append(Candidate(value, m.start(), m.end(), m.group(1),
@@ -701,12 +729,23 @@ _NOT_PLACES = _NOT_NAMES | _MONTH_OR_DAY | {"the", "a", "an", "my", "our", "this
                                             "it", "them", "him", "her", "us", "you", "me", "and"}
 
 
+_STREET = re.compile(
+    r"\b\d{1,5}\s+(?:[A-Z][\w'’-]*\s+){1,3}(?:Street|St|Road|Rd|Way|Avenue|Ave|Lane|Ln|"
+    r"Drive|Dr|Boulevard|Blvd|Court|Ct|Place|Pl|Terrace|Close|Crescent|Square|Highway|Hwy)\b"
+    r"\.?(?:,\s*(?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)?)?")
+
+
 def _locations(text: str) -> list[Candidate]:
-    """Places after a preposition: "in San Jose", "from Seattle", "to new york".
+    """Street addresses ("44 Kestrel Way, Riverside"), then places after a preposition:
+    "in San Jose", "from Seattle", "to new york".
 
     The preposition is kept in the cue: "from" marks an origin, "to" a destination."""
-    out = []
+    out = [Candidate(m.group(0), m.start(), m.end(), m.group(0),
+                     f"{_cue(text, m.start())} address", score=1.5)
+           for m in _STREET.finditer(text)]
     for m in _LOCATION_RE.finditer(text):
+        if any(_overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out):
+            continue
         words: list[str] = []
         for word in m.group(1).split():
             if word.lower().strip(".,") in _MONTH_OR_DAY:
@@ -784,6 +823,8 @@ def _self_reference(spec: FieldSpec, text: str) -> Candidate | None:
     described = spec.description.lower()
     if "'me'" not in described and "yourself" not in described:
         return None
+    if re.search(r"\b(empty|blank|leave it out|omit)\b[^.]*\byourself\b", described):
+        return None  # "empty for yourself": the default already means the speaker
     m = _SELF_RE.search(text)
     if m is None:
         return None
@@ -798,8 +839,10 @@ _LONG_TEXT_WORDS = {"essay", "draft", "body", "content", "passage", "document", 
 _TOPIC_WORDS = {"topic", "subject", "theme", "area", "unit"}
 _TOPIC_RE = re.compile(
     r"\b(?:on|about|for|of|regarding|covering|before)\s+(?:the\s+)?"
-    r"([a-zA-Z][\w'’ -]*?)(?=\s*(?:[,.;:?!]|\d|\b(?:with|please|on|by|before|at|in|next|"
-    r"this|due|until|tomorrow|today)\b|$))", re.I)
+    r"([a-zA-Z][\w'’ -]*?)(?=\s*(?:[,.;:?!]|\d+\s+(?:\w+\s+)?(?:questions?|sessions?|"
+    r"minutes?|mins?|hours?|items?|problems?|cards?)\b|\b(?:with|please|on|by|before|at|in|"
+    r"next|this|due|until|tomorrow|today|it'?s)\b|$))", re.I)
+_NOT_TOPICS = {"calendar", "schedule", "planner", "agenda", "diary", "list", "phone", "screen"}
 
 
 def _text_pool(spec: FieldSpec) -> str:
@@ -809,6 +852,8 @@ def _text_pool(spec: FieldSpec) -> str:
     name = spec.name.lower()
     if name in _WHOLE_FIELD_NAMES:
         return "text:whole"
+    if set(name.split("_")) & _REASON_WORDS:
+        return "text:reason"
     for words in (frozenset(name.split("_")), spec.words):
         if words & _LONG_TEXT_WORDS:
             return "text:long"
@@ -817,6 +862,22 @@ def _text_pool(spec: FieldSpec) -> str:
         if words & _FREE_TEXT_WORDS:
             return "text:free"
     return "text:name"
+
+
+_REASON_WORDS = {"reason", "note", "notes", "memo", "comment", "comments"}
+_POLITE = {"please", "pls", "thanks", "thank", "you", "asap", "ok", "okay", "if", "possible"}
+
+
+def _trailing_clause(text: str) -> list[Candidate]:
+    """The closing clause after a comma, dash or colon ("cancel Omar's visit, transport
+    problems"), or after a last "for" ("refer Ana to cardiology for syncope"): the usual
+    place of a reason. Politeness alone ("…, please") is not one."""
+    m = re.search(r"(?:,|\s[-–—:]|:|\bfor)\s+([^,:;–—]{2,80}?)[.!?]*\s*$", text)
+    if m is None or set(re.findall(r"[a-z]+", m.group(1).lower())) <= _POLITE:
+        return []
+    value = m.group(1).strip()
+    return [Candidate(value, m.start(1), m.start(1) + len(value), value,
+                      _cue(text, m.start(1)), score=0.4)]
 
 
 _INTRO = re.compile(r"\b(my|this|these|here|please|pls|grade|check|review|feedback|score|"
@@ -844,13 +905,15 @@ def _long_tail(text: str) -> list[Candidate]:
     for cut in reversed(cuts):
         if len(text[cut:].split()) >= _MIN_PASTED_WORDS:
             return candidate(cut, 2.0)
-    for pattern in (r"[.!]\s+(?=[A-Z\"“])", r"(?<=[a-z,])\s+(?=(?!I\b|I['’])[A-Z][a-z])"):
-        for m in re.finditer(pattern, text):
-            head = text[:m.start()]
-            if len(head.split()) > _MAX_INTRO_WORDS:
-                break
-            if _INTRO.search(head) and len(text[m.end():].split()) >= _MIN_PASTED_WORDS:
-                return candidate(m.end(), 2.0)
+    starts = [m for pattern in (r"[.!]\s+(?=[A-Z\"“])",
+                                r"(?<=[a-z,])\s+(?=(?!I\b|I['’])[A-Z][a-z])")
+              for m in re.finditer(pattern, text)]
+    for m in sorted(starts, key=lambda m: m.start()):
+        head = text[:m.start()]
+        if len(head.split()) > _MAX_INTRO_WORDS:
+            break
+        if _INTRO.search(head) and len(text[m.end():].split()) >= _MIN_PASTED_WORDS:
+            return candidate(m.end(), 2.0)
     return []
 
 
@@ -860,7 +923,8 @@ def _topics(text: str) -> list[Candidate]:
     for m in _TOPIC_RE.finditer(text):
         value = re.sub(r"^(?:(?:my|our|your|his|her|their|the|a|an|this|that)\s+)+", "",
                        m.group(1).strip(" -"), flags=re.I)
-        if value and value.split()[0].lower() not in _NOT_NAMES:
+        if value and value.split()[0].lower() not in _NOT_NAMES \
+                and value.lower() not in _NOT_TOPICS:
             start = m.start(1) + m.group(1).find(value)
             out.append(Candidate(value, start, start + len(value), value,
                                  _cue(text, m.start(1)), score=1.2))

@@ -276,6 +276,16 @@ _SPOKEN_RE = re.compile(r"\b(quarter past|half past|quarter to)\s+(\w+)", re.I)
 _NAMED_TIMES = {"noon": time(12, 0), "midday": time(12, 0), "midnight": time(0, 0)}
 
 
+_LATER_IN_DAY = re.compile(r"\b(afternoon|evening|tonight|night|p\.?m\.?)\b", re.I)
+_EARLIER_IN_DAY = re.compile(r"\b(morning|a\.?m\.?|breakfast)\b", re.I)
+
+
+def _later_in_day(text: str, start: int, end: int) -> bool:
+    """Whether words near a bare hour put it after noon ("evening at 8", "8 tonight")."""
+    near = text[max(0, start - 30):end + 30]
+    return bool(_LATER_IN_DAY.search(near)) and not _EARLIER_IN_DAY.search(near)
+
+
 def find_times(text: str) -> list[TimeMatch]:
     """Times of day: "3pm", "3:30 pm", "15:30", "at 3", "noon". Bare numbers are not times."""
     found: list[TimeMatch] = []
@@ -294,11 +304,14 @@ def find_times(text: str) -> list[TimeMatch]:
                 continue
             if hour > 12:
                 continue
-            hour = hour + 12 if 1 <= hour <= 6 else hour
+            early = _EARLIER_IN_DAY.search(text[max(0, m.start() - 30):m.end() + 30])
+            hour = hour + 12 if 1 <= hour <= 6 and not early else hour
         if suffix in ("pm",) and hour < 12:
             hour += 12
         elif suffix in ("am",) and hour == 12:
             hour = 0
+        elif not suffix and 1 <= hour <= 11 and _later_in_day(text, m.start(), m.end()):
+            hour += 12  # "tomorrow evening at 8", "4:30 in the afternoon", "9:45 tonight"
         if hour > 23 or minute > 59:
             continue
         start = m.start(2) if not prep else m.start()
@@ -323,6 +336,8 @@ def find_times(text: str) -> list[TimeMatch]:
         found.append(TimeMatch(time(hour, minute), m.start(), m.end(), m.group(0)))
     for word, value in _NAMED_TIMES.items():
         for m in re.finditer(rf"\b{word}\b", text, re.I):
+            if m.group(0)[0].isupper() and re.match(r"\s+[A-Z]", text[m.end():]):
+                continue  # part of a name: "Midnight Orchard"
             found.append(TimeMatch(value, m.start(), m.end(), m.group(0)))
     found.sort(key=lambda t: t.start)
     return found

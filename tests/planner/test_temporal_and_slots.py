@@ -166,3 +166,105 @@ def test_answer_to_a_question_goes_to_the_asked_field() -> None:
     not_a_name = FILLER.fill(reserve, "no, make it Wednesday", today=TUESDAY,
                              prefer="guest_name")
     assert "guest_name" not in not_a_name.arguments
+
+
+# -- words around a value decide it -----------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a table tomorrow evening at 8", time(20, 0)),
+    ("Dec 5 at 4:30 in the afternoon", time(16, 30)),
+    ("4 tix 9:45 tonight", time(21, 45)),
+    ("at 3 in the morning", time(3, 0)),  # not the afternoon default of a bare 'at 3'
+])
+def test_part_of_day_words_place_a_bare_hour(text: str, expected: time) -> None:
+    assert [t.value for t in find_times(text)] == [expected]
+
+
+def test_a_capitalised_time_word_inside_a_title_is_not_a_time() -> None:
+    assert [t.value for t in find_times("two tickets to Midnight Orchard at 6:15pm")] == [
+        time(18, 15)]
+    assert [t.value for t in find_times("meet at midnight")] == [time(0, 0)]
+
+
+@tool(name="feedback", description="Feedback on an essay.")
+def feedback(
+    essay: Annotated[str, Field(description="The full text of the essay.")],
+    prompt: Annotated[str, Field(description="The assignment prompt the essay answers.")] = "",
+    rubric: Annotated[str, Field(description="Rubric name: 'argumentative' or 'ell'.")] = "",
+) -> None:
+    """Essay feedback."""
+
+
+ESSAY = ("Schools should start later because teenagers need more sleep. Research shows that "
+         "students who sleep eight hours learn better.")
+
+
+def test_a_quoted_prompt_goes_to_the_prompt_and_the_rubric_only_takes_a_named_choice() -> None:
+    filled = FILLER.fill(feedback, f"check my essay for the prompt \"Is homework useful?\": "
+                                   f"{ESSAY}", today=TUESDAY)
+    assert filled.arguments == {"essay": ESSAY, "prompt": "Is homework useful?"}
+    named = FILLER.fill(feedback, f"grade this with the argumentative rubric: {ESSAY}",
+                        today=TUESDAY)
+    assert named.arguments["rubric"] == "argumentative"
+
+
+@pytest.mark.parametrize("intro", ["pls grade this draft with the ELL rubric. ",
+                                   "analyse this essay's grammar "])
+def test_a_pasted_text_after_a_one_sentence_request(intro: str) -> None:
+    filled = FILLER.fill(feedback, intro + ESSAY, today=TUESDAY)
+    assert filled.arguments["essay"] == ESSAY
+
+
+def test_the_answer_to_the_essay_question_is_the_whole_message() -> None:
+    filled = FILLER.fill(feedback, ESSAY, today=TUESDAY, prefer="essay")
+    assert filled.arguments["essay"] == ESSAY.rstrip(".")
+
+
+@tool(name="move", description="Move an appointment.")
+def move(
+    patient_name: Annotated[str, Field(description="The patient.")],
+    date: Annotated[date, Field(description="The new date.")],
+    from_date: Annotated[date | None, Field(description="The current appointment's date.")]
+    = None,
+    reason: Annotated[str, Field(description="Why.")] = "",
+    address: Annotated[str, Field(description="New home address.")] = "",
+) -> None:
+    """Move."""
+
+
+def test_a_date_cued_for_another_field_goes_there() -> None:
+    filled = FILLER.fill(move, "reschedule Omar Haddad from Thursday to Friday", today=TUESDAY)
+    assert filled.arguments["from_date"] == date(2026, 11, 26)
+    assert filled.arguments["date"] == date(2026, 11, 27)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("move Omar Haddad to Friday, transport problems", "transport problems"),
+    ("move Omar Haddad to Friday - he's out of town", "he's out of town"),
+    ("move Omar Haddad to Friday, please", None),  # politeness is not a reason
+])
+def test_a_closing_clause_is_the_reason(text: str, reason: str | None) -> None:
+    assert FILLER.fill(move, text, today=TUESDAY).arguments.get("reason") == reason
+
+
+def test_street_addresses() -> None:
+    filled = FILLER.fill(move, "Maria Lopez moved to 9 Orchard Street, Riverside on Friday",
+                         today=TUESDAY)
+    assert filled.arguments["address"] == "9 Orchard Street, Riverside"
+
+
+@tool(name="plan_study", description="Plan study sessions.")
+def plan_study(
+    topic: Annotated[str, Field(description="What to study for.")],
+    sessions: Annotated[int, Field(description="How many sessions.")] = 4,
+) -> None:
+    """Plan."""
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("plan my revision for the unit 3 quiz, it's on Friday", "unit 3 quiz"),
+    ("put 3 sessions on my calendar before the biology test", "biology test"),
+    ("study plan for cell biology 5 sessions", "cell biology"),
+])
+def test_topics_keep_their_numbers_and_skip_the_calendar(text: str, topic: str) -> None:
+    assert FILLER.fill(plan_study, text, today=TUESDAY).arguments["topic"] == topic
