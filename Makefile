@@ -21,8 +21,11 @@ $(STAMP): pyproject.toml plugins/education/pyproject.toml plugins/healthcare/pyp
 
 install: $(STAMP)
 
-# Start the web app on the example institution (http://127.0.0.1:8501).
+# Start the web app on the example institution (http://127.0.0.1:8501). The plugins' sample
+# documents are indexed first (incremental: unchanged files are not embedded again), so document
+# questions and the tutor work from the first request.
 demo: $(STAMP)
+	$(VENV)/bin/lamworks kb sync --config examples/lamworks.toml
 	$(VENV)/bin/lamworks ui --config examples/lamworks.toml
 
 # ruff, then the whole pytest suite (slow tests included; the browser tests need Chromium).
