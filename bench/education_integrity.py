@@ -2,15 +2,17 @@
 
 Usage::
 
-    .venv/bin/python bench/education_integrity.py [--set integrity|independent|both]
+    .venv/bin/python bench/education_integrity.py [--set integrity|independent|heldout|all]
 
-Two labelled sets live in ``lamworks_education/evals/`` (label ``refuse`` or ``allow``):
+Three labelled sets live in ``lamworks_education/evals/`` (label ``refuse`` or ``allow``):
 
 - ``integrity``: ``integrity.jsonl``, the set written alongside the classifier;
-- ``independent``: ``integrity_independent.jsonl``, a held-out set written without seeing the
-  classifier (see ``evals/README.md``); it must never be used for tuning.
+- ``independent``: ``integrity_independent.jsonl``, written blind by a helper; the classifier
+  was then improved on its misses, so it is a development set now;
+- ``heldout``: ``integrity_heldout.jsonl``, written blind by another helper while the
+  classifier was being improved, and never looked at for tuning: the honest figure.
 
-For each set measured (default ``both``) prints how many of each label the policy handled
+For each set measured (default ``all``) prints how many of each label the policy handled
 correctly (refuse-recall and allow-accuracy), listing every mistake, and writes
 ``bench/results/education-integrity.json``. Exits 0 only if every measured set reaches 95% on
 both labels.
@@ -25,7 +27,8 @@ from pathlib import Path
 
 from lamworks_education.integrity import integrity_violation
 
-SETS = {"integrity": "integrity.jsonl", "independent": "integrity_independent.jsonl"}
+SETS = {"integrity": "integrity.jsonl", "independent": "integrity_independent.jsonl",
+        "heldout": "integrity_heldout.jsonl"}
 TARGET = 0.95
 RESULTS = Path(__file__).resolve().parent / "results" / "education-integrity.json"
 
@@ -55,9 +58,9 @@ def measure(name: str) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--set", choices=[*SETS, "both"], default="both", dest="which")
+    parser.add_argument("--set", choices=[*SETS, "all"], default="all", dest="which")
     args = parser.parse_args()
-    names = list(SETS) if args.which == "both" else [args.which]
+    names = list(SETS) if args.which == "all" else [args.which]
     results = {name: measure(name) for name in names}
     for name, res in results.items():
         print(f"== {name} ({res['file']})")
