@@ -382,10 +382,10 @@ def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
                 h.planner.routing_text(record["utterance"][:2000], context))
             rows.append((router.tool_names, dense, lexical, suite.tool_name(record.get("tool"))))
     best: tuple[float, float, float] = (-1.0, 0.42, 0.15)
-    for weight in (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+    for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8):
         fused_rows = [(names, dense + weight * lexical, want) for names, dense, lexical, want
                       in rows]
-        for step in range(20, 91):
+        for step in range(20, 131):
             threshold = step / 100
             right_in = right_out = total_in = total_out = 0
             for names, fused, want in fused_rows:
@@ -419,7 +419,7 @@ def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
             return sum((score >= t) == is_right for score, is_right in items)
 
         base = correct_at(threshold)
-        candidates = [step / 100 for step in range(20, 91)]
+        candidates = [step / 100 for step in range(20, 131)]
         best_t = max(candidates, key=lambda t: (correct_at(t), -abs(t - threshold)))
         if correct_at(best_t) >= base + 3:
             per_tool[name] = best_t
