@@ -735,6 +735,41 @@ _STREET = re.compile(
     r"\.?(?:,\s*(?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)?)?")
 
 
+_ROUTE_WORDS = {"one", "way", "oneway", "round", "trip", "roundtrip", "round-trip", "flight",
+                "flights", "fly", "flying", "ticket", "tickets", "seat", "seats", "train", "bus",
+                "drive", "driving", "from"}
+_ROUTE_STOP = _MONTH_OR_DAY | {"the", "a", "an", "for", "on", "at", "in", "by", "next", "this",
+                               "tomorrow", "today", "tonight", "with", "and", "or", "please",
+                               "pls", "one", "two", "first", "business", "economy"}
+
+
+def _place(name: str) -> str:
+    return rf"(?P<{name}>[A-Za-z][a-z.'’-]+(?:\s+[A-Za-z][a-z.'’-]+)?)"
+
+
+_ROUTE_RE = re.compile(
+    r"(?:[,:;]\s*|\b(?:way|trip|flights?|fly|flying|oneway|roundtrip|round-trip|tickets?|"
+    r"seats?|train|bus|drive|driving)\s+)(?:from\s+)?" + _place("o")
+    + r"\s*(?:\bto\b|->|→|–)\s*" + _place("d")
+    + r"|\bleaving\s+" + _place("o2") + r"\s+for\s+" + _place("d2"), re.I)
+"""Two places as a route: "dallas to new york", "chicago -> new orleans", "leaving Nashville
+for Washington" (the first is the origin, the second the destination)."""
+
+
+def _place_words(raw: str | None) -> str:
+    """The words of ``raw`` that can be a place name: trip words in front ("oneway chicago")
+    are skipped, and the name ends before a date or a function word."""
+    words: list[str] = []
+    for word in (raw or "").split():
+        lowered = word.lower().strip(".,")
+        if not words and lowered in _ROUTE_WORDS:
+            continue
+        if lowered in _ROUTE_STOP:
+            break
+        words.append(word)
+    return " ".join(words).strip(" .,")
+
+
 def _locations(text: str) -> list[Candidate]:
     """Street addresses ("44 Kestrel Way, Riverside"), then places after a preposition:
     "in San Jose", "from Seattle", "to new york".
@@ -757,6 +792,20 @@ def _locations(text: str) -> list[Candidate]:
         prep = text[m.start():m.start(1)].strip().lower()
         out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
                              f"{_cue(text, m.start(1))} {prep}"))
+    for m in _ROUTE_RE.finditer(text):
+        ends = [_place_words(m.group(a) or m.group(b)) for a, b in (("o", "o2"), ("d", "d2"))]
+        if not all(ends):
+            continue  # "move Ana to Friday" is not a route
+        for group, prep in ((("o", "o2"), "from"), (("d", "d2"), "to")):
+            name = group[0] if m.group(group[0]) else group[1]
+            value = _place_words(m.group(name))
+            start = m.start(name) + (m.group(name) or "").find(value) if value else 0
+            if not value or any(_overlaps((start, start + len(value)), (c.start, c.end))
+                                for c in out):
+                continue
+            shown = value if any(ch.isupper() for ch in value) else value.title()
+            out.append(Candidate(shown, start, start + len(value), value,
+                                 f"{_cue(text, start)} {prep}", score=0.9))
     for m in _LOWER_PLACE_RE.finditer(text):
         words = []
         for word in m.group(2).split():

@@ -268,3 +268,27 @@ def plan_study(
 ])
 def test_topics_keep_their_numbers_and_skip_the_calendar(text: str, topic: str) -> None:
     assert FILLER.fill(plan_study, text, today=TUESDAY).arguments["topic"] == topic
+
+
+@tool(name="fly", description="Search one-way flights.")
+def fly(
+    origin_city: Annotated[str, Field(description="City of departure.")],
+    destination_city: Annotated[str, Field(description="City of arrival.")],
+) -> None:
+    """Fly."""
+
+
+@pytest.mark.parametrize(("text", "origin", "destination"), [
+    ("one way dallas to new york the day after tomorrow", "Dallas", "New York"),
+    ("oneway chicago -> new orleans dec 19", "Chicago", "New Orleans"),
+    ("a flight leaving Nashville for Washington on Thursday", "Nashville", "Washington"),
+    ("one way, Austin to Seattle, Dec 14", "Austin", "Seattle"),
+])
+def test_two_places_as_a_route(text: str, origin: str, destination: str) -> None:
+    filled = FILLER.fill(fly, text, today=TUESDAY)
+    assert (filled.arguments["origin_city"], filled.arguments["destination_city"]) == (
+        origin, destination)
+
+
+def test_a_name_and_a_day_are_not_a_route() -> None:
+    assert "origin_city" not in FILLER.fill(fly, "move Ana to Friday", today=TUESDAY).arguments
