@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import TypeAdapter, ValidationError
@@ -163,6 +163,8 @@ class SlotFiller:
             if candidate.end > candidate.start:
                 used.append((candidate.start, candidate.end))
         _split_full_name(field_specs(tool), filled)
+        if only is None:
+            _period_range(field_specs(tool), filled, text, today)
         _order_range(field_specs(tool), filled)
         required = [f for f in field_specs(tool) if f.required]
         if (only is None and len(required) == 1 and required[0].kind == "text"
@@ -194,6 +196,8 @@ class SlotFiller:
             own = _date_cues(spec)
             foreign = frozenset().union(*(c for n, c in pools.date_cues.items()
                                           if n != spec.name)) - own
+            # "until Christmas" belongs to the end date: never to the start date.
+            free = [c for c in free if not set(c.cue.split()[-1:]) & foreign]
             return _best_by_cue(free, own, foreign)
         if spec.kind in ("integer", "number"):
             unit = _duration_unit(spec)
@@ -381,6 +385,51 @@ class _Pools:
         return _quoted(self.text) + _names(self.text) + _lower_names(self.text)
 
 
+_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
+           "september", "october", "november", "december")
+_PERIOD_RE = re.compile(r"\b(?:(this|next) (week|month)|(?:in|during|for) (" + "|".join(_MONTHS)
+                        + r"))\b", re.I)
+_START_NAMES = {"start", "from", "begin", "since"}
+_END_NAMES = {"end", "until", "to", "through"}
+
+
+def _period_range(specs: Sequence[FieldSpec], filled: Filled, text: str, today: date) -> None:
+    """A period ("next week", "in December") fills both ends of a from/to pair of dates."""
+    dates = [f for f in specs if f.kind == "date"]
+    starts = [f for f in dates if set(f.name.split("_")) & _START_NAMES]
+    ends = [f for f in dates if set(f.name.split("_")) & _END_NAMES]
+    if len(starts) != 1 or len(ends) != 1 or ends[0].name in filled.arguments:
+        return
+    m = _PERIOD_RE.search(text)
+    if m is None:
+        return
+    start_name, end_name = starts[0].name, ends[0].name
+    if m.group(3):
+        month = _MONTHS.index(m.group(3).lower()) + 1
+        year = today.year + (month < today.month)
+        first = date(year, month, 1)
+    elif m.group(2).lower() == "week":
+        monday = today - timedelta(days=today.weekday())
+        first = monday + timedelta(days=7) if m.group(1).lower() == "next" else today
+    else:
+        month_start = date(today.year, today.month, 1)
+        first = (month_start if m.group(1).lower() == "this" else
+                 (month_start + timedelta(days=32)).replace(day=1))
+        first = max(first, today)
+    if m.group(2) and m.group(2).lower() == "week":
+        last = first + timedelta(days=6 - first.weekday())
+    else:
+        last = (first.replace(day=1) + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    span = Span(start=m.start(), end=m.end(), text=m.group(0))
+    current = filled.arguments.get(start_name)
+    if current is not None and not (first <= current <= last):
+        return  # the start was another date the user gave
+    filled.arguments[start_name] = first
+    filled.arguments[end_name] = last
+    filled.spans[start_name] = filled.spans.get(start_name, span)
+    filled.spans[end_name] = span
+
+
 def _order_range(specs: Sequence[FieldSpec], filled: Filled) -> None:
     """A start date after its end date was assigned the wrong way round: swap them."""
     dates = [f for f in specs if f.kind in ("date", "datetime") and f.name in filled.arguments]
@@ -523,6 +572,12 @@ def _enum_synonyms(value: Any) -> list[str]:
     if not text.endswith("s"):
         options.add(text + "s")
     options.update(_ENUM_SYNONYMS.get(text, ()))
+    # The specialist for the specialty: "dermatology" ← "dermatologist", "pediatrics" ←
+    # "pediatrician".
+    if text.endswith("ology"):
+        options.update({text[:-1] + "ist", text[:-1] + "ists", text[:-1] + "ical"})
+    elif text.endswith("ics"):
+        options.update({text[:-1] + "ian", text[:-1] + "ians", text[:-1]})
     return sorted(options, key=len, reverse=True)
 
 

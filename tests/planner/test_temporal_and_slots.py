@@ -292,3 +292,34 @@ def test_two_places_as_a_route(text: str, origin: str, destination: str) -> None
 
 def test_a_name_and_a_day_are_not_a_route() -> None:
     assert "origin_city" not in FILLER.fill(fly, "move Ana to Friday", today=TUESDAY).arguments
+
+
+@tool(name="list_visits", description="List appointments.")
+def list_visits(
+    patient_name: Annotated[str, Field(description="The patient.")],
+    from_date: Annotated[date | None, Field(description="First day.")] = None,
+    to_date: Annotated[date | None, Field(description="Last day.")] = None,
+    specialty: Literal["dermatology", "pediatrics"] | None = None,
+) -> None:
+    """List."""
+
+
+@pytest.mark.parametrize(("text", "first", "last"), [
+    ("appointments for Teo Ashgrove next week", date(2026, 11, 30), date(2026, 12, 6)),
+    ("Maria Lopez appointments in December", date(2026, 12, 1), date(2026, 12, 31)),
+    ("Ana Ruiz this month", TUESDAY, date(2026, 11, 30)),
+])
+def test_a_period_fills_both_ends_of_a_range(text: str, first: date, last: date) -> None:
+    filled = FILLER.fill(list_visits, text, today=TUESDAY)
+    assert (filled.arguments["from_date"], filled.arguments["to_date"]) == (first, last)
+
+
+def test_until_is_the_end_of_a_range() -> None:
+    filled = FILLER.fill(list_visits, "list Ana Ruiz appointments until Christmas", today=TUESDAY)
+    assert filled.arguments == {"patient_name": "Ana Ruiz", "to_date": date(2026, 12, 25)}
+
+
+@pytest.mark.parametrize("word", ["dermatologist", "pediatrician"])
+def test_the_specialist_names_the_specialty(word: str) -> None:
+    filled = FILLER.fill(list_visits, f"Ana Ruiz with a {word}", today=TUESDAY)
+    assert filled.arguments["specialty"] in ("dermatology", "pediatrics")
