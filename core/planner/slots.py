@@ -60,7 +60,7 @@ _MONTH_OR_DAY = {"january", "february", "march", "april", "may", "june", "july",
                  "thu", "fri", "sat", "sun"}
 _BIRTH_CUES = {"born", "birth", "dob", "birthday", "birthdate", "b"}
 _START_CUES = {"from", "starting", "start", "since", "beginning", "arriving", "out", "going",
-               "departing", "in", "leave"}
+               "departing", "in", "leave", "leaving"}
 _END_CUES = {"until", "till", "to", "through", "thru", "end", "ending", "before", "by", "due",
              "deadline", "returning", "return", "back", "checkout", "leaving"}
 _YES = re.compile(r"\b(yes|yeah|yep|sure|with|include|including|please do)\b", re.I)
@@ -242,6 +242,12 @@ class SlotFiller:
                 return None
             if spec.kind == "person" and not _looks_like_name(text):
                 return None
+            if spec.kind in ("title", "text") and _text_pool(spec) == "text:name":
+                # A short answer with extras ("vietnamese, something cheap"): its first part
+                # not already taken by another field.
+                part = _first_plain_part(text, used)
+                if part is not None:
+                    return part
             return _whole(text)
         return free[0] if free else (_whole(text) if asked and spec.kind == "text" else None)
 

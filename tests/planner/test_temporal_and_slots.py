@@ -323,3 +323,30 @@ def test_until_is_the_end_of_a_range() -> None:
 def test_the_specialist_names_the_specialty(word: str) -> None:
     filled = FILLER.fill(list_visits, f"Ana Ruiz with a {word}", today=TUESDAY)
     assert filled.arguments["specialty"] in ("dermatology", "pediatrics")
+
+
+@tool(name="eat", description="Find restaurants.")
+def eat(
+    city: Annotated[str, Field(description="City.")],
+    cuisine: Annotated[str, Field(description="Kind of food, e.g. \"Thai\".")],
+    price_range: Literal["inexpensive", "moderate", "expensive"] | None = None,
+) -> None:
+    """Eat."""
+
+
+def test_a_short_answer_with_extras_fills_the_asked_field_with_its_first_part() -> None:
+    filled = FILLER.fill(eat, "vietnamese, something cheap", today=TUESDAY, prefer="cuisine")
+    assert filled.arguments == {"cuisine": "vietnamese", "price_range": "inexpensive"}
+
+
+@tool(name="trip", description="Round trip.")
+def trip(
+    departure_date: Annotated[date, Field(description="Departure date.")],
+    return_date: Annotated[date, Field(description="Return date.")],
+) -> None:
+    """Trip."""
+
+
+def test_leaving_is_the_departure() -> None:
+    filled = FILLER.fill(trip, "leaving Dec 20", today=TUESDAY)
+    assert filled.arguments == {"departure_date": date(2026, 12, 20)}
