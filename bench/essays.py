@@ -9,8 +9,11 @@ analytic traits on 1.0–5.0). The prompts are split in two (seeded): the scorer
 ``lamworks_education.calibration`` on the essays of one part and reports on the rest — QWK and
 Pearson r on Overall, MCRMSE over the six analytic traits, per-trait RMSE and seconds per essay,
 next to a constant predictor (each trait's calibration mean) and the uncalibrated defaults. A
-5-fold cross-validation grouped by prompt is reported too. Prints a table and writes
-``bench/results/essays.json``. The data set is never copied: only its path is read.
+5-fold cross-validation grouped by prompt over all essays is reported too (each fold calibrates
+on four fifths of the prompts). Every choice the model makes (penalties, view weights, stretch)
+is made inside ``fit_calibration`` by its own cross-validation on the calibration essays: the
+held-out prompts are only scored. Prints a table and writes ``bench/results/essays.json``
+(``--out`` for other seeds). The data set is never copied: only its path is read.
 
 Settings: BLAS pinned to one thread (``OPENBLAS_NUM_THREADS=1``), torch threads at default.
 """
@@ -138,7 +141,9 @@ def main(argv: list[str] | None = None) -> int:
                   "calibration_prompts": len(calib_prompts), "held_out_essays": int(test.sum()),
                   "held_out_prompts": len(prompt_names) - len(calib_prompts)},
         "held_out": held_out, "constant_baseline": constant, "uncalibrated_defaults": defaults,
-        "grouped_5fold_cv": grouped_cv, "blend": model.blend, "stretch": model.stretch,
+        "grouped_5fold_cv": grouped_cv, "views": list(model.views),
+        "view_weights": model.meta["weights"], "ridge_alpha": model.meta["alpha"],
+        "stretch": model.stretch,
         "seconds_per_essay": {"end_to_end_median": round(statistics.median(timings), 3),
                               "end_to_end_mean": round(statistics.fmean(timings), 3),
                               "end_to_end_max": round(max(timings), 3),
@@ -170,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"seconds per essay (end to end, {len(sample)} held-out essays): median "
           f"{s['end_to_end_median']}, mean {s['end_to_end_mean']}, max {s['end_to_end_max']}; "
           f"calibration fit {s['calibration_fit_total']} s")
+    print("views (weights on Overall): " + ", ".join(
+        f"{view} {weight}" for view, weight in model.meta["weights"]["overall"].items()))
     print(f"targets: MCRMSE <= 0.50, QWK >= 0.60, < 1 s/essay -> wrote {args.out}")
     return 0
 

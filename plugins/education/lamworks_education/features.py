@@ -7,7 +7,10 @@ diversity and sophistication (word-frequency ranks), sentence variety, readabili
 (``textstat``), spelling (``pyspellchecker``, offline), citation presence and grammar proxies
 (patterns typical of learner errors). Every value is a plain float named in
 :data:`FEATURE_NAMES`; :class:`EssayFeatures` also keeps evidence spans so that feedback can
-quote the essay. Turning features into rubric scores lives in :mod:`lamworks_education.scorer`.
+quote the essay. With an embedder that gives them, :class:`EssayFeatures` also keeps the essay's
+mean sentence embedding and mean intermediate-layer token state (inputs of the calibration model
+only, not explanations). Turning features into rubric scores lives in
+:mod:`lamworks_education.scorer`.
 
 The essay is data: nothing in it is ever interpreted as an instruction.
 """
@@ -25,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .embedding import Embedder
+from .embedding import Embedder, StateEmbedder
 from .text import Segmented, Sentence, segment, words
 
 __all__ = ["FEATURE_NAMES", "EssayFeatures", "Evidence", "extract_features"]
@@ -174,6 +177,10 @@ class EssayFeatures:
     segmented: Segmented | None = None
     embedding: np.ndarray | None = None
     """The essay's mean sentence embedding (unit norm), or None without an embedder."""
+    states: np.ndarray | None = None
+    """Mean intermediate-layer token state of the embedding model over the essay's (sampled)
+    sentences (see :mod:`lamworks_education.embedding`), or None when the embedder gives none.
+    Not explainable on its own: only the calibration model reads it."""
     english_share: float = 1.0
     """Share of words an English dictionary knows (a low value means non-English text)."""
     word_count: int = 0
@@ -241,16 +248,29 @@ def _span(sentence: Sentence, note: str) -> Evidence:
 
 
 def _semantic(seg: Segmented, prompt: str, embedder: Embedder | None,
-              values: dict[str, float], evidence: dict[str, list[Evidence]]) -> np.ndarray | None:
-    """Relevance and cohesion from sentence embeddings (zeros when no embedder is given)."""
+              values: dict[str, float], evidence: dict[str, list[Evidence]]
+              ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Relevance and cohesion from sentence embeddings (zeros when no embedder is given).
+
+    Returns the essay's mean sentence embedding and its mean token state (None when the embedder
+    gives no states), both from the one forward pass over the sampled sentences.
+    """
     for name in ("prompt_relevance", "sentence_cohesion", "paragraph_cohesion", "paragraph_focus"):
         values[name] = 0.0
     sentences = _sample([s for s in seg.sentences if len(words(s.text)) >= 3],
                         MAX_EMBEDDED_SENTENCES)
     if embedder is None or not sentences:
-        return None
+        return None, None
     texts = [s.text for s in sentences] + ([prompt] if prompt.strip() else [])
-    vectors = embedder.encode(texts)
+    states: np.ndarray | None = None
+    if isinstance(embedder, StateEmbedder):
+        encoded = embedder.encode_with_states(texts)
+        vectors = encoded.vectors
+        counts = encoded.tokens[: len(sentences)].astype(np.float64)  # pooled over the essay only
+        pooled = counts @ encoded.states[: len(sentences)] / max(counts.sum(), 1.0)
+        states = pooled.astype(np.float32)
+    else:
+        vectors = embedder.encode(texts)
     sent_vectors = vectors[: len(sentences)]
     centroid = sent_vectors.mean(axis=0)
     centroid = centroid / (np.linalg.norm(centroid) or 1.0)
@@ -282,7 +302,7 @@ def _semantic(seg: Segmented, prompt: str, embedder: Embedder | None,
         values["paragraph_focus"] = float(np.mean(matrix @ centroid))
     else:
         values["paragraph_focus"] = float(np.mean(sent_vectors @ centroid))
-    return centroid.astype(np.float32)
+    return centroid.astype(np.float32), states
 
 
 def extract_features(text: str, prompt: str = "", embedder: Embedder | None = None
@@ -411,9 +431,10 @@ def extract_features(text: str, prompt: str = "", embedder: Embedder | None = No
         evidence["citation"] = _in_sentences(
             seg, [Evidence(m.group(0), m.start(), m.end(), "cites a source") for m in citations])
 
-    embedding = _semantic(seg, prompt, embedder, values, evidence)
+    embedding, states = _semantic(seg, prompt, embedder, values, evidence)
     return EssayFeatures(values=values, evidence=evidence, segmented=seg, embedding=embedding,
-                         english_share=english_share, word_count=n_words, misspelled=misspelled)
+                         states=states, english_share=english_share, word_count=n_words,
+                         misspelled=misspelled)
 
 
 def _sentence_at(seg: Segmented, offset: int) -> Sentence | None:

@@ -7,7 +7,9 @@ Two ways to get a trait score, one report shape:
   suggests level 1 to the value at which it suggests level 5 (clipped). These anchors are
   documented defaults chosen by judgement; they are not fitted to any data set.
 - **Institution calibration**: when :mod:`lamworks_education.calibration` has a model for the
-  rubric in the institution's data folder, its predictions replace the default scores.
+  rubric in the institution's data folder, its predictions replace the default scores. That
+  model also reads character n-grams and the embedding model's token states, which explain
+  nothing on their own: they sharpen the score, not the feedback.
 
 Either way the evidence (quoted sentences with character offsets) and the suggestions come from
 the same explainable features, so a teacher can see why. The essay is data: text inside it that
