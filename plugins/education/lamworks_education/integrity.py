@@ -60,11 +60,21 @@ Decision procedure
    send", "written out in full") refuse any request that asks the assistant to produce or change
    text other than a study aid, whatever the object, and override the feedback cues of step 2.
 
-Rule-based on purpose: every refusal can be explained, and the measured error rates are in
-``evals/integrity.jsonl`` and ``evals/integrity_independent.jsonl``
-(``bench/education_integrity.py``); ``tests/test_integrity.py`` pins each category with
-utterances of its own. It runs on every request, so it is plain token scanning, set look-ups and
-a handful of precompiled regular expressions: about 40 microseconds per request.
+5. **Learned second stage.** What the rules let through goes to a logistic regression
+   (:mod:`lamworks_education.integrity_model`: word n-grams of the normalised request plus
+   cues from the reading above, trained on ``evals/integrity.jsonl``,
+   ``evals/integrity_independent.jsonl`` and ``evals/integrity_train.jsonl``). It refuses when
+   its probability reaches a threshold chosen by cross-validation on those files and the
+   request touches school work at all (a graded document, assessment, course, teacher...). It
+   only ever adds refusals; when it cannot be fitted the rules decide alone (logged).
+
+:func:`integrity_reason` is the rule stage alone (it names the rule); :func:`integrity_explanation`
+and :func:`integrity_violation` are the policy's decision, both stages. Every rule refusal can
+be explained by name; a learned refusal gives its probability. The measured error rates are
+printed by ``bench/education_integrity.py``; ``tests/test_integrity.py`` pins each category with
+utterances of its own. It runs on every request: the rules are plain token scanning, set
+look-ups and a handful of precompiled regular expressions (about 40 microseconds per request);
+the learned stage adds a dictionary look-up per n-gram and a dot product.
 """
 
 from __future__ import annotations
@@ -72,7 +82,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["integrity_reason", "integrity_violation"]
+__all__ = ["integrity_explanation", "integrity_reason", "integrity_violation"]
 
 
 def _forms(*words: str) -> frozenset[str]:
@@ -801,6 +811,25 @@ def integrity_reason(utterance: str) -> str | None:
     return None
 
 
+def integrity_explanation(utterance: str) -> str | None:
+    """Why the policy refuses ``utterance`` (both stages), or None if it does not.
+
+    The rule's name (:func:`integrity_reason`) when the rules refuse; otherwise
+    ``learned:<probability>`` when the learned stage (:mod:`lamworks_education.integrity_model`)
+    refuses (a school request whose probability reaches the threshold). When the learned stage
+    is unavailable, the rules decide alone.
+    """
+    reason = integrity_reason(utterance)
+    if reason is not None:
+        return reason
+    from .integrity_model import learned_stage
+
+    stage = learned_stage()
+    probability = None if stage is None else stage.refusal(utterance)
+    return None if probability is None else f"learned:{probability:.2f}"
+
+
 def integrity_violation(utterance: str) -> bool:
-    """True when ``utterance`` asks for graded work to be done for the student."""
-    return integrity_reason(utterance) is not None
+    """True when ``utterance`` asks for graded work to be done for the student: the rules
+    refuse it, or the learned stage does (:func:`integrity_explanation`)."""
+    return integrity_explanation(utterance) is not None
