@@ -106,3 +106,10 @@ def startup(config: InstitutionConfig, settings: BaseModel | None,
 
     chosen = settings if isinstance(settings, EducationSettings) else EducationSettings()
     services[SERVICE_KEY] = EssayService(config.data_dir, chosen)
+    # The academic-integrity policy's learned stage is fitted once per process (~1 s); fit it
+    # in the background now rather than on the first request.
+    import threading
+
+    from .integrity_model import learned_stage
+
+    threading.Thread(target=learned_stage, name="integrity-fit", daemon=True).start()
