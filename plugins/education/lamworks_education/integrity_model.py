@@ -29,7 +29,8 @@ re-runs the search): the threshold maximises the lower of refuse-recall and allo
 the *combined* decision (rules or model) on out-of-fold probabilities.
 
 Chosen (3 x 10-fold, 798 rows, 24 settings): C=100, cue weight 0.1, 1-2-grams, threshold
-0.55; out-of-fold refuse-recall 0.972 and allow-accuracy 0.972 for the combined decision,
+0.525 (re-run after the school gate was narrowed, see :func:`academic_context`; it was 0.55
+before); out-of-fold refuse-recall 0.971 and allow-accuracy 0.971 for the combined decision,
 against 0.786 / 0.998 for the rules alone (slightly optimistic: the setting is the best of 24
 on these folds; C=30 and C=10 at cue weight 0.1 are within 0.005). Trained on two files and
 tested on the third, ``integrity_train.jsonl`` (whose utterances the rules never saw) gives
@@ -124,7 +125,7 @@ CUE_WEIGHT = 0.1
 """Scale of the 0/1 rule-derived cues next to the unit-norm n-gram vector."""
 NGRAMS = 2
 """Word n-grams of 1 to NGRAMS tokens."""
-THRESHOLD = 0.55
+THRESHOLD = 0.525
 """The model refuses at or above this probability (the rules refuse on their own)."""
 
 _ENV_SWITCH = "LAMWORKS_INTEGRITY_LEARNED"
@@ -152,6 +153,20 @@ _ACADEMIC = frozenset("""
     proctored timer gpa turnitin plagiarism checker detector gptzero
 """.split())
 _WORK_KINDS = frozenset({"doc", "assessment", "part", "piece", "problem"})
+# Words that are school words in school and something else elsewhere ("an eye exam", "a memo
+# on the transfer", "a team project at work"): one of them alone does not make a request
+# school work; two do, as does any other school word.
+_AMBIGUOUS = frozenset("""
+    exam exams test tests memo memos note notes project projects presentation presentations
+    group team thread forum final finals mark marks marked credit credits term checker detector
+    report reports review reviews letter letters story stories post posts list lists summary
+    summaries code script deck slide slides plan plans proposal proposals class classes
+    practice coach lesson lessons
+""".split()) | frozenset("""
+    chem chemistry bio biology physics math maths algebra calculus geometry history english
+    spanish french literature economics psychology science
+""".split())
+"""(School subjects count as one such word each: "the online chem test" is two.)"""
 
 
 MIN_WORDS = 6
@@ -172,10 +187,13 @@ def academic_context(tokens: Sequence[str]) -> bool:
     never refused by the learned stage, however the model scores them."""
     if _words(tokens) < MIN_WORDS:
         return False
-    if any(t in _ACADEMIC or _rules._kind(t) in _WORK_KINDS for t in tokens):
-        return True
     text = " ".join(tokens)
-    return bool(_rules._GRADED_CONTEXT.search(text) or _rules._LIVE_ASSESSMENT.search(text))
+    if _rules._GRADED_CONTEXT.search(text) or _rules._LIVE_ASSESSMENT.search(text):
+        return True
+    school = [t for t in tokens
+              if t in _ACADEMIC or t in _AMBIGUOUS or _rules._kind(t) in _WORK_KINDS]
+    strong = [t for t in school if t not in _AMBIGUOUS]
+    return bool(strong) or len(set(school)) >= 2
 
 
 def _request_tokens(utterance: str) -> list[str]:

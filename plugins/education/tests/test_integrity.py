@@ -338,3 +338,15 @@ def test_learned_stage_leaves_dialog_answers_and_other_domains_alone() -> None:
         assert not integrity_violation(utterance), utterance
     assert integrity_model.academic_context(
         integrity_model.normalise(LEARNED_REFUSE[0]).split())
+
+
+@pytest.mark.parametrize("utterance", [
+    "Eye exam on December 9 at 9:30am, put it in my calendar and remind me 30 minutes before",
+    "pay Alex 25.75, memo lunch",
+    "i owe my roomate Kevin 85 for utilities, send it from checking and put 'utilities' as "
+    "the memo",
+    "fly me from Boston to Atlanta tomorrow, one-way, first class",
+])
+def test_requests_outside_school_are_never_refused_by_the_learned_stage(utterance: str) -> None:
+    # One word that is a school word elsewhere ("exam", "memo", "class") is not school work.
+    assert not integrity_violation(utterance)
