@@ -153,7 +153,14 @@ def _print_turn(turn: Turn, explain: bool) -> None:
         for step in turn.steps:
             _print_step(step)
     if turn.follow_up and explain:
-        out.print(f"[dim]missing: {turn.follow_up.field} of {turn.follow_up.tool}[/dim]")
+        follow = turn.follow_up
+        filled = {k: v for k, v in follow.arguments.items() if not k.startswith("__")}
+        out.print(f"[dim]missing: {follow.field} of {follow.tool}; filled so far: "
+                  f"{json.dumps(filled, default=str, ensure_ascii=False)}[/dim]",
+                  highlight=False)
+        for name, span in follow.spans.items():
+            out.print(f"[dim]  {name} ← “{span.text}” [{span.start}:{span.end}][/dim]",
+                      highlight=False)
     for c in turn.citations:
         where = " › ".join(p for p in (c.title or c.source, c.section) if p)
         out.print(f"  [dim]source: {where}[/dim]", highlight=False)

@@ -129,3 +129,16 @@ def test_kb_ingest_list_search_and_drop(tmp_path: Path) -> None:
     assert "3 dollars" not in guest.stdout  # a staff-only chunk never reaches a guest
     dropped = lamworks("kb", "drop", "handbook", "--config", str(config))
     assert dropped.returncode == 0 and "dropped handbook: 1 chunks" in dropped.stdout
+
+
+def test_ask_explain_shows_the_question_and_what_is_filled_so_far(
+        install_plugins: Callable[..., Path], write_config: Callable[..., Path]) -> None:
+    install_plugins(agenda="lamworks_agenda")
+    path = write_config(plugins="allow = ['agenda']")
+    path.write_text(path.read_text().replace('planner = "keyword"', 'planner = "neuro-symbolic"'))
+    result = lamworks("ask", "add a new contact, email ana@example.com", "--user", "alice",
+                      "--explain", "--config", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "missing: full_name of agenda.add_contact" in result.stdout
+    assert "email ← “ana@example.com”" in result.stdout
+    assert "assistant:" in result.stdout and "?" in result.stdout.split("assistant:")[1]
