@@ -341,7 +341,9 @@ class _Pools:
         if key.startswith("entity:"):
             return self._entities(spec.entity or "")
         if key == "person":
-            return _quoted(text) + _names(text) + _lower_names(text)
+            streets = [(m.start(), m.end()) for m in _STREET.finditer(text)]
+            return [c for c in _quoted(text) + _names(text) + _lower_names(text)
+                    if not any(_overlaps((c.start, c.end), s) for s in streets)]
         if key == "identifier":
             return _quoted(text) + [
                 Candidate(m.group(0), m.start(), m.end(), m.group(0), _cue(text, m.start()))

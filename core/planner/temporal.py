@@ -78,8 +78,9 @@ def _weekday(token: str) -> int:
 
 def cue(text: str, start: int, width: int = 30) -> str:
     """Up to three words before ``start`` (within ``width`` characters), not reaching back
-    past a comma or full stop: what tells "born 2 March" from "until 2 March"."""
-    window = re.split(r"[,;:.!?]\s", text[max(0, start - width):start])[-1]
+    past a comma, a full stop or another number: what tells "born 2 March" from "until 2
+    March" (and keeps "dob 1975-07-30 next Friday" from lending "dob" to Friday)."""
+    window = re.split(r"[,;:.!?]\s|\d", text[max(0, start - width):start])[-1]
     return " ".join(re.findall(r"[a-z]+", window.lower())[-3:])
 
 

@@ -350,3 +350,15 @@ def trip(
 def test_leaving_is_the_departure() -> None:
     filled = FILLER.fill(trip, "leaving Dec 20", today=TUESDAY)
     assert filled.arguments == {"departure_date": date(2026, 12, 20)}
+
+
+def test_a_date_right_after_a_birth_date_is_not_a_birth_date() -> None:
+    filled = FILLER.fill(reserve, "for Ana Ruiz dob 1975-07-30 next Friday", today=TUESDAY)
+    assert filled.arguments["day"] == date(2026, 12, 4)
+
+
+def test_a_street_name_is_not_a_person() -> None:
+    filled = FILLER.fill(move, "update Omar Haddad to 44 Kestrel Way, Riverside on Friday",
+                         today=TUESDAY)
+    assert filled.arguments["patient_name"] == "Omar Haddad"
+    assert filled.arguments["address"] == "44 Kestrel Way, Riverside"
