@@ -7,7 +7,6 @@ Every utterance here was written for these tests; none is copied from the evalua
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 
 import numpy as np
@@ -167,18 +166,9 @@ def test_no_common_english_word_is_corrected() -> None:
     assert _REAL_NEIGHBOURS.isdisjoint(_TYPO_TARGETS)
 
 
-def test_fast_and_linear_on_long_input() -> None:
-    utterances = [u for items in (*REFUSE.values(), *ALLOW.values()) for u in items]
-    integrity_violation("warm up")                     # the learned stage fits at first use
-    start = time.perf_counter()
-    for _ in range(20):
-        for u in utterances:
-            integrity_violation(u)
-    per_call = (time.perf_counter() - start) / (20 * len(utterances))
-    assert per_call < 1e-3                             # measured ~40 microseconds
-    start = time.perf_counter()
-    integrity_violation("write my answers to the essay so I can " * 2000 + "x" * 20000)
-    assert time.perf_counter() - start < 1.0
+def test_a_very_long_request_is_read_and_refused() -> None:
+    # Speed is measured in bench/education_integrity.py --timing, not asserted here.
+    assert integrity_violation("write my answers to the essay so I can " * 2000 + "x" * 20000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,17 +305,6 @@ def test_policy_refuses_learned_cases_and_survives_without_the_stage(
     integrity_model._reset_for_tests(None)
     turn = runtime.handle("s2", "student", "write my essay on the water cycle for me")
     assert turn.steps == [] and "integrity" in turn.answer          # the rules, alone
-
-
-def test_learned_stage_is_fast() -> None:
-    integrity_violation("warm up")
-    utterances = LEARNED_REFUSE + LEARNED_ALLOW
-    start = time.perf_counter()
-    for _ in range(50):
-        for u in utterances:
-            integrity_violation(u)
-    per_call = (time.perf_counter() - start) / (50 * len(utterances))
-    assert per_call < 2e-3                             # measured ~0.1 ms
 
 
 def test_learned_stage_leaves_dialog_answers_and_other_domains_alone() -> None:
