@@ -22,13 +22,15 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from pydantic_core import to_jsonable_python
 
 from ..config import InstitutionConfig
+from ..extensions import EntityMatch, SlotExtractor
 from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
 from ..planning import PlanningContext, new_step_id, small_talk
 from ..tools import Tool
@@ -102,6 +104,9 @@ class NeuroSymbolicPlanner:
     # -- planning ------------------------------------------------------------------------------
 
     def plan(self, utterance: str, ctx: PlanningContext) -> Plan:
+        # Routing and slot filling both ask the extractors about the same text; an extractor
+        # may read a store (registered patients), so it answers once per text and plan.
+        ctx = replace(ctx, slot_extractors=_once_per_text(ctx.slot_extractors))
         text = utterance.strip()
         if not text:
             return Plan(reply="Please type what you would like me to do.")
@@ -386,6 +391,23 @@ class NeuroSymbolicPlanner:
         hint = (" For example: " + "; ".join(f"“{e}”" for e in examples) + ".") if examples \
             else ""
         return "Sorry, that's not something I can do here." + hint
+
+
+def _once_per_text(extractors: Sequence[SlotExtractor]) -> tuple[SlotExtractor, ...]:
+    """The extractors, each remembering its matches per text for as long as they live."""
+
+    def remembering(extract: Callable[[str, Any], list[EntityMatch]]
+                    ) -> Callable[[str, Any], list[EntityMatch]]:
+        seen: dict[str, list[EntityMatch]] = {}
+
+        def extract_once(text: str, context: Any) -> list[EntityMatch]:
+            if text not in seen:
+                seen[text] = extract(text, context)
+            return seen[text]
+
+        return extract_once
+
+    return tuple(replace(e, extract=remembering(e.extract)) for e in extractors)
 
 
 _PEOPLE = {"patient", "student", "person", "contact", "guest", "customer", "user", "client",

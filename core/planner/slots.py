@@ -24,7 +24,7 @@ from ..extensions import EntityMatch, SlotExtractor
 from ..plan import Span
 from ..tools import Tool
 from .fields import FieldSpec, field_specs
-from .temporal import cue, find_dates, find_durations, find_times, part_of_day
+from .temporal import MONTHS, cue, find_dates, find_durations, find_times, part_of_day
 
 __all__ = ["Filled", "SlotFiller"]
 
@@ -229,8 +229,7 @@ class SlotFiller:
                 return chosen  # a name the description offers, or nothing (not a stray quote)
         if spec.kind == "text" and asked and _text_pool(spec) == "text:long":
             # The answer to "what is the essay?" is the whole message, less an introduction.
-            tails = [c for c in pools.of(spec) if c.score >= 2.0]
-            return tails[0] if tails else _whole(text)
+            return next(iter(_long_tail(text)), None) or _whole(text)
         if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if free:
                 return _best_by_cue(free, spec.words)
@@ -393,9 +392,7 @@ class _Pools:
         return _quoted(self.text) + _names(self.text) + _lower_names(self.text)
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")
-_PERIOD_RE = re.compile(r"\b(?:(this|next) (week|month)|(?:in|during|for) (" + "|".join(_MONTHS)
+_PERIOD_RE = re.compile(r"\b(?:(this|next) (week|month)|(?:in|during|for) (" + "|".join(MONTHS)
                         + r"))\b", re.I)
 _START_NAMES = {"start", "from", "begin", "since"}
 _END_NAMES = {"end", "until", "to", "through"}
@@ -413,7 +410,7 @@ def _period_range(specs: Sequence[FieldSpec], filled: Filled, text: str, today: 
         return
     start_name, end_name = starts[0].name, ends[0].name
     if m.group(3):
-        month = _MONTHS.index(m.group(3).lower()) + 1
+        month = MONTHS.index(m.group(3).lower()) + 1
         year = today.year + (month < today.month)
         first = date(year, month, 1)
     elif m.group(2).lower() == "week":

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from lamworks import EntityMatch, Span
+from lamworks.knowledge.loaders import parse_front_matter
 
 __all__ = ["TOPIC_ENTITY", "course_topics", "find_topics"]
 
@@ -31,7 +32,6 @@ COURSE_DIR = Path(__file__).parent / "knowledge" / "course"
 _LESSON = re.compile(r"^#\s+Lesson\s+\d+\s*:\s*(.+)$", re.MULTILINE)
 _SUBHEADING = re.compile(r"^###\s+(.+)$", re.MULTILINE)
 _BOLD = re.compile(r"\*\*([^*\n]{4,60})\*\*")
-_ACCESS = re.compile(r"^access:\s*(\S+)", re.MULTILINE)
 
 
 def _variants(term: str) -> set[str]:
@@ -54,8 +54,8 @@ def course_topics(folder: Path = COURSE_DIR) -> dict[str, str]:
     topics: dict[str, str] = {}
     for path in sorted(folder.glob("*.md")):
         text = path.read_text(encoding="utf-8")
-        access = _ACCESS.search(text[:500])
-        if access and access.group(1).strip().lower() != "public":
+        meta, _ = parse_front_matter(text)
+        if meta.get("access", "public").lower() != "public":
             continue
         found: list[str] = []
         for title in _LESSON.findall(text):
