@@ -8,9 +8,19 @@ Reads every evaluation suite it finds:
   JSON schemas and a few examples — the path a third-party data set is evaluated through.
 
 Each suite's single-turn and out-of-scope records are split 50/50 by a hash of their id into a
-calibration half and a test half. ``--calibrate`` fits the router's threshold and lexical weight
-on the calibration halves of all suites together and writes ``core/planner/calibration.json``;
-the figures reported are always on the test halves (dialogs are all test).
+calibration half and a "test" half. ``--calibrate`` fits the router's threshold and lexical
+weight on the calibration halves of all suites together and writes
+``core/planner/calibration.json``. Both halves are DEVELOPMENT sets: the planner's rules were
+tuned while looking at the test halves' failures, so their figures (the default report,
+``"split": "dev-test-half"``; ``--split calibration`` gives ``"dev-calibration-half"``) are not
+held-out estimates. Dialogs are not split (all reported, development too).
+
+``--blind`` reports instead on ``bench/data/blind/<suite>/{single,out_of_scope,dialogs}.jsonl``
+(same format, docs/planner-evals.md), written apart from the rules and never used to tune them:
+each file whole, no split, no calibration, and no failing utterance printed or stored (counts
+only), so the set stays blind. A suite without a blind folder is skipped.
+``--v1`` also measures the previous planner (``bench/baseline.py``, its own calibration) on the
+same records in the same run, beside the current one.
 
 Latency is per planned turn, wall clock, next to the floor measured in the same run: one bare
 embedding of the same utterance (no cache). BLAS is pinned to one thread (the serving setting).
@@ -21,8 +31,10 @@ nearest-example kNN is reported too.
 Usage::
 
     .venv/bin/python bench/planner.py [--calibrate] [--peer] [--suite NAME] [--limit N]
+                                      [--blind] [--v1]
 
-Prints a table and writes ``bench/results/planner.json``.
+Prints a table and writes ``bench/results/planner.json`` (``planner-dev.json`` with
+``--split calibration``, ``planner-blind.json`` with ``--blind``).
 """
 
 from __future__ import annotations
@@ -51,6 +63,8 @@ REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
 DEFAULT_NOW = "2026-11-24T10:00:00"
 
+from pydantic import Field  # noqa: E402
+
 from lamworks import (  # noqa: E402
     DialogState,
     InstitutionConfig,
@@ -63,6 +77,18 @@ from lamworks import (  # noqa: E402
 )
 from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
 from lamworks.planning import PlanningContext  # noqa: E402
+
+SPLIT_LABELS = {"test": "dev-test-half", "calibration": "dev-calibration-half",
+                "blind": "blind"}
+"""What each report is measured on. Both hash halves are development sets (rules were tuned
+on them); only ``--blind`` is held out."""
+
+
+class V1DialogState(DialogState):
+    """The dialog state planner v1 (``bench/baseline.py``) was written against: today's typed
+    fields plus the free-form ``extra`` dict where v1 keeps its last step."""
+
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 @dataclass
@@ -85,6 +111,20 @@ def _jsonl(path: Path) -> list[dict[str, Any]]:
         return []
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()
             if line.strip()]
+
+
+def load_blind(suites: list[Suite], root: Path) -> list[Suite]:
+    """The suites that have a blind folder, with its records instead of theirs (whole)."""
+    blind = []
+    for suite in suites:
+        folder = root / suite.name
+        if not folder.is_dir():
+            print(f"no blind set for suite {suite.name!r} ({folder} is absent): skipped")
+            continue
+        blind.append(replace(suite, single=_jsonl(folder / "single.jsonl"),
+                             dialogs=_jsonl(folder / "dialogs.jsonl"),
+                             out_of_scope=_jsonl(folder / "out_of_scope.jsonl")))
+    return blind
 
 
 def load_suites(config: InstitutionConfig, only: set[str] | None) -> list[Suite]:
@@ -201,7 +241,10 @@ class Harness:
     extractors read) are started exactly as in production, and the request-stage policies
     screen each utterance first, as in production; nothing is executed."""
 
-    def __init__(self, runtime: Runtime, planner: NeuroSymbolicPlanner) -> None:
+    def __init__(self, runtime: Runtime, planner: Any,
+                 state_type: type[DialogState] = DialogState) -> None:
+        self.state_type = state_type
+        """The dialog state the planner was written against (:class:`V1DialogState` for v1)."""
         self.runtime = runtime
         self.config = runtime.config
         self.planner = planner
@@ -294,7 +337,7 @@ def evaluate_single(h: Harness, suite: Suite, records: Iterable[dict[str, Any]],
         start = time.perf_counter()
         embed_floor(text)
         scores.floor.append(time.perf_counter() - start)
-        plan, elapsed = h.plan(suite, record, text, DialogState())
+        plan, elapsed = h.plan(suite, record, text, h.state_type())
         scores.latencies.append(elapsed)
         got = outcome_of(plan)
         expected_tool = suite.tool_name(record.get("tool"))
@@ -351,7 +394,7 @@ def evaluate_dialogs(h: Harness, suite: Suite, dialogs: Iterable[dict[str, Any]]
     scores = Scores()
     for dialog_record in dialogs:
         scores.dialogs += 1
-        state = DialogState()
+        state = h.state_type()
         ok = True
         for turn in dialog_record["turns"]:
             plan, elapsed = h.plan(suite, dialog_record, turn["say"], state)
@@ -528,17 +571,62 @@ def semantic_router_peer(h: Harness, suite: Suite) -> dict[str, Any]:
 
 # -- main ------------------------------------------------------------------------------------------
 
+def evaluate_planner(harness: Harness, suites: list[Suite], split: str, embed_floor: Any,
+                     *, peers: bool = False) -> tuple[dict[str, Any], Scores]:
+    """Every suite's figures for one planner: single-turn and out-of-scope records of the
+    chosen half (``split`` "test" or "calibration"), or all of them (``"blind"``), and dialogs.
+    """
+    entries: dict[str, Any] = {}
+    total = Scores()
+    for suite in suites:
+        # Warm the router (tool embeddings) before timing.
+        harness.planner.plan("warm up", harness.context(suite, {}, harness.state_type()))
+        records = [r for r in [*suite.single, *suite.out_of_scope]
+                   if split == "blind" or is_calibration(r) == (split == "calibration")]
+        single = evaluate_single(harness, suite, records, embed_floor)
+        dialogs = evaluate_dialogs(harness, suite, suite.dialogs)
+        single.add(dialogs)
+        total.add(single)
+        entry = single.summary()
+        entry["sizes"] = {"single": len(suite.single), "dialogs": len(suite.dialogs),
+                          "out_of_scope": len(suite.out_of_scope), "tools": len(suite.tools)}
+        if split == "blind":
+            # Counts only: a blind set's utterances are neither printed nor stored.
+            entry["failures"] = []
+            entry["failure_count"] = len(single.failures)
+        else:
+            entry["failures"] = [f for f in single.failures if "say" not in f][:50] + [
+                f for f in single.failures if "say" in f]
+        if peers:
+            entry["peers"] = [knn_peer(harness, suite), semantic_router_peer(harness, suite)]
+        entries[suite.name] = entry
+    return entries, total
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--split", choices=("test", "calibration"), default="test",
-                        help="which half of the single-turn sets to report on: 'calibration' "
-                             "is for development (error analysis), writes planner-dev.json")
+                        help="which half of the single-turn sets to report on (both are "
+                             "development sets): 'calibration' is for error analysis, writes "
+                             "planner-dev.json")
+    parser.add_argument("--blind", action="store_true",
+                        help="report on bench/data/blind/<suite>/ whole (no split, no "
+                             "failures shown); writes planner-blind.json")
+    parser.add_argument("--blind-dir", default=str(REPO / "bench" / "data" / "blind"),
+                        help=argparse.SUPPRESS)
+    parser.add_argument("--v1", action="store_true",
+                        help="also measure the previous planner (bench/baseline.py) in the "
+                             "same run")
     parser.add_argument("--peer", action="store_true", help="also run semantic-router and kNN")
     parser.add_argument("--suite", action="append", help="only these suites")
     parser.add_argument("--limit", type=int, default=0, help="records per file (quick runs)")
     parser.add_argument("--failures", type=int, default=8, help="failures to print per suite")
     args = parser.parse_args()
+    if args.blind and (args.calibrate or args.peer):
+        parser.error("--blind reports only: no --calibrate, and no --peer (peers tune a "
+                     "threshold on the records they are scored on)")
+    split = "blind" if args.blind else args.split
 
     from threadpoolctl import threadpool_limits
 
@@ -553,14 +641,18 @@ def main() -> int:
                               cache=EmbeddingCache(workdir / "embedding-cache.sqlite"))
     planner = NeuroSymbolicPlanner(bench_embedder)
     suites = load_suites(config, set(args.suite) if args.suite else None)
+    if args.blind:
+        suites = load_blind(suites, Path(args.blind_dir))
     if not suites:
-        print("no evaluation suites found (plugins' evals/ folders, bench/data/schema_eval/)")
+        print("no evaluation suites found (plugins' evals/ folders, bench/data/schema_eval/"
+              + (", with a folder under --blind-dir" if args.blind else "") + ")")
         return 1
     if args.limit:
         for s in suites:
             s.single, s.dialogs = s.single[:args.limit], s.dialogs[:args.limit]
             s.out_of_scope = s.out_of_scope[:args.limit]
-    harness = Harness(Runtime(config), planner)
+    runtime = Runtime(config)
+    harness = Harness(runtime, planner)
     if args.calibrate:
         calibration = calibrate(harness, suites)
         calibration.save(REPO / "core" / "planner" / "calibration.json")
@@ -568,35 +660,34 @@ def main() -> int:
         planner._routers.clear()
     embedder = planner.embedder_for(config)
     embedder.encode(["warm up the model"])
+    # The model's own BLAS library is loaded with it: pin again.
+    threadpool_limits(1, user_api="blas")
+
+    def embed_floor(text: str) -> Any:
+        return embedder.encode([text[:2000]])
+
     report: dict[str, Any] = {
         "machine": f"{platform.node()} {platform.machine()} {os.cpu_count()} cores, "
                    f"Python {platform.python_version()}",
-        "blas_threads": 1, "calibration": vars(planner.calibration), "suites": {},
+        "blas_threads": 1, "split": SPLIT_LABELS[split],
+        "calibration": vars(planner.calibration), "suites": {},
     }
-    total = Scores()
-    for suite in suites:
-        # Warm the router (tool embeddings) before timing.
-        planner.plan("warm up", harness.context(suite, {}, DialogState()))
-        single = evaluate_single(harness, suite,
-                                 [r for r in [*suite.single, *suite.out_of_scope]
-                                  if is_calibration(r) == (args.split == "calibration")],
-                                 lambda text: embedder.encode([text[:2000]]))
-        dialogs = evaluate_dialogs(harness, suite, suite.dialogs)
-        single.add(dialogs)
-        total.add(single)
-        entry = single.summary()
-        entry["sizes"] = {"single": len(suite.single), "dialogs": len(suite.dialogs),
-                          "out_of_scope": len(suite.out_of_scope), "tools": len(suite.tools)}
-        entry["failures"] = [f for f in single.failures if "say" not in f][:50] + [
-            f for f in single.failures if "say" in f]
-        if args.peer:
-            entry["peers"] = [knn_peer(harness, suite), semantic_router_peer(harness, suite)]
-        report["suites"][suite.name] = entry
+    report["suites"], total = evaluate_planner(harness, suites, split, embed_floor,
+                                               peers=args.peer)
     report["overall"] = total.summary()
-    print_table(report, args.failures)
+    if args.v1:
+        sys.path.insert(0, str(REPO / "bench"))
+        from baseline import V1_COMMIT, load_v1
+
+        v1 = load_v1().NeuroSymbolicPlanner(bench_embedder)
+        v1_suites, v1_total = evaluate_planner(Harness(runtime, v1, V1DialogState), suites,
+                                               split, embed_floor)
+        report["v1"] = {"commit": V1_COMMIT, "calibration": vars(v1.calibration),
+                        "suites": v1_suites, "overall": v1_total.summary()}
+    print_table(report, 0 if args.blind else args.failures)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / ("planner.json" if args.split == "test" else "planner-dev.json")
-    report["split"] = args.split
+    out = RESULTS / {"test": "planner.json", "calibration": "planner-dev.json",
+                     "blind": "planner-blind.json"}[split]
     out.write_text(json.dumps(report, indent=2, default=str), encoding="utf-8")
     print(f"\nwrote {out}")
     return 0
@@ -608,13 +699,19 @@ def print_table(report: dict[str, Any], failures: int) -> None:
             "latency_p95_ms", "floor_p50_ms", "floor_p95_ms"]
     names = [*report["suites"], "overall"]
     print(f"machine: {report['machine']}; BLAS threads: {report['blas_threads']}; "
-          f"calibration: threshold {report['calibration']['threshold']}, lexical weight "
-          f"{report['calibration']['lexical_weight']}")
-    print(f"{'metric':<20}" + "".join(f"{n:>14}" for n in names))
-    for key in keys:
-        row = [report["suites"][n][key] if n != "overall" else report["overall"][key]
-               for n in names]
-        print(f"{key:<20}" + "".join(f"{'-' if v is None else v:>14}" for v in row))
+          f"split: {report['split']}")
+    planners = [("current planner", report)]
+    if "v1" in report:
+        planners.append((f"previous planner v1 ({report['v1']['commit']})", report["v1"]))
+    for title, data in planners:
+        calibration = data["calibration"]
+        print(f"\n{title}; calibration: threshold {calibration.get('threshold')}, lexical "
+              f"weight {calibration.get('lexical_weight')}")
+        print(f"{'metric':<20}" + "".join(f"{n:>14}" for n in names))
+        for key in keys:
+            row = [data["suites"][n].get(key) if n != "overall" else data["overall"].get(key)
+                   for n in names]
+            print(f"{key:<20}" + "".join(f"{'-' if v is None else v:>14}" for v in row))
     for name, entry in report["suites"].items():
         for peer in entry.get("peers", []):
             print(f"peer {peer.get('router')} on {name}: " + ", ".join(

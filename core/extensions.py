@@ -78,6 +78,10 @@ class SlotExtractor:
     entity_type: str
     extract: Callable[[str, Any], list[EntityMatch]]
     plugin: str = ""
+    generic: str = ""
+    """What the router reads instead of a match ("the doctor", "someone", "a topic"), so that
+    routing rests on the words of intent rather than on names; empty: the type in words
+    ("a practitioner")."""
 
     def namespaced(self, plugin: str) -> SlotExtractor:
         name = self.name if "." in self.name else f"{plugin}.{self.name}"

@@ -26,6 +26,7 @@ __all__ = [
     "Step",
     "StepStatus",
     "Turn",
+    "WaitingStep",
 ]
 
 REF_PLACEHOLDER = "$from"
@@ -143,14 +144,31 @@ class Step(BaseModel):
         return next((d for d in self.decisions if d.kind == "deny"), None)
 
 
+class WaitingStep(BaseModel):
+    """A step that waits for the record another step of the same plan produces ("book the
+    patient we are about to register"): its tool, the field that takes the record, the record
+    type, and the arguments it already has."""
+
+    tool: str
+    field: str
+    ref: str
+    arguments: dict[str, Any] = Field(default_factory=dict)
+
+
 class FollowUp(BaseModel):
-    """A question the planner needs answered before it can finish a step."""
+    """A question the planner needs answered before it can finish a step.
+
+    The pending plan is typed: ``before`` holds the steps of the same plan already complete
+    (they run with it once the answer comes), ``after`` the step that waits for what this
+    one produces."""
 
     tool: str
     field: str
     question: str
     arguments: dict[str, Any] = Field(default_factory=dict)
     spans: dict[str, Span] = Field(default_factory=dict)
+    before: list[Step] = Field(default_factory=list)
+    after: WaitingStep | None = None
 
 
 class Plan(BaseModel):

@@ -40,18 +40,24 @@ __all__ = [
     "PlanningContext",
     "field_question",
     "new_step_id",
+    "reply_to_confirmation",
     "small_talk",
 ]
 
 
 class DialogState(BaseModel):
-    """What a conversation remembers between turns; persisted with the session."""
+    """What a conversation remembers between turns; persisted with the session.
+
+    Every field is typed: a pending question (``follow_up``), steps waiting for a person's
+    confirmation (``pending_steps``), the records the conversation is about (``references``,
+    by type: "her" is the last Patient), and the step planned last (``last_step``, which a
+    correction such as "make it Wednesday" changes)."""
 
     follow_up: FollowUp | None = None
     pending_steps: list[Step] = Field(default_factory=list)
     references: dict[str, Ref] = Field(default_factory=dict)
     history: list[dict[str, str]] = Field(default_factory=list)
-    extra: dict[str, Any] = Field(default_factory=dict)
+    last_step: Step | None = None
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})
@@ -116,6 +122,38 @@ def small_talk(utterance: str) -> str | None:
         return "Hello! What can I do for you?"
     if _THANKS.match(utterance):
         return "You're welcome."
+    return None
+
+
+_AFFIRM = frozenset(
+    "yes yeah yep yup ya sure ok okay k alright confirm confirmed correct right fine "
+    "absolutely definitely certainly perfect great good please do it go ahead proceed book thing "
+    "that works sounds thats that's is do go".split())
+_NEGATE = frozenset(
+    "no nope nah don't dont do not never stop cancel abort wait hold on mind forget it that "
+    "please thanks thank you".split())
+_AFFIRM_CORE = re.compile(r"\b(yes|yeah|yep|yup|ya|sure|ok|okay|alright|confirm(ed)?|correct|"
+                          r"go ahead|proceed|do it|please do|sounds good|that works|"
+                          r"absolutely|definitely|perfect)\b", re.I)
+_NEGATE_CORE = re.compile(r"\b(no|nope|nah|don'?t|do not|never ?mind|cancel|abort|stop|"
+                          r"forget it|hold on)\b", re.I)
+
+
+def reply_to_confirmation(utterance: str) -> str | None:
+    """``"yes"`` or ``"no"`` when a short message only accepts or declines what is awaiting
+    confirmation ("yes go ahead", "yep, do it", "no, don't"), else ``None``.
+
+    Anything more ("yes but make it 10am", "no, Friday") is not a bare answer: it is planned
+    as a correction or a new request. Typed answers take the same single-use token path as
+    the buttons (:meth:`lamworks.Runtime.handle`)."""
+    words = re.findall(r"[a-z']+", utterance.lower())
+    if not words or len(words) > 6 or any(ch.isdigit() for ch in utterance):
+        return None
+    if _NEGATE_CORE.search(utterance) and set(words) <= _NEGATE | {"i", "to", "want"}:
+        return "no"
+    if _AFFIRM_CORE.search(utterance) and set(words) <= _AFFIRM | {"i", "it", "please", "thanks",
+                                                                   "thank", "you", "ahead"}:
+        return "yes"
     return None
 
 

@@ -46,7 +46,7 @@ from .plan import (
     Step,
     Turn,
 )
-from .planning import DialogState, Planner, PlanningContext
+from .planning import DialogState, Planner, PlanningContext, reply_to_confirmation
 from .plugins import PluginManager, make_plugin_manager
 from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate
 from .sessions import ConfirmationStore, RateCounter, SessionStore
@@ -218,6 +218,18 @@ class Runtime:
     def _handle(self, turn: Turn) -> Turn:
         base = self.action_context(turn.session_id, turn.user)
         state, version = self.sessions.load(turn.session_id, turn.user)
+        typed = reply_to_confirmation(turn.utterance) if state.pending_steps else None
+        if typed is not None:
+            # "yes go ahead" at a pending confirmation is the button, through the same
+            # single-use token; "no, don't" is the other button.
+            pending = state.pending_steps[0]
+            try:
+                answered = (self.confirm(turn.session_id, pending.id) if typed == "yes"
+                            else self.cancel(turn.session_id, pending.id))
+            except ConfirmationError as exc:
+                return turn.model_copy(update={"answer": str(exc)})
+            return answered.model_copy(update={"turn_id": turn.turn_id,
+                                               "utterance": turn.utterance})
         for stale in state.pending_steps[:1]:
             if stale.confirmation_token:
                 self.confirmations.cancel(stale.confirmation_token)

@@ -13,16 +13,22 @@ from functools import lru_cache
 from typing import Any
 
 from ..tools import ENTITY_KEY, REF_KEY, Tool
+from .lexicon import lexicon
 
-__all__ = ["FieldSpec", "field_specs", "required_order"]
+__all__ = ["SYNONYMS_KEY", "TITLES_KEY", "FieldSpec", "field_specs", "required_order"]
 
-_LOCATION = {"city", "location", "destination", "origin", "area", "address", "place", "town",
-             "venue", "country", "state", "region", "where", "airport", "station"}
-_TEXT = {"reason", "note", "notes", "text", "message", "description", "comment", "query",
-         "question", "topic", "subject", "content", "details", "body", "essay", "prompt",
-         "answer", "request"}
-_PERSON_HINTS = {"patient", "person", "student", "first", "last", "full", "contact", "guest",
-                 "customer", "recipient", "attendee", "user", "client", "passenger"}
+SYNONYMS_KEY = "x-synonyms"
+"""Schema key: phrases that mean a value. On an enum property, an object mapping each value to
+its phrases (``{"sms": ["text message", "texting"]}``); on a boolean, a boolean-like enum or a
+plain string, a list of phrases that mean "this field applies" (a flag set, a cue for the
+field's value)."""
+TITLES_KEY = "x-titles"
+"""Schema key: titles written before a name of this entity (``["Capt", "Captain"]``). A field
+with titles takes titled names only, when no slot extractor answered."""
+
+_LEX = lexicon("en")
+_TEMPORAL_FORMATS = {"date": "date", "date-time": "datetime", "time": "time",
+                     "duration": "duration"}
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,15 @@ class FieldSpec:
     words: frozenset[str] = field(default_factory=frozenset)
     """Lower-case words of the name and description, the field's cues in an utterance."""
     default: Any = None
+    synonyms: dict[Any, tuple[str, ...]] = field(default_factory=dict, hash=False)
+    """From ``x-synonyms``: for an enum, each value's phrases; for any other field, the
+    phrases that mean the field applies, under the key ``True``."""
+    titles: tuple[str, ...] = ()
+    """From ``x-titles``: titles written before a name of this entity ("Capt")."""
+    type: str = "string"
+    """The declared JSON type: what the value is written as (the kind says how to find it)."""
+    format: str = ""
+    """The declared JSON format ("date", "time", ...), if any."""
 
 
 _OPTION_LIST = re.compile(r"['‘\"“]([^'’\"”]{2,40})['’\"”](?:\s*(?:,|or|,\s*or)\s*['‘\"“]"
@@ -85,6 +100,8 @@ def _resolve(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kind(name: str, prop: dict[str, Any]) -> str:
+    """How to find the value, guessed from the format, the type and the name's words; the
+    declared type still decides how the value is written (:func:`_declared_type`)."""
     if prop.get(REF_KEY):
         return "ref"
     if prop.get(ENTITY_KEY):
@@ -92,43 +109,63 @@ def _kind(name: str, prop: dict[str, Any]) -> str:
     if "enum" in prop:
         return "enum"
     fmt = prop.get("format", "")
-    typ = prop.get("type", "string")
-    if fmt == "date":
-        return "date"
-    if fmt == "date-time":
-        return "datetime"
-    if fmt == "time":
-        return "time"
-    if fmt == "duration":
-        return "duration"
+    typ = _declared_type(prop)
+    if fmt in _TEMPORAL_FORMATS:
+        return _TEMPORAL_FORMATS[fmt]
     if fmt == "email" or "email" in name:
         return "email"
-    if typ == "integer":
-        return "integer"
-    if typ == "number":
-        return "number"
-    if typ == "boolean":
-        return "boolean"
+    if typ in ("integer", "number", "boolean"):
+        return typ
     lowered = name.lower()
-    parts = set(lowered.split("_"))
-    if parts & {"phone", "telephone", "mobile", "cell"}:
+    parts = set(re.split(r"[_\W]+", lowered)) - {""}
+    if parts & _LEX.phone_field_words:
         return "phone"
-    if parts & {"identifier", "id", "mrn", "code", "reference", "ref", "number", "account"} \
-            and not parts & {"name", "phone"}:
+    if lowered.startswith("number_of") or (parts & _LEX.count_field_words and not parts & {
+            "name", "type", "id", "date", "time", "day"}):
+        return "integer"  # "number_of_seats", "travelers", "party_size", even as a string
+    if parts & (_LEX.money_field_words | _LEX.measure_field_words) \
+            and not parts & {"name", "type"}:
+        return "number"
+    if parts & _LEX.identifier_field_words and not parts & {"name", "phone"}:
         return "identifier"
-    if parts & {"date", "day", "birthdate", "dob"} and typ == "string":
+    if parts & _LEX.date_name_words:
         return "date"
-    if "time" in parts and typ == "string":
+    if "time" in parts:
         return "time"
-    if parts & _LOCATION:
+    if parts & _LEX.location_field_words and not parts & {"name", "type"}:
         return "location"
-    if "name" in parts and (parts & _PERSON_HINTS or lowered == "name"):
+    if "name" in parts and (parts & _LEX.person_field_words or lowered == "name"
+                            or any(_person_noun(p) for p in parts)):
+        return "person"
+    if any(_person_noun(p) for p in parts) and len(parts) == 1:
         return "person"
     if parts & {"name", "title"}:
         return "title"
-    if parts & _TEXT:
-        return "text"
     return "text"
+
+
+def _person_noun(word: str) -> bool:
+    """English agent nouns in -ist and -ian name people ("artist", "librarian")."""
+    return len(word) > 5 and (word.endswith("ist") and not word.endswith("list")
+                              or word.endswith("ian"))
+
+
+def _declared_type(prop: dict[str, Any]) -> str:
+    typ = prop.get("type", "string")
+    if isinstance(typ, list):
+        typ = next((t for t in typ if t != "null"), "string")
+    return str(typ)
+
+
+def _synonyms(prop: dict[str, Any]) -> dict[Any, tuple[str, ...]]:
+    raw = prop.get(SYNONYMS_KEY)
+    if isinstance(raw, dict):
+        values = {str(v): v for v in prop.get("enum", ())}
+        return {values.get(str(k), k): tuple(str(p) for p in phrases)
+                for k, phrases in raw.items() if isinstance(phrases, list | tuple)}
+    if isinstance(raw, list | tuple):
+        return {True: tuple(str(p) for p in raw)}
+    return {}
 
 
 @lru_cache(maxsize=1024)
@@ -142,15 +179,19 @@ def field_specs(tool: Tool) -> tuple[FieldSpec, ...]:
         prop = _resolve(raw, defs)
         description = str(prop.get("description") or raw.get("description") or "")
         kind = _kind(name, prop)
+        synonyms = _synonyms(prop)
+        cue_words = " ".join(synonyms.get(True, ())) if kind not in ("enum", "boolean") else ""
         specs.append(FieldSpec(
             name=name, kind=kind, required=name in required, description=description,
             enum=tuple(prop.get("enum", ())), entity=prop.get(ENTITY_KEY),
             options=_options(description) if kind in ("text", "title") else (),
-            ref=prop.get(REF_KEY), words=_words(name.replace("_", " ") + " " + description),
-            default=raw.get("default"),
+            ref=prop.get(REF_KEY),
+            words=_words(name.replace("_", " ") + " " + description + " " + cue_words),
+            default=raw.get("default"), synonyms=synonyms,
+            titles=tuple(str(t) for t in prop.get(TITLES_KEY, ())),
+            type=_declared_type(prop), format=str(prop.get("format", "")),
         ))
     return tuple(specs)
-
 
 
 @lru_cache(maxsize=1024)

@@ -1,21 +1,29 @@
 """The default planner: router, slot filler, dialog state and chainer, offline on a CPU.
 
-One utterance is handled in this order:
+The utterance is routed once (one embedding; the tools of the conversation's focus weigh a
+little more, so "book it" after a search stays with that service), then each turn is read as
+one of:
 
-1. A pending follow-up question is answered (or cancelled) first.
-2. A correction of the previous step ("no, make it Wednesday", "same time next week")
-   re-plans that step with the new values.
-3. Small talk (greetings, thanks) gets a short reply.
-4. The router picks a tool — or none. An utterance with two requests ("register Ana …, and
-   book her with Dr. Lee on Friday") is split at its conjunction when both halves route
-   confidently on their own.
+1. an answer to the pending question — or a cancellation of it, or a new request, which sets
+   the question aside instead of being taken as its answer;
+2. a correction of the previous step ("no, make it Wednesday", "same time next week"), which
+   re-plans that step with the new values — unless the router is sure the turn asks for
+   another tool ("move her to Friday instead" after a booking is a reschedule);
+3. small talk (greetings, thanks), which gets a short reply;
+4. a new request: the router's tool — or none. An utterance with two requests ("register Ana
+   …, and book her with Dr. Lee on Friday") is split at its conjunction when both halves
+   route confidently on their own.
+
+(A yes or no to a pending *confirmation* never reaches the planner: the runtime takes it as
+the button it stands for.)
 5. The slot filler fills each step's arguments; references ("her", "that appointment") come
    from the conversation; a reference nobody supplied is produced by chaining in a tool that
    ``produces`` it, as an earlier step whose result the later step uses.
 6. A required value still missing becomes a question phrased from the field's description.
 
 Everything the planner remembers lives in :class:`~lamworks.DialogState` (persisted by the
-runtime): the pending question, references, and the last planned step.
+runtime), typed: the pending question with the plan it belongs to, references, and the last
+planned step.
 """
 
 from __future__ import annotations
@@ -31,10 +39,9 @@ from pydantic_core import to_jsonable_python
 
 from ..config import InstitutionConfig
 from ..extensions import EntityMatch, SlotExtractor
-from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
+from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step, WaitingStep
 from ..planning import PlanningContext, new_step_id, small_talk
 from ..tools import Tool
-from .delex import mentioned
 from .fields import FieldSpec, field_specs, required_order
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
 from .slots import Filled, SlotFiller
@@ -51,13 +58,12 @@ _CORRECTION = re.compile(
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
 _SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
 _MAX_ROUTED_CHARS = 2000
-RERANK_MARGIN = 0.06
-RERANK_WEIGHT = 0.05
-_KIND_WORDS = {"date": "a date", "datetime": "a date", "time": "a time", "person": "someone",
-               "entity": "someone", "title": "someone", "email": "an email address",
-               "phone": "a phone number", "identifier": "a record number",
-               "location": "a place", "ref": "someone"}
-_PROFESSIONALS = {"practitioner", "doctor", "physician", "provider", "clinician", "teacher"}
+FOCUS_ODDS = 3.0
+"""How much more likely (in odds) a tool of the conversation's focus (the namespace of the
+step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
+settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+_LONG_ANSWER_WORDS = 40
+"""A reply longer than this is an answer (a pasted text), never a new request."""
 
 
 class NeuroSymbolicPlanner:
@@ -111,34 +117,34 @@ class NeuroSymbolicPlanner:
         if not text:
             return Plan(reply="Please type what you would like me to do.")
         dialog = ctx.dialog
+        router = self.router(ctx)
+        routed_text = text[:_MAX_ROUTED_CHARS]
+        route = router.route(self.routing_text(routed_text, ctx), prior=_focus(ctx))
+        why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         if dialog.follow_up is not None:
             if _CANCEL.match(text):
-                dialog.extra.pop("last_step", None)
+                dialog.last_step = None
                 return Plan(reply="Cancelled. What else can I do for you?",
                             why=Explanation(planner=self.name, notes=["cancelled"]))
-            resumed = self._resume(text, dialog.follow_up, ctx)
+            resumed = self._resume(text, dialog.follow_up, route, ctx)
             if resumed is not None:
                 return resumed
-        last = dialog.extra.get("last_step")
-        if last and _CORRECTION.match(text) and last.get("tool") in ctx.tools:
+            why.notes.append(f"the question about {dialog.follow_up.field} is set aside")
+        last = dialog.last_step
+        if last is not None and _CORRECTION.match(text) and last.tool in ctx.tools \
+                and route.tool in (None, last.tool):
             corrected = self._correct(text, last, ctx)
             if corrected is not None:
                 return corrected
         reply = small_talk(text)
         if reply is not None:
             return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
-
-        router = self.router(ctx)
-        routed_text = text[:_MAX_ROUTED_CHARS]
-        route = router.route(self.routing_text(routed_text, ctx))
-        why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
-        parts = self._split(routed_text, router) if route.tool is not None else []
+        parts = self._split(routed_text, router, ctx) if route.tool is not None else []
         if parts:
             return self._multi(parts, ctx, why)
         if route.tool is None:
             return Plan(reply=self._out_of_scope(ctx), why=why)
-        chosen = self._rerank(routed_text, route, ctx, why)
-        return self._single(text, ctx.tools[chosen], ctx, why)
+        return self._single(text, ctx.tools[route.tool], ctx, why)
 
     def _single(self, text: str, tool: Tool, ctx: PlanningContext, why: Explanation) -> Plan:
         filled = self._fill(tool, text, ctx)
@@ -153,8 +159,8 @@ class NeuroSymbolicPlanner:
                 if producer is not None:
                     why.notes.append(f"{spec.name}: {producer.name} will produce the "
                                      f"{spec.ref} first")
-                    after = {"tool": tool.name, "field": spec.name, "ref": spec.ref,
-                             "arguments": to_jsonable_python(filled.arguments)}
+                    after = WaitingStep(tool=tool.name, field=spec.name, ref=spec.ref,
+                                        arguments=to_jsonable_python(filled.arguments))
                     return self._finish(producer, self._fill(producer, text, ctx), ctx, why,
                                         before=steps, after=after)
         return self._finish(tool, filled, ctx, why, before=steps)
@@ -183,7 +189,7 @@ class NeuroSymbolicPlanner:
         return Plan(steps=steps, why=why)
 
     def _finish(self, tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation,
-                *, before: list[Step], after: dict[str, Any] | None = None) -> Plan:
+                *, before: list[Step], after: WaitingStep | None = None) -> Plan:
         """A complete step (then the step waiting for what it produces), or a question.
 
         A value the user gave that failed validation is asked again even for an optional
@@ -195,11 +201,10 @@ class NeuroSymbolicPlanner:
         step = Step(id=new_step_id(), tool=tool.name,
                     arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
                     depends_on=[s.id for s in before])
-        if after is not None and after["tool"] in ctx.tools:
-            waiting = ctx.tools[after["tool"]]
-            arguments = dict(after["arguments"])
-            arguments[after["field"]] = {REF_PLACEHOLDER: step.id, "ref": after["ref"],
-                                         "part": "id"}
+        if after is not None and after.tool in ctx.tools:
+            waiting = ctx.tools[after.tool]
+            arguments = dict(after.arguments)
+            arguments[after.field] = {REF_PLACEHOLDER: step.id, "ref": after.ref, "part": "id"}
             return self._finish(waiting, Filled(arguments=arguments), ctx, why,
                                 before=[*before, step])
         self._remember(ctx, step)
@@ -207,47 +212,51 @@ class NeuroSymbolicPlanner:
 
     def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
              why: Explanation, *, before: list[Step],
-             after: dict[str, Any] | None = None) -> Plan:
+             after: WaitingStep | None = None) -> Plan:
         spec = next(f for f in field_specs(tool) if f.name == field_name)
         question = _question(tool, spec)
         if field_name in filled.invalid:
             question = f"That {spec.name.replace('_', ' ')} didn't work " \
                        f"({filled.invalid[field_name]}). {question}"
         pending = FollowUp(tool=tool.name, field=field_name, question=question,
-                           arguments=to_jsonable_python(filled.arguments), spans=filled.spans)
-        if before:
-            pending.arguments["__before__"] = [s.model_dump(mode="json") for s in before]
-        if after:
-            pending.arguments["__after__"] = after
+                           arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
+                           before=before, after=after)
         why.notes.append(f"missing {field_name}: asking")
         return Plan(follow_up=pending, why=why)
 
-    def _resume(self, text: str, pending: FollowUp, ctx: PlanningContext) -> Plan | None:
+    def _resume(self, text: str, pending: FollowUp, route: Route,
+                ctx: PlanningContext) -> Plan | None:
+        """The turn as an answer to the pending question, or ``None`` when it is not one (a
+        new request, or something the question cannot take): the question is set aside."""
         tool = ctx.tools.get(pending.tool)
         if tool is None:
             return None
-        arguments = dict(pending.arguments)
-        before = [Step.model_validate(s) for s in arguments.pop("__before__", [])]
-        after = arguments.pop("__after__", None)
         correcting = bool(_CORRECTION.match(text))
         filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
         why = Explanation(planner=self.name, notes=[f"answer to the question about "
                                                     f"{pending.field}"])
-        if pending.field not in filled.arguments and pending.field not in filled.invalid:
-            # Not an answer: a new request starts over, anything else is asked again.
-            route = self.router(ctx).route(text[:_MAX_ROUTED_CHARS])
-            if route.tool is not None and route.tool != tool.name:
-                return None
-        merged = Filled(arguments={**arguments, **filled.arguments},
+        elsewhere = route.tool is not None and route.tool != tool.name
+        answered = pending.field in filled.arguments or pending.field in filled.invalid
+        if answered and elsewhere and _takes_all(filled.spans.get(pending.field), text):
+            # The whole message went into the asked field only because it was asked, and it
+            # reads as a request for another tool: a new request, not the answer.
+            return None
+        if not answered and (elsewhere or (not filled.arguments and small_talk(text))):
+            return None
+        if not answered and not filled.arguments and route.tool is None \
+                and len(text.split()) > 3:
+            return None  # neither an answer nor anything the tool can use
+        merged = Filled(arguments={**pending.arguments, **filled.arguments},
                         spans={**pending.spans, **filled.spans}, invalid=filled.invalid)
         for name in filled.arguments:
             merged.invalid.pop(name, None)
-        return self._finish(tool, merged, ctx, why, before=before, after=after)
+        return self._finish(tool, merged, ctx, why, before=list(pending.before),
+                            after=pending.after)
 
-    def _correct(self, text: str, last: Mapping[str, Any], ctx: PlanningContext) -> Plan | None:
-        tool = ctx.tools[last["tool"]]
+    def _correct(self, text: str, last: Step, ctx: PlanningContext) -> Plan | None:
+        tool = ctx.tools[last.tool]
         filled = self._fill(tool, text, ctx)
-        arguments = dict(last.get("arguments", {}))
+        arguments = dict(last.arguments)
         if re.search(r"\bsame time\b", text, re.I):
             shifted = _same_time_shift(text, arguments, tool)
             if shifted:
@@ -330,7 +339,8 @@ class NeuroSymbolicPlanner:
     def _missing(tool: Tool, filled: Filled) -> list[str]:
         return [name for name in required_order(tool) if name not in filled.arguments]
 
-    def _split(self, text: str, router: Router) -> list[tuple[str, Tool, int]]:
+    def _split(self, text: str, router: Router,
+               ctx: PlanningContext) -> list[tuple[str, Tool, int]]:
         """Two or more requests joined by "and"/"then": each part routed on its own.
 
         A part that routes nowhere, or to the same tool as the part before it, is glued back
@@ -345,7 +355,8 @@ class NeuroSymbolicPlanner:
         routed: list[tuple[int, int, str]] = []  # (start, end, tool)
         for start, end in zip(bounds[0::2], bounds[1::2], strict=True):
             piece = text[start:end]
-            route = router.route(piece) if len(piece.split()) >= 2 else None
+            route = (router.route(self.routing_text(piece, ctx))
+                     if len(piece.split()) >= 2 else None)
             tool = route.tool if route is not None else None
             if tool is None or (routed and routed[-1][2] == tool):
                 if not routed:
@@ -357,34 +368,8 @@ class NeuroSymbolicPlanner:
             return []
         return [(text[s:e], router.tools[t], s) for s, e, t in routed]
 
-    def _rerank(self, text: str, route: Route, ctx: PlanningContext,
-                why: Explanation) -> str:
-        """Between near-tied candidates, prefer the tool whose arguments account for more of
-        the particulars the request mentions (a patient, a doctor and a date → booking)."""
-        assert route.tool is not None
-        close = [c for c in route.candidates
-                 if route.score - c.score <= RERANK_MARGIN and c.tool in ctx.tools]
-        if len(close) < 2:
-            return route.tool
-        kinds = mentioned(text)
-        if not kinds:
-            return route.tool
-
-        def explained(tool_name: str) -> float:
-            offered = {_KIND_WORDS.get(f.kind, "") for f in field_specs(ctx.tools[tool_name])}
-            if any(f.kind == "entity" and (f.entity or "").lower() in _PROFESSIONALS
-                   for f in field_specs(ctx.tools[tool_name])):
-                offered.add("the doctor")
-            return len(kinds & offered) / len(kinds)
-
-        best = max(close, key=lambda c: c.score + RERANK_WEIGHT * explained(c.tool))
-        if best.tool != route.tool:
-            why.notes.append(f"re-ranked to {best.tool}: its arguments cover more of "
-                             f"{sorted(kinds)}")
-        return best.tool
-
     def _remember(self, ctx: PlanningContext, step: Step) -> None:
-        ctx.dialog.extra["last_step"] = {"tool": step.tool, "arguments": step.arguments}
+        ctx.dialog.last_step = Step(id=step.id, tool=step.tool, arguments=step.arguments)
 
     def _out_of_scope(self, ctx: PlanningContext) -> str:
         examples = [t.examples[0] for t in list(ctx.tools.values())[:3] if t.examples]
@@ -410,18 +395,32 @@ def _once_per_text(extractors: Sequence[SlotExtractor]) -> tuple[SlotExtractor, 
     return tuple(replace(e, extract=remembering(e.extract)) for e in extractors)
 
 
-_PEOPLE = {"patient", "student", "person", "contact", "guest", "customer", "user", "client",
-           "passenger", "employee", "member", "learner", "child", "parent"}
+def _focus(ctx: PlanningContext) -> dict[str, float]:
+    """Odds multipliers for the tools of the conversation's focus: the namespace ("restaurants",
+    "healthcare") of the question pending or the step planned last."""
+    dialog = ctx.dialog
+    current = dialog.follow_up.tool if dialog.follow_up is not None else (
+        dialog.last_step.tool if dialog.last_step is not None else None)
+    if current is None or "." not in current:
+        return {}
+    namespace = current.rsplit(".", 1)[0] + "."
+    return {name: FOCUS_ODDS for name in ctx.tools if name.startswith(namespace)}
 
 
-def _generic_word(entity_type: str) -> str:
-    """What an entity of this type becomes for routing: "the doctor", "someone", "a topic"."""
-    lowered = entity_type.lower()
-    if lowered in _PROFESSIONALS:
-        return "the doctor"
-    if lowered in _PEOPLE:
-        return "someone"
-    return f"a {re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', entity_type).lower()}"
+def _takes_all(span: Span | None, text: str) -> bool:
+    """The value's span is (nearly) the whole message, and the message is not a long text."""
+    if span is None:
+        return False
+    stripped = text.strip(" .!?")
+    return (len(span.text) >= 0.8 * max(len(stripped), 1)
+            and len(text.split()) <= _LONG_ANSWER_WORDS)
+
+
+def _generic_word(extractor: SlotExtractor) -> str:
+    """What a match becomes for routing: the extractor's own word, else its type in words."""
+    if extractor.generic:
+        return extractor.generic
+    return f"a {re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', extractor.entity_type).lower()}"
 
 
 def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
@@ -434,7 +433,7 @@ def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
             found = extractor.extract(text, ctx.action)
         except Exception:  # an extractor bug must not break routing
             continue
-        word = _generic_word(extractor.entity_type)
+        word = _generic_word(extractor)
         spans.extend((m.span.start, m.span.end, word) for m in found)
     if not spans:
         return text

@@ -1,24 +1,29 @@
-"""Choosing a tool — or none — for an utterance, with the reasons.
+"""Choosing a tool — or none — for an utterance, with the reasons: a learned scorer.
 
-The utterance is first delexicalised (:mod:`.delex`: "book Ana Ruiz on Friday" becomes "book
-someone on a date"), so routing rests on the words of intent rather than on names and dates.
-One embedding of it is compared (cosine, a single matrix product) with precomputed
-embeddings of every tool's description and examples; a tool scores the mean of its two
-best-matching texts, less part of how alike its own texts are (its *typicality*), so tools with
-near-identical examples and tools with varied ones meet one threshold on equal terms.
-Lexical evidence — BM25 over the same texts, normalised per query to [0, 1] — is added with a
-small weight, which helps on names and rare words that a small embedding model blurs. When the
-best fused score is under the threshold, the router says *no tool*.
+The router never learns *which* tools exist; it learns what a right tool looks like from the
+outside. For an utterance and each tool it measures a handful of tool-relative features —
+cosine to the tool's nearest example, to its two nearest, to its description and to the centre
+of its examples; BM25 over the tool's texts; how far the tool is ahead of the best other tool;
+whether the tool's fields can take the particulars the request mentions (a date, a place, a
+phone number); how alike the tool's own examples are — and a logistic model turns them into the
+probability that this tool is the one. When no tool is probable enough, the router says *no
+tool*.
 
-The weight and threshold are calibrated by ``bench/planner.py --calibrate`` on the plugins'
-evaluation sets (a calibration split of in-scope and out-of-scope utterances; the threshold
-that maximises no-tool F1 subject to tool recall) and stored in :data:`DEFAULT_CALIBRATION`;
-an institution can recalibrate on its own tools (``Calibration.save`` into its data folder).
-Nothing here is set per utterance.
+The model is trained when the router is built (index time), from the tools' own examples alone:
 
-The tool texts' embeddings go through the embedder's disk cache, keyed by the text's hash and
-the model, so a restart — or a new plugin version whose examples did not change — embeds
-nothing again.
+- **positives and negatives**: each example, scored against every tool with itself left out of
+  its tool's texts (leave-one-out), is a positive for its own tool and a negative for the rest;
+- **synthetic no-tool requests**: each tool's examples scored with that whole tool left out
+  (leave-one-tool-out) are requests no loaded tool serves — the near misses an assistant meets.
+
+Both sets weigh each utterance alike, so the model's probability is a balanced one and the
+router chooses a tool when it is more likely right than wrong (:data:`DECISION_THRESHOLD`).
+Nothing is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
+institution may fix another threshold in a :class:`Calibration` file.
+
+One embedding per utterance (the caller may pass it in). Tool texts' embeddings go through the
+embedder's disk cache, so a restart embeds nothing again. Every step is deterministic: no
+dependence on set order or hash seeds.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -37,11 +42,13 @@ import numpy.typing as npt
 
 from ..plan import Candidate
 from ..tools import Tool
-from .delex import delexicalize
+from .delex import delexicalize, mentioned
+from .fields import field_specs
 
-__all__ = ["Calibration", "DEFAULT_CALIBRATION", "Route", "Router", "TextEmbedder"]
+__all__ = ["Calibration", "DEFAULT_CALIBRATION", "FEATURES", "Route", "Router", "TextEmbedder"]
 
 Vector = npt.NDArray[np.float32]
+Matrix = npt.NDArray[np.float64]
 
 
 class TextEmbedder(Protocol):
@@ -54,15 +61,15 @@ class TextEmbedder(Protocol):
 
 @dataclass(frozen=True)
 class Calibration:
-    """The router's two numbers (plus per-tool thresholds where data allowed calibrating)."""
+    """An institution's override of the router's abstention.
 
-    threshold: float = 0.42
-    lexical_weight: float = 0.15
-    per_tool: dict[str, float] = field(default_factory=dict)
-    source: str = "default"
+    By default (``threshold=None``) a tool is chosen when its probability reaches
+    :data:`DECISION_THRESHOLD`; a fixed probability in [0, 1] replaces that; ``source`` says
+    where it came from.
+    """
 
-    def threshold_for(self, tool: str) -> float:
-        return self.per_tool.get(tool, self.threshold)
+    threshold: float | None = None
+    source: str = "index time"
 
     def save(self, path: Path) -> None:
         path.write_text(json.dumps(asdict(self), indent=2), encoding="utf-8")
@@ -70,24 +77,23 @@ class Calibration:
     @classmethod
     def load(cls, path: Path) -> Calibration:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**data)
+        return cls(threshold=data.get("threshold"), source=data.get("source", str(path)))
 
 
 DEFAULT_CALIBRATION = Calibration()
-"""Overwritten below by the values ``bench/planner.py --calibrate`` measured, when present."""
 
-_CALIBRATION_FILE = Path(__file__).with_name("calibration.json")
-if _CALIBRATION_FILE.exists():
-    DEFAULT_CALIBRATION = Calibration.load(_CALIBRATION_FILE)
-
-TYPICALITY_WEIGHT = 0.5
-"""How much of a tool's typicality (see :meth:`Router._typicality`) is subtracted; chosen on
-the calibration halves of the evaluation sets with the threshold (``bench/planner.py``)."""
+FEATURES = ("top1", "top2", "description", "centroid", "lexical", "lexical_raw", "margin1",
+            "margin2", "leader", "coverage", "name_words", "typicality")
+"""The tool-relative features, in the model's order (see :meth:`Router._features`)."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("a an the to of for and or me my i we our you your please can could would "
                   "will with on in at is are be it this that by from some any do does i'd "
                   "i'm want need like".split())
+DECISION_THRESHOLD = 0.5
+"""A tool is chosen when the model finds it more likely right than wrong. The training rows
+weigh in-scope and left-out-tool utterances alike, so this is the balanced decision point;
+no threshold is searched for."""
 
 
 def tokens(text: str) -> list[str]:
@@ -96,7 +102,9 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Route:
-    """The router's decision and its evidence."""
+    """The router's decision and its evidence. ``score`` is the chosen (or best) tool's
+    probability; ``dense`` its two-nearest cosine and ``lexical`` its BM25 share, per
+    candidate."""
 
     tool: str | None
     score: float
@@ -105,13 +113,20 @@ class Route:
     lexical: dict[str, float]
     threshold: float
 
+    @property
+    def margin(self) -> float:
+        """How far the best candidate is ahead of the second (probabilities)."""
+        if len(self.candidates) < 2:
+            return self.candidates[0].score if self.candidates else 0.0
+        return self.candidates[0].score - self.candidates[1].score
+
     def explain(self) -> list[str]:
-        notes = [f"threshold {self.threshold:.3f}"]
+        notes = [f"threshold {self.threshold:.3f} (probability)"]
         for c in self.candidates:
-            notes.append(f"{c.tool}: fused {c.score:.3f} = dense {self.dense[c.tool]:.3f} + "
-                         f"lexical {self.lexical[c.tool]:.3f}")
+            notes.append(f"{c.tool}: p {c.score:.3f} (dense {self.dense[c.tool]:.3f}, "
+                         f"lexical {self.lexical[c.tool]:.3f})")
         if self.tool is None:
-            notes.append("no tool scores above the threshold")
+            notes.append("no tool is probable enough")
         return notes
 
 
@@ -135,7 +150,7 @@ class _BM25:
 
     def scores(self, query: Sequence[str]) -> npt.NDArray[np.float64]:
         out = np.zeros(len(self.docs))
-        for t in set(query):
+        for t in sorted(set(query)):
             idf = self.idf.get(t)
             if idf is None:
                 continue
@@ -151,21 +166,22 @@ class Speller:
 
     Symmetric delete-one lookup (the SymSpell idea at distance 1): a word and a typo of it
     share a string with one letter deleted. Only words of five letters or more that are not
-    in the vocabulary are touched, and only the routing text is corrected.
+    in the vocabulary are touched, and only the routing text is corrected. Ties are broken by
+    length, then alphabetically, so the correction never depends on hash order.
     """
 
     def __init__(self, texts: Sequence[str]) -> None:
         self.vocabulary = {w for t in texts for w in _TOKEN.findall(t.lower())}
         self.deletes: dict[str, str] = {}
-        for word in sorted(self.vocabulary, key=len):
+        for word in sorted(self.vocabulary, key=lambda w: (len(w), w)):
             if len(word) < 4:
                 continue
             for variant in self._variants(word):
                 self.deletes.setdefault(variant, word)
 
     @staticmethod
-    def _variants(word: str) -> set[str]:
-        return {word[:i] + word[i + 1:] for i in range(len(word))} | {word}
+    def _variants(word: str) -> list[str]:
+        return [word, *sorted({word[:i] + word[i + 1:] for i in range(len(word))})]
 
     def correct(self, text: str) -> str:
         def fix(m: re.Match[str]) -> str:
@@ -181,6 +197,53 @@ class Speller:
         return re.sub(r"[A-Za-z]+", fix, text)
 
 
+def _kinds_offered(tool: Tool) -> frozenset[str]:
+    """Which particulars (in :func:`.delex.mentioned`'s words) the tool's fields can take."""
+    words = {"date": "a date", "datetime": "a date", "time": "a time", "phone": "a phone number",
+             "email": "an email address", "identifier": "a record number",
+             "location": "a place", "person": "someone", "entity": "someone", "ref": "someone",
+             "title": "someone", "integer": "a number", "number": "a number"}
+    offered = {words[f.kind] for f in field_specs(tool) if f.kind in words}
+    if "a date" in offered or "a time" in offered:
+        offered |= {"a date", "a time"}  # a datetime field takes either
+    return frozenset(offered)
+
+
+class _Logistic:
+    """L2-regularised logistic regression by Newton's method (a dozen features: exact, fast,
+    deterministic, no dependency)."""
+
+    def __init__(self, weights: npt.NDArray[np.float64], mean: npt.NDArray[np.float64],
+                 scale: npt.NDArray[np.float64]) -> None:
+        self.weights, self.mean, self.scale = weights, mean, scale
+
+    @classmethod
+    def fit(cls, x: Matrix, y: npt.NDArray[np.float64], sample_weight: npt.NDArray[np.float64],
+            l2: float = 1.0, iterations: int = 25) -> _Logistic:
+        mean = x.mean(axis=0)
+        scale = x.std(axis=0)
+        scale[scale < 1e-6] = 1.0
+        z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
+        w = np.zeros(z.shape[1])
+        penalty = np.full(z.shape[1], l2)
+        penalty[-1] = 0.0
+        for _ in range(iterations):
+            p = 1.0 / (1.0 + np.exp(-np.clip(z @ w, -30, 30)))
+            gradient = z.T @ (sample_weight * (p - y)) + penalty * w
+            hessian = (z * (sample_weight * p * (1 - p))[:, None]).T @ z + np.diag(penalty)
+            hessian += 1e-9 * np.eye(len(w))
+            delta = np.linalg.solve(hessian, gradient)
+            w -= delta
+            if float(np.abs(delta).max()) < 1e-7:
+                break
+        return cls(w, mean, scale)
+
+    def probability(self, x: Matrix) -> npt.NDArray[np.float64]:
+        z = (x - self.mean) / self.scale
+        logits = z @ self.weights[:-1] + self.weights[-1]
+        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+
+
 class Router:
     """Routes utterances among a fixed set of tools (rebuild when the tools change)."""
 
@@ -192,102 +255,207 @@ class Router:
         ("quiz me on food webs" → "quiz me on a topic") on both sides."""
         self.embedder = embedder
         self.calibration = calibration
-        self.tools = dict(tools)
-        self.tool_names: list[str] = []
+        self.tools = dict(sorted(tools.items()))
+        self.tool_names: list[str] = list(self.tools)
+        prepare = (lambda text: delexicalize(generalize(text))) if generalize else delexicalize
         owners: list[int] = []
         texts: list[str] = []
-        for name, tool in tools.items():
-            index = len(self.tool_names)
-            self.tool_names.append(name)
-            for text in (tool.description, *tool.examples):
-                if text.strip():
-                    texts.append(delexicalize(generalize(text) if generalize else text))
-                    owners.append(index)
-        self.speller = Speller([*texts, *(t.short_name.replace("_", " ")
-                                           for t in tools.values())])
+        raw: list[str] = []
+        descriptions: list[str] = []
+        for index, tool in enumerate(self.tools.values()):
+            descriptions.append(prepare(tool.description or tool.short_name.replace("_", " ")))
+            for example in dict.fromkeys(e for e in tool.examples if e.strip()):
+                texts.append(prepare(example))
+                raw.append(example)
+                owners.append(index)
+        self.speller = Speller([*texts, *descriptions,
+                                *(t.short_name.replace("_", " ") for t in self.tools.values())])
         self.owners = np.array(owners, dtype=np.int64)
-        self.matrix: Vector = (embedder.embed_documents(texts) if texts
-                               else np.zeros((0, 384), dtype=np.float32))
-        self.bm25 = _BM25([tokens(t) + tokens(self._name_words(tools, o))
-                           for t, o in zip(texts, owners, strict=True)])
         self.groups = [np.flatnonzero(self.owners == i) for i in range(len(self.tool_names))]
-        self.offset = TYPICALITY_WEIGHT * self._typicality()
-
-    def _name_words(self, tools: Mapping[str, Tool], owner: int) -> str:
-        return tools[self.tool_names[owner]].short_name.replace("_", " ")
-
-    def _per_tool(self, values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """Each tool's best value over its texts."""
-        best = np.full(len(self.tool_names), -1.0)
-        np.maximum.at(best, self.owners, values)
-        return best
-
-    def _per_tool_top2(self, values: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
-        """Each tool's mean of its two best values: one lucky example is not enough."""
-        out = np.full(len(self.tool_names), -1.0)
+        width = max((len(g) for g in self.groups), default=0) or 1
+        self.slots = np.full((len(self.tool_names), width), -1, dtype=np.int64)
+        """Each tool's example indices, padded with -1 (one gather gives all tools' cosines)."""
         for i, idx in enumerate(self.groups):
-            if len(idx) == 0:
-                continue
-            top = np.partition(values[idx], -2)[-2:] if len(idx) > 1 else values[idx]
-            out[i] = float(top.mean())
-        return out
+            self.slots[i, :len(idx)] = idx
+        dim = 384
+        self.examples: Vector = (embedder.embed_documents(texts) if texts
+                                 else np.zeros((0, dim), dtype=np.float32))
+        self.descriptions: Vector = (embedder.embed_documents(descriptions) if descriptions
+                                     else np.zeros((0, dim), dtype=np.float32))
+        self.bm25 = _BM25([tokens(t) + tokens(self._name_words(o))
+                           for t, o in zip(texts, owners, strict=True)]
+                          + [tokens(d) + tokens(self._name_words(i))
+                             for i, d in enumerate(descriptions)])
+        self.text_owner = np.concatenate([self.owners, np.arange(len(self.tool_names))])
+        self.name_tokens = [frozenset(tokens(self._name_words(i)))
+                            for i in range(len(self.tool_names))]
+        self.offered = [_kinds_offered(t) for t in self.tools.values()]
+        self.typicality = self._typicality()
+        self.model, self.threshold = self._train([mentioned(r) for r in raw], texts)
+        if calibration.threshold is not None:
+            self.threshold = float(calibration.threshold)
+
+    # -- features ------------------------------------------------------------------------------
+
+    def _name_words(self, owner: int) -> str:
+        return self.tools[self.tool_names[owner]].short_name.replace("_", " ")
 
     def _typicality(self) -> npt.NDArray[np.float64]:
-        """How alike each tool's own texts are (mean over its texts of the best cosine to
-        another of its texts), minus the mean over tools.
-
-        A tool whose examples are near-paraphrases scores high on anything close to them; one
-        with varied examples scores lower even on its own requests. Subtracting part of this
-        puts tools on one scale before the single threshold applies."""
+        """How alike each tool's own examples are: the mean over its examples of the best
+        cosine to another of its examples (the mean of all tools for a tool with fewer than
+        two). A tool of near-paraphrases scores high on anything close to them; the model
+        learns how much to discount that."""
         typical = np.zeros(len(self.tool_names))
-        if len(self.matrix) == 0:
+        if len(self.examples) == 0:
             return typical
-        sims = self.matrix @ self.matrix.T
+        sims = self.examples @ self.examples.T
         np.fill_diagonal(sims, -1.0)
         known = []
         for i, idx in enumerate(self.groups):
             if len(idx) >= 2:
                 typical[i] = float(sims[np.ix_(idx, idx)].max(axis=1).mean())
                 known.append(i)
-        mean = float(typical[known].mean()) if known else 0.0
+        fill = float(typical[known].mean()) if known else 0.0
         for i in range(len(typical)):
             if i not in known:
-                typical[i] = mean
-        return typical - mean
+                typical[i] = fill
+        return typical
 
-    def evidence(self, utterance: str, vector: Vector | None = None
-                 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-        """Per tool (in ``tool_names`` order): dense cosine and normalised lexical score.
+    def _features(self, example_sims: npt.NDArray[Any], description_sims: npt.NDArray[Any],
+                  lexical_scores: npt.NDArray[Any], kinds: frozenset[str], query: set[str],
+                  present: npt.NDArray[np.bool_], left_out: int = -1) -> Matrix:
+        """One row per tool (in ``tool_names`` order) for one utterance.
 
-        The utterance is delexicalised first (names, dates, numbers made generic)."""
-        utterance = self.speller.correct(delexicalize(utterance))
-        q = vector if vector is not None else self.embedder.embed_query(utterance)
-        dense = self._per_tool_top2(self.matrix @ q) - self.offset
-        lexical = self._per_tool(self.bm25.scores(tokens(utterance)))
-        peak = lexical.max() if len(lexical) else 0.0
-        return dense, (lexical / peak if peak > 0 else np.zeros_like(lexical))
+        ``example_sims``: cosine to every example (an example left out is ``-inf``);
+        ``present``: which tools compete (a left-out tool's row is computed but its margin
+        is not used by the others)."""
+        n = len(self.tool_names)
+        padded = np.where(self.slots >= 0, example_sims[np.maximum(self.slots, 0)], -np.inf)
+        ordered = -np.sort(-padded, axis=1)  # each tool's example cosines, best first
+        counts = np.isfinite(ordered).sum(axis=1)
+        empty = counts == 0
+        top1 = np.where(empty, description_sims, ordered[:, 0])
+        second = np.where(counts >= 2, ordered[:, min(1, ordered.shape[1] - 1)], top1)
+        top2 = (top1 + second) / 2
+        finite = np.where(np.isfinite(padded), padded, 0.0)
+        centroid = np.where(empty, description_sims, finite.sum(axis=1) / np.maximum(counts, 1))
+        lexical = np.zeros(n)
+        np.maximum.at(lexical, self.text_owner, lexical_scores)
+        peak = lexical[present].max() if present.any() else 0.0
+        lexical_share = lexical / peak if peak > 0 else np.zeros(n)
+        margin1 = top1 - _best_other(np.where(present, top1, -np.inf))
+        margin2 = top2 - _best_other(np.where(present, top2, -np.inf))
+        covered = np.array([(len(kinds & offered) / len(kinds)) if kinds else 0.5
+                            for offered in self.offered])
+        named = np.array([len(query & words) / max(len(words), 1)
+                          for words in self.name_tokens])
+        return np.column_stack([top1, top2, description_sims, centroid, lexical_share,
+                                lexical / (lexical + 3.0), margin1, margin2,
+                                (margin2 >= 0).astype(np.float64), covered, named,
+                                self.typicality])
+
+    def _train(self, kinds: list[frozenset[str]], texts: list[str]) -> tuple[_Logistic | None,
+                                                                              float]:
+        """Fit the model on leave-one-out positives/negatives and leave-one-tool-out no-tool
+        rows (each utterance weighs the same in both sets)."""
+        n_tools = len(self.tool_names)
+        if n_tools == 0 or len(self.examples) == 0:
+            return None, 0.5
+        example_sims = (self.examples @ self.examples.T).astype(np.float64)
+        description_sims = (self.examples @ self.descriptions.T).astype(np.float64)
+        np.fill_diagonal(example_sims, -np.inf)
+        xs: list[Matrix] = []
+        ys: list[npt.NDArray[np.float64]] = []
+        weights: list[npt.NDArray[np.float64]] = []
+        everyone = np.ones(n_tools, dtype=bool)
+        for j, text in enumerate(texts):
+            owner = int(self.owners[j])
+            query = set(tokens(text))
+            lexical_scores = self.bm25.scores(sorted(query))
+            lexical_scores[j] = 0.0  # the example itself is left out of the lexical index too
+            rows = self._features(example_sims[j], description_sims[j], lexical_scores,
+                                  kinds[j], query, everyone)
+            label = np.zeros(n_tools)
+            label[owner] = 1.0
+            xs.append(rows)
+            ys.append(label)
+            # Each utterance weighs the same, its one positive as much as its negatives.
+            weights.append(np.where(label == 1.0, 1.0, 1.0 / max(n_tools - 1, 1)))
+            if n_tools > 1:
+                present = everyone.copy()
+                present[owner] = False
+                masked = example_sims[j].copy()
+                masked[self.groups[owner]] = -np.inf
+                rows = self._features(masked, description_sims[j], lexical_scores, kinds[j],
+                                      query, present)
+                rows = rows[present]
+                xs.append(rows)
+                ys.append(np.zeros(len(rows)))
+                weights.append(np.full(len(rows), 1.0 / len(rows)))
+        x = np.vstack(xs)
+        y = np.concatenate(ys)
+        if y.min() == y.max():
+            return None, 0.5
+        model = _Logistic.fit(x, y, np.concatenate(weights))
+        return model, DECISION_THRESHOLD
+
+    # -- routing -------------------------------------------------------------------------------
+
+    def probabilities(self, utterance: str, vector: Vector | None = None
+                      ) -> tuple[npt.NDArray[np.float64], Matrix]:
+        """Per tool (in ``tool_names`` order): the probability that it is the one, and the
+        feature rows it came from. ``vector`` reuses the utterance's embedding."""
+        text = self.speller.correct(delexicalize(utterance))
+        q = vector if vector is not None else self.embedder.embed_query(text)
+        query = set(tokens(text))
+        rows = self._features((self.examples @ q).astype(np.float64),
+                              (self.descriptions @ q).astype(np.float64),
+                              self.bm25.scores(sorted(query)), frozenset(mentioned(utterance)),
+                              query, np.ones(len(self.tool_names), dtype=bool))
+        if self.model is None:
+            return rows[:, FEATURES.index("top2")], rows
+        return self.model.probability(rows), rows
 
     def route(self, utterance: str, vector: Vector | None = None, *, top: int = 3,
-              allowed: Sequence[str] | None = None) -> Route:
-        """Score every tool (or only ``allowed``) and decide; ``vector`` reuses an embedding."""
+              allowed: Sequence[str] | None = None,
+              prior: Mapping[str, float] | None = None) -> Route:
+        """Score every tool (or only ``allowed``) and decide.
+
+        ``prior`` multiplies a tool's odds (the conversation's focus: after a search, the
+        same service's booking is likelier than another's); probabilities are renormalised
+        only through the odds, never above 1."""
         if not self.tool_names:
-            return Route(None, 0.0, [], {}, {}, self.calibration.threshold)
-        dense, lexical = self.evidence(utterance, vector)
-        fused = dense + self.calibration.lexical_weight * lexical
+            return Route(None, 0.0, [], {}, {}, self.threshold)
+        p, rows = self.probabilities(utterance, vector)
+        if prior:
+            odds = p / np.maximum(1.0 - p, 1e-9)
+            odds *= np.array([prior.get(n, 1.0) for n in self.tool_names])
+            p = odds / (1.0 + odds)
         if allowed is not None:
             mask = np.array([n in allowed for n in self.tool_names])
-            fused = np.where(mask, fused, -np.inf)
-        order = np.argsort(-fused)[:top]
-        candidates = [Candidate(tool=self.tool_names[i], score=round(float(fused[i]), 4))
-                      for i in order if np.isfinite(fused[i])]
+            p = np.where(mask, p, -np.inf)
+        order = sorted(range(len(p)), key=lambda i: (-p[i], self.tool_names[i]))[:top]
+        candidates = [Candidate(tool=self.tool_names[i], score=round(float(p[i]), 4))
+                      for i in order if np.isfinite(p[i])]
         best = candidates[0] if candidates else None
-        threshold = self.calibration.threshold_for(best.tool) if best else 1.0
-        chosen = best.tool if best and best.score >= threshold else None
+        chosen = best.tool if best and best.score >= self.threshold else None
+        dense_col, lexical_col = FEATURES.index("top2"), FEATURES.index("lexical")
         return Route(
             tool=chosen, score=best.score if best else 0.0, candidates=candidates,
-            dense={c.tool: round(float(dense[self.tool_names.index(c.tool)]), 4)
+            dense={c.tool: round(float(rows[self.tool_names.index(c.tool), dense_col]), 4)
                    for c in candidates},
-            lexical={c.tool: round(float(lexical[self.tool_names.index(c.tool)]), 4)
+            lexical={c.tool: round(float(rows[self.tool_names.index(c.tool), lexical_col]), 4)
                      for c in candidates},
-            threshold=threshold,
+            threshold=self.threshold,
         )
+
+
+def _best_other(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """For each position, the best value at any other position (0 when there is none)."""
+    if len(values) < 2:
+        return np.zeros(len(values))
+    order = np.argsort(-values, kind="stable")
+    first, second = values[order[0]], values[order[1]]
+    out = np.full(len(values), first)
+    out[order[0]] = second
+    return np.where(np.isfinite(out), out, 0.0)

@@ -24,7 +24,7 @@ TUESDAY = date(2026, 11, 24)
     ("next Monday", TUESDAY, date(2026, 11, 30)),
     ("Friday", TUESDAY, FRIDAY),  # a bare weekday: the coming one
     ("friday after next", TUESDAY, date(2026, 12, 4)),
-    ("Tuesday Dec 1", TUESDAY, date(2026, 12, 1)),  # the explicit date wins
+    ("Tuesday Dec 8", TUESDAY, date(2026, 12, 8)),  # the explicit date wins
     ("New Year's Eve", TUESDAY, date(2026, 12, 31)),
     ("thanksgiving", TUESDAY, date(2026, 11, 26)),
     ("tomorrow", date(2026, 12, 31), date(2027, 1, 1)),
@@ -172,7 +172,7 @@ def test_answer_to_a_question_goes_to_the_asked_field() -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ("a table tomorrow evening at 8", time(20, 0)),
-    ("Dec 5 at 4:30 in the afternoon", time(16, 30)),
+    ("Jan 6 at 4:30 in the afternoon", time(16, 30)),
     ("4 tix 9:45 tonight", time(21, 45)),
     ("at 3 in the morning", time(3, 0)),  # not the afternoon default of a bare 'at 3'
 ])
@@ -181,8 +181,8 @@ def test_part_of_day_words_place_a_bare_hour(text: str, expected: time) -> None:
 
 
 def test_a_capitalised_time_word_inside_a_title_is_not_a_time() -> None:
-    assert [t.value for t in find_times("two tickets to Midnight Orchard at 6:15pm")] == [
-        time(18, 15)]
+    assert [t.value for t in find_times("three seats for Midnight Harbour at 7:40pm")] == [
+        time(19, 40)]
     assert [t.value for t in find_times("meet at midnight")] == [time(0, 0)]
 
 
@@ -195,8 +195,8 @@ def feedback(
     """Essay feedback."""
 
 
-ESSAY = ("Schools should start later because teenagers need more sleep. Research shows that "
-         "students who sleep eight hours learn better.")
+ESSAY = ("Cities should plant more trees because shade cools the streets. Studies show that "
+         "neighbourhoods with many trees stay cooler in summer.")
 
 
 def test_a_quoted_prompt_goes_to_the_prompt_and_the_rubric_only_takes_a_named_choice() -> None:
@@ -233,14 +233,14 @@ def move(
 
 
 def test_a_date_cued_for_another_field_goes_there() -> None:
-    filled = FILLER.fill(move, "reschedule Omar Haddad from Thursday to Friday", today=TUESDAY)
+    filled = FILLER.fill(move, "reschedule Ivo Brandt from Thursday to Friday", today=TUESDAY)
     assert filled.arguments["from_date"] == date(2026, 11, 26)
     assert filled.arguments["date"] == date(2026, 11, 27)
 
 
 @pytest.mark.parametrize(("text", "reason"), [
     ("move Omar Haddad to Friday, transport problems", "transport problems"),
-    ("move Omar Haddad to Friday - he's out of town", "he's out of town"),
+    ("move Ivo Brandt to Friday - he's away on a trip", "he's away on a trip"),
     ("move Omar Haddad to Friday, please", None),  # politeness is not a reason
 ])
 def test_a_closing_clause_is_the_reason(text: str, reason: str | None) -> None:
@@ -262,7 +262,7 @@ def plan_study(
 
 
 @pytest.mark.parametrize(("text", "topic"), [
-    ("plan my revision for the unit 3 quiz, it's on Friday", "unit 3 quiz"),
+    ("plan my revision for the chapter 4 exam, it's on Friday", "chapter 4 exam"),
     ("put 3 sessions on my calendar before the biology test", "biology test"),
     ("study plan for cell biology 5 sessions", "cell biology"),
 ])
@@ -279,10 +279,10 @@ def fly(
 
 
 @pytest.mark.parametrize(("text", "origin", "destination"), [
-    ("one way dallas to new york the day after tomorrow", "Dallas", "New York"),
-    ("oneway chicago -> new orleans dec 19", "Chicago", "New Orleans"),
+    ("one way denver to new york the day after tomorrow", "Denver", "New York"),
+    ("oneway boston -> new orleans jan 8", "Boston", "New Orleans"),
     ("a flight leaving Nashville for Washington on Thursday", "Nashville", "Washington"),
-    ("one way, Austin to Seattle, Dec 14", "Austin", "Seattle"),
+    ("one way, Tucson to Seattle, Jan 4", "Tucson", "Seattle"),
 ])
 def test_two_places_as_a_route(text: str, origin: str, destination: str) -> None:
     filled = FILLER.fill(fly, text, today=TUESDAY)
@@ -305,7 +305,7 @@ def list_visits(
 
 
 @pytest.mark.parametrize(("text", "first", "last"), [
-    ("appointments for Teo Ashgrove next week", date(2026, 11, 30), date(2026, 12, 6)),
+    ("visits for Lina Marsh next week", date(2026, 11, 30), date(2026, 12, 6)),
     ("Maria Lopez appointments in December", date(2026, 12, 1), date(2026, 12, 31)),
     ("Ana Ruiz this month", TUESDAY, date(2026, 11, 30)),
 ])
@@ -315,8 +315,8 @@ def test_a_period_fills_both_ends_of_a_range(text: str, first: date, last: date)
 
 
 def test_until_is_the_end_of_a_range() -> None:
-    filled = FILLER.fill(list_visits, "list Ana Ruiz appointments until Christmas", today=TUESDAY)
-    assert filled.arguments == {"patient_name": "Ana Ruiz", "to_date": date(2026, 12, 25)}
+    filled = FILLER.fill(list_visits, "list Ivo Brandt visits until Christmas", today=TUESDAY)
+    assert filled.arguments == {"patient_name": "Ivo Brandt", "to_date": date(2026, 12, 25)}
 
 
 @pytest.mark.parametrize("word", ["dermatologist", "pediatrician"])
@@ -329,14 +329,17 @@ def test_the_specialist_names_the_specialty(word: str) -> None:
 def eat(
     city: Annotated[str, Field(description="City.")],
     cuisine: Annotated[str, Field(description="Kind of food, e.g. \"Thai\".")],
-    price_range: Literal["inexpensive", "moderate", "expensive"] | None = None,
+    price_range: Annotated[
+        Literal["inexpensive", "moderate", "expensive"] | None,
+        Field(json_schema_extra={"x-synonyms": {"inexpensive": ["cheap", "budget"]}})] = None,
 ) -> None:
     """Eat."""
 
 
 def test_a_short_answer_with_extras_fills_the_asked_field_with_its_first_part() -> None:
-    filled = FILLER.fill(eat, "vietnamese, something cheap", today=TUESDAY, prefer="cuisine")
-    assert filled.arguments == {"cuisine": "vietnamese", "price_range": "inexpensive"}
+    # "cheap" means "inexpensive" because the tool's schema says so (x-synonyms), not the core.
+    filled = FILLER.fill(eat, "ethiopian, something cheap", today=TUESDAY, prefer="cuisine")
+    assert filled.arguments == {"cuisine": "ethiopian", "price_range": "inexpensive"}
 
 
 @tool(name="trip", description="Round trip.")
@@ -348,8 +351,8 @@ def trip(
 
 
 def test_leaving_is_the_departure() -> None:
-    filled = FILLER.fill(trip, "leaving Dec 20", today=TUESDAY)
-    assert filled.arguments == {"departure_date": date(2026, 12, 20)}
+    filled = FILLER.fill(trip, "leaving Jan 9", today=TUESDAY)
+    assert filled.arguments == {"departure_date": date(2027, 1, 9)}
 
 
 def test_a_date_right_after_a_birth_date_is_not_a_birth_date() -> None:
@@ -358,7 +361,7 @@ def test_a_date_right_after_a_birth_date_is_not_a_birth_date() -> None:
 
 
 def test_a_street_name_is_not_a_person() -> None:
-    filled = FILLER.fill(move, "update Omar Haddad to 44 Kestrel Way, Riverside on Friday",
+    filled = FILLER.fill(move, "update Ivo Brandt to 17 Heron Lane, Millbrook on Friday",
                          today=TUESDAY)
-    assert filled.arguments["patient_name"] == "Omar Haddad"
-    assert filled.arguments["address"] == "44 Kestrel Way, Riverside"
+    assert filled.arguments["patient_name"] == "Ivo Brandt"
+    assert filled.arguments["address"] == "17 Heron Lane, Millbrook"

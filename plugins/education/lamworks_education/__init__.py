@@ -82,8 +82,10 @@ def _find_students(utterance: str, ctx: Any) -> list[EntityMatch]:
 def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
     from .topics import TOPIC_ENTITY, find_topics
 
-    register(SlotExtractor(name="students", entity_type="Student", extract=_find_students))
-    register(SlotExtractor(name="topics", entity_type=TOPIC_ENTITY, extract=find_topics))
+    register(SlotExtractor(name="students", entity_type="Student", extract=_find_students,
+                           generic="someone"))
+    register(SlotExtractor(name="topics", entity_type=TOPIC_ENTITY, extract=find_topics,
+                           generic="a topic"))
 
 
 @hookimpl

@@ -96,7 +96,9 @@ def tutor(
     ctx: ActionContext,
     question: Annotated[str, Field(description="The student's question, topic or answer.")],
     more_detail: Annotated[bool, Field(description="True to get the fuller explanation "
-                                                   "instead of a hint.")] = False,
+                                                   "instead of a hint.", json_schema_extra={
+        "x-synonyms": ["thoroughly", "in depth", "in-depth", "fuller", "full explanation",
+                       "tell me more", "explain more", "step by step"]})] = False,
     answer: Annotated[str, Field(description="The student's answer to the last check "
                                              "question, if any.")] = "",
 ) -> ActionResult:
@@ -126,7 +128,9 @@ def practice_quiz(
     topic: Annotated[str, Field(description="What the quiz is about, e.g. 'food webs'.")],
     count: Annotated[int, Field(ge=1, le=15, description="How many questions.")] = 5,
     kind: Annotated[Literal["multiple_choice", "short_answer", "mixed"],
-                    Field(description="Question type.")] = "mixed",
+                    Field(description="Question type.", json_schema_extra={"x-synonyms": {
+                        "multiple_choice": ["mcq"],
+                        "short_answer": ["written answers"]}})] = "mixed",
 ) -> ActionResult:
     """A practice quiz generated from the course material, with an answer key and the source
     of every question."""

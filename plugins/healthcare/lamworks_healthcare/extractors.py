@@ -77,7 +77,7 @@ def find_patient_names(utterance: str, ctx: Any) -> list[EntityMatch]:
 
 
 PRACTITIONER_EXTRACTOR = SlotExtractor(name="practitioners", entity_type="Practitioner",
-                                       extract=find_practitioners)
+                                       extract=find_practitioners, generic="the doctor")
 PATIENT_EXTRACTOR = SlotExtractor(name="patients", entity_type="Patient",
-                                  extract=find_patient_names)
+                                  extract=find_patient_names, generic="someone")
 

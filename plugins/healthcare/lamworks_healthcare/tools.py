@@ -14,6 +14,8 @@ import re
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+from pydantic import Field
+
 from lamworks import ActionContext, ActionResult, Ref, ToolError, entity, ref, tool
 
 from .changes import Change, Preparer, commit, fhir_errors, new_id, store_of
@@ -42,17 +44,23 @@ Specialty = Literal["family medicine", "pediatrics", "dermatology", "cardiology"
 ServiceType = Literal["new-patient", "follow-up", "check-up", "vaccination", "skin-check",
                       "heart-check"]
 Gender = Literal["female", "male", "other", "unknown"]
-Priority = Literal["routine", "urgent", "asap", "stat"]
-Channel = Literal["sms", "email", "phone"]
+Priority = Annotated[Literal["routine", "urgent", "asap", "stat"], Field(json_schema_extra={
+    "x-synonyms": {"stat": ["emergency"], "urgent": ["soon as possible"],
+                   "routine": ["regular", "non-urgent", "normal"]}})]
+Channel = Annotated[Literal["sms", "email", "phone"], Field(json_schema_extra={
+    "x-synonyms": {"sms": ["text", "text message", "texting"],
+                   "phone": ["call", "phone call", "ring"], "email": ["e-mail", "mail"]}})]
 
 PatientName = Annotated[str, entity("Patient", "The patient's full name, or 'me' for yourself")]
 OptionalPatientName = Annotated[
     str | None, entity("Patient", "The patient's full name, or 'me' for yourself")]
 PatientId = Annotated[str | None, ref("Patient", "The patient record, if already known")]
 AppointmentId = Annotated[str | None, ref("Appointment", "The appointment, if already known")]
-PractitionerName = Annotated[str, entity("Practitioner", "Who the visit is with, e.g. Dr. Lee")]
+_TITLED = Field(json_schema_extra={"x-titles": ["Dr", "Doctor"]})
+PractitionerName = Annotated[str, entity("Practitioner", "Who the visit is with, e.g. Dr. Lee"),
+                             _TITLED]
 OptionalPractitioner = Annotated[
-    str | None, entity("Practitioner", "Which practitioner, e.g. Dr. Lee")]
+    str | None, entity("Practitioner", "Which practitioner, e.g. Dr. Lee"), _TITLED]
 
 _CHANNEL_MEDIUM = {"sms": ("SMSWRIT", "SMS message", "phone"),
                    "email": ("EMAILWRIT", "email", "email"),

@@ -1,0 +1,258 @@
+"""Generic slot-filling mechanisms: schema synonyms, declared types, the time grammar, place
+names, and the rule that the core holds no domain words. Utterances are written for these
+tests; no evaluation set is quoted."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import date, time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lamworks import tool_from_schema
+from lamworks.planner.fields import field_specs
+from lamworks.planner.lexicon import lexicon
+from lamworks.planner.slots import SlotFiller
+from lamworks.planner.temporal import find_dates, find_times
+
+FILLER = SlotFiller()
+MONDAY = date(2030, 4, 1)
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _tool(properties: dict[str, Any], required: tuple[str, ...] = ()) -> Any:
+    return tool_from_schema("probe", "A probe tool.", {
+        "type": "object", "required": list(required), "properties": properties})
+
+
+# -- x-synonyms -------------------------------------------------------------------------------
+
+def test_enum_synonyms_come_from_the_schema() -> None:
+    shipping = _tool({"speed": {"type": "string", "enum": ["standard", "overnight"],
+                                "x-synonyms": {"overnight": ["next-day", "express"]}}})
+    assert field_specs(shipping)[0].synonyms == {"overnight": ("next-day", "express")}
+    filled = FILLER.fill(shipping, "ship the parcel express please", today=MONDAY)
+    assert filled.arguments == {"speed": "overnight"}
+    plain = _tool({"speed": {"type": "string", "enum": ["standard", "overnight"]}})
+    assert FILLER.fill(plain, "ship the parcel express please", today=MONDAY).arguments == {}
+
+
+def test_flag_synonyms_come_from_the_schema() -> None:
+    lamp = _tool({"dimmed": {"type": "boolean", "x-synonyms": ["low light", "soft light"]}})
+    assert FILLER.fill(lamp, "switch to a soft light", today=MONDAY).arguments == {
+        "dimmed": True}
+    assert FILLER.fill(lamp, "no soft light tonight", today=MONDAY).arguments == {
+        "dimmed": False}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("a seat in the window row please", "window_row"),
+    ("somewhere in the row by the window", None),
+    ("the Window-Row seats", "window_row"),
+])
+def test_enum_values_by_spelling_and_plural(text: str, expected: str | None) -> None:
+    seats = _tool({"seat": {"type": "string", "enum": ["aisle", "window_row"]}})
+    assert FILLER.fill(seats, text, today=MONDAY).arguments.get("seat") == expected
+
+
+def test_enum_words_in_any_order_and_numbers_as_words() -> None:
+    probe = _tool({"tone": {"type": "string", "enum": ["blue_dark", "red_light"]},
+                   "floors": {"type": "string", "enum": ["1", "2", "3"]}})
+    filled = FILLER.fill(probe, "paint it dark blue, three floors", today=MONDAY)
+    assert filled.arguments == {"tone": "blue_dark", "floors": "3"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I want a place with a garden", "True"),
+    ("a flat without a garden is fine", "False"),
+    ("a flat in the centre", None),
+])
+def test_a_boolean_like_enum_is_read_as_a_flag(text: str, expected: str | None) -> None:
+    flat = _tool({"has_garden": {"type": "string", "enum": ["True", "False"]}})
+    assert FILLER.fill(flat, text, today=MONDAY).arguments.get("has_garden") == expected
+
+
+# -- declared types ---------------------------------------------------------------------------
+
+def test_values_are_written_as_the_declared_type() -> None:
+    booking = _tool({"date": {"type": "string"}, "start_time": {"type": "string"},
+                     "number_of_guests": {"type": "string"},
+                     "typed_day": {"type": "string", "format": "date"}})
+    filled = FILLER.fill(booking, "three guests on April 5th at 7:15 pm", today=MONDAY)
+    assert filled.arguments["date"] == "2030-04-05"
+    assert filled.arguments["start_time"] == "19:15"
+    assert filled.arguments["number_of_guests"] == "3"
+    assert not filled.invalid
+    typed = FILLER.fill(booking, "on April 5th", today=MONDAY, only=["typed_day"])
+    assert typed.arguments["typed_day"] == date(2030, 4, 5)
+
+
+# -- the time and date grammar ----------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Pick me up at 5pm.", time(17, 0)),
+    ("call me at three pm", time(15, 0)),
+    ("four in the evening works", time(16, 0)),
+    ("half past 11 in the morning", time(11, 30)),
+    ("quarter to seven pm", time(18, 45)),
+    ("I'll be there by 6:20 in the evening.", time(18, 20)),
+])
+def test_spoken_and_punctuated_times(text: str, expected: time) -> None:
+    assert [t.value for t in find_times(text)] == [expected]
+
+
+@pytest.mark.parametrize("text", ["for three people", "two tickets", "at 14 days"])
+def test_counts_are_not_times(text: str) -> None:
+    assert find_times(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("on the 11th of this month", date(2030, 4, 11)),
+    ("the 3rd of next month", date(2030, 5, 3)),
+    ("Thursday next week", date(2030, 4, 11)),
+    ("sunday this week", date(2030, 4, 7)),
+])
+def test_ordinals_and_weeks(text: str, expected: date) -> None:
+    assert [d.value for d in find_dates(text, MONDAY)] == [expected]
+
+
+def test_check_in_and_check_out_cue_their_dates() -> None:
+    stay = _tool({"check_in_date": {"type": "string"}, "check_out_date": {"type": "string"}})
+    filled = FILLER.fill(stay, "I check in on April 9 and check out on April 12",
+                         today=MONDAY)
+    assert filled.arguments == {"check_in_date": "2030-04-09", "check_out_date": "2030-04-12"}
+
+
+# -- place names ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "city"), [
+    ("Find me a bakery in Lisbon. My sister likes it.", "Lisbon"),
+    ("a hotel in porto for the weekend", "Porto"),
+    ("somewhere in Santa Rosa, near the park", "Santa Rosa"),
+])
+def test_a_place_name_ends_with_its_sentence(text: str, city: str) -> None:
+    where = _tool({"city": {"type": "string"}})
+    assert FILLER.fill(where, text, today=MONDAY).arguments.get("city") == city
+
+
+def test_a_request_verb_is_not_an_answer_for_a_place() -> None:
+    where = _tool({"city": {"type": "string"}})
+    assert "city" not in FILLER.fill(where, "Locate something good", today=MONDAY,
+                                     prefer="city").arguments
+
+
+# -- titles from the schema -------------------------------------------------------------------
+
+def test_titles_come_from_the_schema() -> None:
+    visit = _tool({"host": {"type": "string", "x-lamworks-entity": "Host",
+                            "x-titles": ["Capt"]},
+                   "guest_name": {"type": "string"}})
+    filled = FILLER.fill(visit, "Rosa Quint visits Capt Marlow", today=MONDAY)
+    assert filled.arguments == {"host": "Capt Marlow", "guest_name": "Rosa Quint"}
+
+
+# -- the lexicon is data, and the core has no domain words ------------------------------------
+
+def test_the_lexicon_has_one_role_per_cue_word() -> None:
+    cues = lexicon("en-US").date_cues
+    assert not cues["start"] & cues["end"]
+    assert not cues["birth"] & (cues["start"] | cues["end"])
+
+
+_MINE = ["core/planner/slots.py", "core/planner/temporal.py", "core/planner/fields.py",
+         "core/planner/delex.py", "core/planner/lexicon.py", "core/planner/lexicon/en.json"]
+_DOMAIN = ["doctor", "dentist", "therapist", "physician", "nurse", "patient", "student",
+           "teacher", "essay", "rubric", "clinic"]
+
+
+@pytest.mark.parametrize("path", _MINE)
+def test_the_slot_filler_holds_no_domain_word(path: str) -> None:
+    text = (ROOT / path).read_text("utf-8").lower()
+    found = sorted(w for w in _DOMAIN if re.search(rf"\b{w}s?\b", text))
+    assert found == []
+
+
+def test_no_evaluation_enum_value_is_written_in_the_slot_filler() -> None:
+    schema = ROOT / "bench/data/schema_eval/tools.json"
+    if not schema.exists():
+        pytest.skip("no schema evaluation suite in this checkout")
+    values: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            values.update(str(v) for v in node.get("enum", ()))
+            for child in node.values():
+                walk(child)
+        elif isinstance(node, list):
+            for child in node:
+                walk(child)
+
+    walk(json.loads(schema.read_text("utf-8")))
+    for path in _MINE:
+        literals = set(re.findall(r"[\"']([^\"'\n]{1,40})[\"']", (ROOT / path).read_text("utf-8")))
+        assert not {v.lower() for v in values} & {lit.lower() for lit in literals}, path
+
+
+# -- words around a value ---------------------------------------------------------------------
+
+def test_a_count_offered_as_choices_is_found_by_its_unit() -> None:
+    flat = _tool({"number_of_rooms": {"type": "string", "enum": ["1", "2", "3"]},
+                  "number_of_days": {"type": "string"},
+                  "start_time": {"type": "string"}})
+    filled = FILLER.fill(flat, "we stay five days, one room, arriving at 9:30", today=MONDAY)
+    assert filled.arguments == {"number_of_rooms": "1", "number_of_days": "5",
+                                "start_time": "09:30"}
+
+
+def test_a_one_way_trip_is_not_one_traveller() -> None:
+    trip = _tool({"travellers": {"type": "string", "enum": ["1", "2", "3"]}})
+    assert FILLER.fill(trip, "find me a one way ticket", today=MONDAY).arguments == {}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Is it wheelchair accessible?", None),
+    ("Are dogs allowed there?", None),
+    ("Do you know a place that is wheelchair accessible?", "True"),
+    ("I need somewhere wheelchair accessible.", "True"),
+])
+def test_a_question_about_a_flag_does_not_set_it(text: str, expected: str | None) -> None:
+    venue = _tool({"wheelchair_accessible": {"type": "string", "enum": ["True", "False"]},
+                   "dogs_allowed": {"type": "string", "enum": ["True", "False"]}})
+    filled = FILLER.fill(venue, text, today=MONDAY)
+    assert filled.arguments.get("wheelchair_accessible") == expected
+    assert "dogs_allowed" not in filled.arguments
+
+
+def test_an_inflected_cue_word_still_cues_its_date() -> None:
+    trip = _tool({"outbound_date": {"type": "string"}, "return_date": {"type": "string"}})
+    filled = FILLER.fill(trip, "a ticket that returns on April 20", today=MONDAY)
+    assert filled.arguments == {"return_date": "2030-04-20"}
+
+
+def test_a_writer_who_capitalises_writes_places_with_capitals() -> None:
+    where = _tool({"city": {"type": "string"}})
+    assert FILLER.fill(where, "Lunch near riverside, in Porto", today=MONDAY).arguments == {
+        "city": "Porto"}
+    assert FILLER.fill(where, "Lunch with Ines near riverside", today=MONDAY).arguments == {}
+    assert FILLER.fill(where, "lunch near riverside, my treat", today=MONDAY).arguments == {
+        "city": "Riverside"}
+    assert FILLER.fill(where, "Give me a minute to decide.", today=MONDAY).arguments == {}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("anything spicy please", "spicy"),
+    ("noodles sound good", "noodles"),
+])
+def test_a_short_answer_loses_its_frame(text: str, expected: str) -> None:
+    dish = _tool({"dish": {"type": "string", "description": "What to eat"}})
+    assert FILLER.fill(dish, text, today=MONDAY, prefer="dish").arguments["dish"] == expected
+
+
+def test_a_free_text_field_takes_a_capitalised_name_only_next_to_its_words() -> None:
+    food = _tool({"cuisine": {"type": "string", "description": "Kind of food served"}})
+    assert FILLER.fill(food, "some Nepali food tonight", today=MONDAY).arguments == {
+        "cuisine": "Nepali"}
+    assert FILLER.fill(food, "I liked Blue Finch a lot", today=MONDAY).arguments == {}
