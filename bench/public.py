@@ -84,6 +84,13 @@ chosen on that same ``val`` + ``oos_val`` (the test split is held out elsewhere)
 is optimistic. In-scope accuracy, out-of-scope recall and precision, latency on every 10th
 utterance (real embeddings) next to the floor.
 
+``--limit-dialogs N`` keeps the first N evaluation dialogues of each service in id order (SGD's
+files put single-service dialogues first, so a limited run under-represents multi-service
+ones); on CLINC it keeps every k-th utterance (about 10 N). ``--analyse N`` runs the planners
+instead on N single-service TRAIN dialogues that are in no evaluation set and gave no example,
+for error analysis (failure classes; ``--show-failures`` prints the turns on the terminal
+only).
+
 Nothing from the data is written into the repository: the results JSON hold figures, dialogue
 ids and failure categories, never utterances. Embeddings are cached on disk outside the tree
 (``--cache``; default ``~/.cache/lamworks-bench/public-embeddings.sqlite``).
@@ -319,6 +326,11 @@ class Dialogue:
     split: str
     services: tuple[str, ...]
     turns: list[dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        """Unique across splits (train and dev reuse dialogue ids)."""
+        return f"{self.split}/{self.id}"
 
     def user_turns(self) -> Iterator[tuple[int, dict[str, Any]]]:
         for index, turn in enumerate(self.turns):
@@ -803,7 +815,7 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
                      [[t["utterance"] for _, t in d.user_turns()] for d in dialogues], progress)
     for n, d in enumerate(dialogues):
         state = router.harness.state_type()
-        out[d.id] = {index: router.turn(suite, record, turn["utterance"], state, d.id in timed)
+        out[d.key] = {index: router.turn(suite, record, turn["utterance"], state, d.key in timed)
                      for index, turn in d.user_turns()}
         if n and n % 200 == 0:
             print(f"  {progress}: {n}/{len(dialogues)} dialogues, "
@@ -814,19 +826,19 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
 
 def knn_results(embedder: BenchEmbedder, knn: NearestExample, dialogues: Sequence[Dialogue],
                 timed: set[str]) -> dict[str, dict[int, TurnResult]]:
-    texts = [(d.id, i, t["utterance"]) for d in dialogues for i, t in d.user_turns()]
+    texts = [(d.key, i, t["utterance"]) for d in dialogues for i, t in d.user_turns()]
     vectors = embedder.embed_documents([t for _, _, t in texts]) if texts else \
         np.zeros((0, 384), np.float32)
     out: dict[str, dict[int, TurnResult]] = {}
-    for (dialogue_id, index, text), (name, score) in zip(texts, knn.scores(vectors),
+    for (key, index, text), (name, score) in zip(texts, knn.scores(vectors),
                                                          strict=True):
         latency = floor = None
-        if dialogue_id in timed:
+        if key in timed:
             start = time.perf_counter()
             embedder.encode([text])
             floor = time.perf_counter() - start
             latency = time_knn(embedder, knn, text)
-        out.setdefault(dialogue_id, {})[index] = TurnResult(name, {}, {}, latency=latency,
+        out.setdefault(key, {})[index] = TurnResult(name, {}, {}, latency=latency,
                                                             floor=floor, score=score)
     return out
 
@@ -863,7 +875,7 @@ def knn_threshold(rows: list[tuple[str, str, float, Expect]], held_out: str) -> 
 
 
 def timed_ids(sets: Mapping[str, Sequence[Dialogue]], n: int) -> set[str]:
-    return {d.id for dialogues in sets.values() for d in dialogues[:n]}
+    return {d.key for dialogues in sets.values() for d in dialogues[:n]}
 
 
 def evaluate_sgd(args: argparse.Namespace, routers: dict[str, PlannerRouter],
@@ -895,9 +907,9 @@ def evaluate_setting(args: argparse.Namespace, setting: str,
                      routers: dict[str, PlannerRouter], embedder: BenchEmbedder
                      ) -> dict[str, Any]:
     timed = timed_ids(sets, args.timed_dialogs)
-    union = sorted({d.id: d for ds in sets.values() for d in ds}.values(),
-                   key=lambda d: natural_key(d.id))
-    members = {s: {d.id for d in ds} for s, ds in sets.items()}
+    union = sorted({d.key: d for ds in sets.values() for d in ds}.values(),
+                   key=lambda d: (d.split, natural_key(d.id)))
+    members = {s: {d.key for d in ds} for s, ds in sets.items()}
     print(f"setting ({setting}): {len(union)} dialogues, "
           f"{sum(1 for d in union for _ in d.user_turns())} user turns", flush=True)
     out: dict[str, Any] = {}
@@ -918,14 +930,14 @@ def evaluate_setting(args: argparse.Namespace, setting: str,
             for s in setup.services:
                 for d in sets[s]:
                     expects = expectations(d)
-                    for index, r in raw_by_service[s][d.id].items():
+                    for index, r in raw_by_service[s][d.key].items():
                         rows.extend((s, r.tool or "", r.score, e)
                                     for e in expects[index] if e.service == s)
             thresholds = {s: knn_threshold(rows, s) for s in setup.services}
             for s in setup.services:
                 decided = apply_threshold(raw_by_service[s], thresholds[s])
                 for d in sets[s]:
-                    score_dialogue(d, decided[d.id], [s], setup.all_tools, tallies, False)
+                    score_dialogue(d, decided[d.key], [s], setup.all_tools, tallies, False)
             entries = {s: {**tallies[s].summary(slots=False), "threshold": thresholds[s]}
                        for s in setup.services}
         else:
@@ -939,8 +951,8 @@ def evaluate_setting(args: argparse.Namespace, setting: str,
                 suite = Suite("sgd", setup.all_tools, [], [], [])
                 results = run_planner(router, suite, union, timed, f"{name} (b)")
             for d in union:
-                wanted = [s for s in setup.services if d.id in members[s]]
-                score_dialogue(d, results[d.id], wanted, setup.all_tools, tallies,
+                wanted = [s for s in setup.services if d.key in members[s]]
+                score_dialogue(d, results[d.key], wanted, setup.all_tools, tallies,
                                args.analyse_classes)
             entries = {s: tallies[s].summary() for s in setup.services}
         out[name] = {"services": entries, "median": medians(entries),
@@ -977,9 +989,9 @@ def analyse_train(args: argparse.Namespace, routers: dict[str, PlannerRouter]) -
             service = d.services[0]
             results = run_planner(router, Suite(service, setup.tools[service], [], [], []),
                                   [d], set(), name)
-            score_dialogue(d, results[d.id], [service], setup.all_tools, tally, True)
+            score_dialogue(d, results[d.key], [service], setup.all_tools, tally, True)
             if args.show_failures:
-                show_failures(d, results[d.id])
+                show_failures(d, results[d.key])
         merged = Tally()
         for t in tally.values():
             merged.add(t)

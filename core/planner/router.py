@@ -44,6 +44,7 @@ from ..plan import Candidate
 from ..tools import Tool
 from .delex import delexicalize, mentioned
 from .fields import field_specs
+from .slots import pasted_text, takes_long_text
 
 __all__ = ["Calibration", "DEFAULT_CALIBRATION", "FEATURES", "Route", "Router", "TextEmbedder"]
 
@@ -197,6 +198,26 @@ class Speller:
         return re.sub(r"[A-Za-z]+", fix, text)
 
 
+LONG_TEXT = "a long text"
+_PASTED_WORDS = 20
+"""A message longer than this may carry a pasted text (see :func:`_routing_view`)."""
+
+
+def _routing_view(text: str, pastes: bool = True) -> tuple[str, frozenset[str]]:
+    """What routing reads of a message: a pasted text after the request ("feedback please:
+    <four paragraphs>") becomes the words "a long text", so the request decides, not the
+    essay's topic; and the kinds of particulars the message mentions. ``pastes``: whether
+    any tool takes a pasted text at all (if none does, a long message is all request)."""
+    kinds = set(mentioned(text))
+    if pastes and len(text.split()) > _PASTED_WORDS:
+        span = pasted_text(text)
+        if span is not None:
+            text = f"{text[:span[0]].rstrip()} {LONG_TEXT}"
+            kinds = set(mentioned(text)) - {LONG_TEXT}
+            kinds.add(LONG_TEXT)
+    return text, frozenset(kinds)
+
+
 def _kinds_offered(tool: Tool) -> frozenset[str]:
     """Which particulars (in :func:`.delex.mentioned`'s words) the tool's fields can take."""
     words = {"date": "a date", "datetime": "a date", "time": "a time", "phone": "a phone number",
@@ -204,6 +225,8 @@ def _kinds_offered(tool: Tool) -> frozenset[str]:
              "location": "a place", "person": "someone", "entity": "someone", "ref": "someone",
              "title": "someone", "integer": "a number", "number": "a number"}
     offered = {words[f.kind] for f in field_specs(tool) if f.kind in words}
+    if any(takes_long_text(f) for f in field_specs(tool)):
+        offered.add(LONG_TEXT)
     if "a date" in offered or "a time" in offered:
         offered |= {"a date", "a time"}  # a datetime field takes either
     return frozenset(offered)
@@ -260,13 +283,16 @@ class Router:
         prepare = (lambda text: delexicalize(generalize(text))) if generalize else delexicalize
         owners: list[int] = []
         texts: list[str] = []
-        raw: list[str] = []
+        example_kinds: list[frozenset[str]] = []
         descriptions: list[str] = []
+        self.pastes = any(takes_long_text(f) for t in self.tools.values()
+                          for f in field_specs(t))
         for index, tool in enumerate(self.tools.values()):
             descriptions.append(prepare(tool.description or tool.short_name.replace("_", " ")))
             for example in dict.fromkeys(e for e in tool.examples if e.strip()):
-                texts.append(prepare(example))
-                raw.append(example)
+                view, kinds = _routing_view(example, self.pastes)
+                texts.append(prepare(view))
+                example_kinds.append(kinds)
                 owners.append(index)
         self.speller = Speller([*texts, *descriptions,
                                 *(t.short_name.replace("_", " ") for t in self.tools.values())])
@@ -291,7 +317,7 @@ class Router:
                             for i in range(len(self.tool_names))]
         self.offered = [_kinds_offered(t) for t in self.tools.values()]
         self.typicality = self._typicality()
-        self.model, self.threshold = self._train([mentioned(r) for r in raw], texts)
+        self.model, self.threshold = self._train(example_kinds, texts)
         if calibration.threshold is not None:
             self.threshold = float(calibration.threshold)
 
@@ -405,13 +431,14 @@ class Router:
                       ) -> tuple[npt.NDArray[np.float64], Matrix]:
         """Per tool (in ``tool_names`` order): the probability that it is the one, and the
         feature rows it came from. ``vector`` reuses the utterance's embedding."""
-        text = self.speller.correct(delexicalize(utterance))
+        view, kinds = _routing_view(utterance, self.pastes)
+        text = self.speller.correct(delexicalize(view))
         q = vector if vector is not None else self.embedder.embed_query(text)
         query = set(tokens(text))
         rows = self._features((self.examples @ q).astype(np.float64),
                               (self.descriptions @ q).astype(np.float64),
-                              self.bm25.scores(sorted(query)), frozenset(mentioned(utterance)),
-                              query, np.ones(len(self.tool_names), dtype=bool))
+                              self.bm25.scores(sorted(query)), kinds, query,
+                              np.ones(len(self.tool_names), dtype=bool))
         if self.model is None:
             return rows[:, FEATURES.index("top2")], rows
         return self.model.probability(rows), rows

@@ -27,7 +27,7 @@ from .fields import FieldSpec, field_specs
 from .lexicon import lexicon
 from .temporal import MONTHS, cue, find_dates, find_durations, find_times, part_of_day
 
-__all__ = ["Filled", "SlotFiller"]
+__all__ = ["Filled", "SlotFiller", "pasted_text", "takes_long_text"]
 
 _LEX = lexicon("en")
 
@@ -1094,6 +1094,18 @@ def _trailing_clause(text: str) -> list[Candidate]:
 
 _MIN_PASTED_WORDS = 8
 _MAX_INTRO_WORDS = 25
+
+
+def pasted_text(text: str) -> tuple[int, int] | None:
+    """Where a pasted text (a draft, a document) lies in a message after its one-sentence
+    request, as character offsets; ``None`` when the message is all request."""
+    found = _long_tail(text)
+    return (found[0].start, found[0].end) if found else None
+
+
+def takes_long_text(spec: FieldSpec) -> bool:
+    """Whether the field takes a whole pasted text rather than a phrase."""
+    return spec.kind == "text" and _text_pool(spec) == "text:long"
 
 
 def _long_tail(text: str, vocabulary: frozenset[str] = frozenset()) -> list[Candidate]:

@@ -111,6 +111,9 @@ def commit(ctx: ActionContext, tool: str, change: Change, *,
     store = store_of(ctx, tool)
     with fhir_errors(tool, conflict=conflict):
         written = store.transaction(change.entries)
+    from .name_index import note_written
+
+    note_written(store, change.entries, written)
     data = dict(change.data)
     data.setdefault("written", [f"{r['resourceType']}/{r['id']}" for r in written if r])
     return ActionResult(summary=change.summary, data=data, refs=change.refs)

@@ -3,17 +3,22 @@
 The planner's slot filler uses them for arguments marked ``entity("Practitioner", ...)`` and
 ``entity("Patient", ...)``. Values are the canonical display names ("Dr. Lena Lee", "Ana Ruiz"),
 which the tools resolve again, so a stale extractor can never book the wrong person.
+
+Neither reads the store per utterance: names come from the store's :mod:`.name_index` (built
+once, kept current from the plugin's own writes and the store's change feed; see there for the
+refresh rule), so their cost follows the utterance's length, not the number of patients.
 """
 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from lamworks import EntityMatch, SlotExtractor, Span
 
-from .directory import patient_display, practitioners
 from .errors import FHIRStoreError
+from .name_index import names_of
 
 __all__ = ["PATIENT_EXTRACTOR", "PRACTITIONER_EXTRACTOR", "find_patient_names",
            "find_practitioners"]
@@ -29,23 +34,26 @@ def _store(ctx: Any) -> Any:
     return None
 
 
+@lru_cache(maxsize=1024)
+def _practitioner_pattern(given: str, family: str) -> re.Pattern[str]:
+    family, given = re.escape(family), re.escape(given)
+    return re.compile(
+        rf"\b(?:{_TITLE}(?:{given}\s+)?{family}|{given}\s+{family}|{_TITLE}{given})\b"
+        rf"(?:'s)?", re.I)
+
+
 def find_practitioners(utterance: str, ctx: Any) -> list[EntityMatch]:
     """"Dr. Lee", "doctor Okafor", "Lena Lee", "Dr Sam Marsh" -> the practitioner's name."""
     store = _store(ctx)
     if store is None:
         return []
     try:
-        known = practitioners(store)
+        known = names_of(store).practitioner_list()
     except FHIRStoreError:
         return []
     matches: list[EntityMatch] = []
     for info in known:
-        family = re.escape(info.family)
-        given = re.escape(info.given)
-        pattern = re.compile(
-            rf"\b(?:{_TITLE}(?:{given}\s+)?{family}|{given}\s+{family}|{_TITLE}{given})\b"
-            rf"(?:'s)?", re.I)
-        for found in pattern.finditer(utterance):
+        for found in _practitioner_pattern(info.given, info.family).finditer(utterance):
             text = found.group(0).removesuffix("'s")
             matches.append(EntityMatch("Practitioner", info.display,
                                        Span(start=found.start(), end=found.start() + len(text),
@@ -59,21 +67,10 @@ def find_patient_names(utterance: str, ctx: Any) -> list[EntityMatch]:
     if store is None:
         return []
     try:
-        patients = store.search("Patient", {})
+        index = names_of(store).patient_index()
     except FHIRStoreError:
         return []
-    matches: list[EntityMatch] = []
-    seen: set[tuple[int, int]] = set()
-    for patient in patients:
-        name = patient_display(patient)
-        pattern = re.compile(r"\b" + r"\s+".join(map(re.escape, name.split())) + r"\b", re.I)
-        for found in pattern.finditer(utterance):
-            if (found.start(), found.end()) in seen:
-                continue
-            seen.add((found.start(), found.end()))
-            matches.append(EntityMatch("Patient", name, Span(
-                start=found.start(), end=found.end(), text=found.group(0))))
-    return sorted(matches, key=lambda m: m.span.start)
+    return index.match(utterance)
 
 
 PRACTITIONER_EXTRACTOR = SlotExtractor(name="practitioners", entity_type="Practitioner",

@@ -96,6 +96,37 @@ class LocalFHIRStore:
         with self._lock:
             return int(self._conn.execute(sql, args).fetchone()[0])
 
+    # -- change feed (for caches such as the extractors' name index) -------------------------------
+
+    def change_cursor(self) -> int:
+        """A position in the change feed: the newest ``history`` row (O(1), the rowid b-tree)."""
+        with self._lock:
+            return int(self._conn.execute(
+                "SELECT COALESCE(MAX(rowid), 0) FROM history").fetchone()[0])
+
+    def changes_since(self, cursor: int, resource_types: Iterable[str]
+                      ) -> tuple[int, list[tuple[str, str, dict[str, Any] | None]]]:
+        """What was written after ``cursor`` to resources of these types, oldest first, as
+        ``(type, id, resource or None when deleted)``, with the new cursor.
+
+        ``history`` is append-only (rows are never deleted or replaced), so its rowids grow with
+        every committed write, by any connection or process; the query walks the rowid range
+        only (``+type`` keeps SQLite off the (type, id, version) key), so the cost is the number
+        of writes since ``cursor``, not the size of the store.
+        """
+        types = list(resource_types)
+        marks = ", ".join("?" * len(types))
+        with self._lock:
+            newest = int(self._conn.execute(
+                "SELECT COALESCE(MAX(rowid), 0) FROM history").fetchone()[0])
+            if newest <= cursor or not types:
+                return max(newest, cursor), []
+            rows = self._conn.execute(
+                f"SELECT type, id, deleted, body FROM history WHERE rowid > ? AND rowid <= ? "
+                f"AND +type IN ({marks}) ORDER BY rowid", (cursor, newest, *types)).fetchall()
+        return newest, [(row["type"], row["id"],
+                         None if row["deleted"] else json.loads(row["body"])) for row in rows]
+
     # -- writes ----------------------------------------------------------------------------------
 
     def create(self, resource: Mapping[str, Any], *,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import (
@@ -157,6 +157,58 @@ class RestFHIRStore:
             results.append(resource)
         return results
 
+    # -- change feed (for caches such as the extractors' name index) -------------------------------
+
+    def change_cursor(self, resource_types: Iterable[str]) -> str:
+        """The newest ``lastUpdated`` in the types' histories (one ``_count=1`` request each)."""
+        stamps = [_stamp(entry) for rtype in resource_types
+                  for entry in self._history(rtype, None, 1)[0]]
+        return max(stamps, default="")
+
+    def changes_since(self, cursor: str, resource_types: Iterable[str]
+                      ) -> tuple[str, list[tuple[str, str, dict[str, Any] | None]] | None]:
+        """What was written to these types since ``cursor`` (a server ``lastUpdated``), oldest
+        first, as ``(type, id, resource or None when deleted)``, with the new cursor.
+
+        One ``GET [type]/_history?_since=`` per type (``_since`` is inclusive, so the newest
+        change is seen again; applying it twice is harmless). When a type's changes do not fit
+        in one page the answer is ``None``: the caller rebuilds from a search instead of paging
+        through the history.
+        """
+        found: list[tuple[str, str, str, dict[str, Any] | None]] = []
+        newest = cursor
+        for rtype in resource_types:
+            entries, more = self._history(rtype, cursor or None, self.page_size)
+            if more:
+                return cursor, None
+            for entry in entries:
+                stamp = _stamp(entry)
+                newest = max(newest, stamp)
+                resource = entry.get("resource")
+                method = str((entry.get("request") or {}).get("method", "")).upper()
+                rid = (resource or {}).get("id") or str(
+                    (entry.get("request") or {}).get("url") or entry.get("fullUrl") or ""
+                ).split("/_history")[0].rstrip("/").rsplit("/", 1)[-1]
+                if not rid:
+                    continue
+                gone = method == "DELETE" or not isinstance(resource, dict)
+                found.append((stamp, rtype, str(rid), None if gone else resource))
+        # History bundles list the newest version first; apply the oldest first.
+        found.sort(key=lambda item: item[0])
+        return newest, [(rtype, rid, resource) for _, rtype, rid, resource in found]
+
+    def _history(self, rtype: str, since: str | None, count: int
+                 ) -> tuple[list[dict[str, Any]], bool]:
+        params = {"_count": str(count), **({"_since": since} if since else {})}
+        bundle = self._json(self._request("GET", f"{rtype}/_history", params=params,
+                                          what=rtype))
+        if bundle.get("resourceType") != "Bundle":
+            raise ServerError("The FHIR server answered a history request with something "
+                              "other than a Bundle.")
+        more = any(link.get("relation") == "next" for link in bundle.get("link", []) or [])
+        entries = [e for e in bundle.get("entry", []) or [] if isinstance(e, dict)]
+        return entries, more
+
     # -- HTTP ------------------------------------------------------------------------------------
 
     def _request(self, method: str, url: str, *, what: str, json: Any = None,
@@ -223,6 +275,13 @@ class RestFHIRStore:
         if len(parts) < 2 or parts[-2] != rtype:
             raise ServerError("The FHIR server did not say where it stored the resource.")
         return self.read(rtype, parts[-1])
+
+
+def _stamp(entry: dict[str, Any]) -> str:
+    """When a history entry was written: ``response.lastModified`` or ``meta.lastUpdated``."""
+    response = entry.get("response") or {}
+    meta = (entry.get("resource") or {}).get("meta") or {}
+    return str(response.get("lastModified") or meta.get("lastUpdated") or "")
 
 
 def _error_from(response: httpx.Response, what: str) -> FHIRStoreError:
