@@ -40,11 +40,11 @@ from pydantic_core import to_jsonable_python
 from ..config import InstitutionConfig
 from ..extensions import EntityMatch, SlotExtractor
 from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step, WaitingStep
-from ..planning import PlanningContext, new_step_id, small_talk
+from ..planning import PlanningContext, new_step_id, reply_to_confirmation, small_talk
 from ..tools import Tool
 from .fields import FieldSpec, field_specs, required_order
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
-from .slots import Filled, SlotFiller
+from .slots import Filled, SlotFiller, pasted_text
 
 __all__ = ["NeuroSymbolicPlanner"]
 
@@ -139,7 +139,16 @@ class NeuroSymbolicPlanner:
         reply = small_talk(text)
         if reply is not None:
             return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
-        parts = self._split(routed_text, router, ctx) if route.tool is not None else []
+        if reply_to_confirmation(text) is not None:
+            # A bare yes or no with nothing waiting for one (the runtime answers those that
+            # are): not a request for any tool.
+            return Plan(reply="There is nothing waiting for a yes or no right now. What would "
+                              "you like to do?",
+                        why=Explanation(planner=self.name, notes=["yes/no, nothing pending"]))
+        pasted = pasted_text(routed_text) if router.pastes else None
+        # A pasted text's own "and"s are not requests: only a plain request is split.
+        parts = self._split(routed_text, router, ctx) \
+            if route.tool is not None and pasted is None else []
         if parts:
             return self._multi(parts, ctx, why)
         if route.tool is None:
@@ -290,7 +299,9 @@ class NeuroSymbolicPlanner:
             if spec.name in filled.arguments:
                 continue
             kind = spec.ref or _referenced_kind(spec, ctx, produced or {})
-            if kind is None:
+            if kind is None or kind == tool.produces:
+                # A tool that produces this kind of record describes a new (or another) one by
+                # its own arguments: "register him" never means the patient named earlier.
                 continue
             part = "id" if spec.kind == "ref" else "display"
             if produced and kind in produced and (spec.kind == "ref" or _PRONOUN.search(text)):
@@ -451,7 +462,7 @@ def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
 def _referenced_kind(spec: FieldSpec, ctx: PlanningContext,
                      produced: Mapping[str, str]) -> str | None:
     """The record type a person-like field refers to ("patient_name" → "Patient")."""
-    if spec.kind not in ("person", "entity", "title", "text"):
+    if spec.kind not in ("person", "entity", "title"):
         return None
     for kind in (*produced, *ctx.dialog.references):
         if kind.lower() in spec.words:

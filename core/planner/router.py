@@ -84,7 +84,7 @@ class Calibration:
 DEFAULT_CALIBRATION = Calibration()
 
 FEATURES = ("top1", "top2", "description", "centroid", "lexical", "lexical_raw", "margin1",
-            "margin2", "leader", "coverage", "name_words", "typicality")
+            "margin2", "lexical_margin", "leader", "coverage", "name_words", "typicality")
 """The tool-relative features, in the model's order (see :meth:`Router._features`)."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -371,12 +371,13 @@ class Router:
         lexical_share = lexical / peak if peak > 0 else np.zeros(n)
         margin1 = top1 - _best_other(np.where(present, top1, -np.inf))
         margin2 = top2 - _best_other(np.where(present, top2, -np.inf))
+        lexical_margin = lexical_share - _best_other(np.where(present, lexical_share, -np.inf))
         covered = np.array([(len(kinds & offered) / len(kinds)) if kinds else 0.5
                             for offered in self.offered])
         named = np.array([len(query & words) / max(len(words), 1)
                           for words in self.name_tokens])
         return np.column_stack([top1, top2, description_sims, centroid, lexical_share,
-                                lexical / (lexical + 3.0), margin1, margin2,
+                                lexical / (lexical + 3.0), margin1, margin2, lexical_margin,
                                 (margin2 >= 0).astype(np.float64), covered, named,
                                 self.typicality])
 

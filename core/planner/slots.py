@@ -144,6 +144,7 @@ class SlotFiller:
                                     for f in field_specs(tool))
         pools.date_cues = {f.name: _date_cues(f) for f in field_specs(tool)
                            if f.kind in ("date", "datetime")}
+        _destination_date(pools.date_cues)
         pools.titles = frozenset(t.lower().rstrip(".") for f in field_specs(tool)
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)
@@ -207,7 +208,12 @@ class SlotFiller:
             if pools.has_birth_field and not (_date_cues(spec) & _BIRTH_CUES):
                 # A date decades ago is somebody's birth date, not the day of the action.
                 free = [c for c in free if getattr(c.value, "year", 9999) >= pools.today.year - 1]
-            own = _date_cues(spec)
+            own = pools.date_cues.get(spec.name, _date_cues(spec))
+            if own & _BIRTH_CUES:
+                # A birth date is cued as one ("born", "dob") or lies in the past; "Friday"
+                # is never one.
+                free = [c for c in free if _stems(c.cue.split()) & _BIRTH_CUES
+                        or getattr(c.value, "year", 0) < pools.today.year]
             foreign = frozenset().union(*(c for n, c in pools.date_cues.items()
                                           if n != spec.name)) - own
             # "until Christmas" belongs to the end date, "return it on the 5th" too: never to
@@ -498,11 +504,19 @@ _LAST: frozenset[str] = _LEX.last_name_fields
 
 
 def _split_full_name(specs: Sequence[FieldSpec], filled: Filled) -> None:
-    """"Ivo Brandt" in ``first_name`` with ``last_name`` empty: split it."""
-    names = {f.name for f in specs}
+    """"Ivo Brandt" in ``first_name`` with ``last_name`` empty (or in ``last_name`` with
+    ``first_name`` empty): split it."""
+    names = sorted(f.name for f in specs)
     first = next((n for n in names if n.lower() in _FIRST), None)
     last = next((n for n in names if n.lower() in _LAST), None)
-    if not first or not last or last in filled.arguments:
+    if not first or not last:
+        return
+    if first not in filled.arguments and isinstance(filled.arguments.get(last), str) \
+            and len(str(filled.arguments[last]).split()) >= 2:
+        filled.arguments[first] = filled.arguments.pop(last)  # the whole name, split below
+        if last in filled.spans:
+            filled.spans[first] = filled.spans.pop(last)
+    if last in filled.arguments:
         return
     value = filled.arguments.get(first)
     if not isinstance(value, str):
@@ -541,6 +555,17 @@ def _name_words(spec: FieldSpec) -> set[str]:
     """The words of a field's name, with two-word compounds joined ("check_in" → "checkin")."""
     parts = [p for p in spec.name.lower().split("_") if p]
     return set(parts) | {a + b for a, b in zip(parts, parts[1:], strict=False)}
+
+
+def _destination_date(cues: dict[str, frozenset[str]]) -> None:
+    """A tool with one start date ("from_date") and one other plain date ("date", "the new
+    day") moves something from one to the other: the other date takes the end cues ("to
+    Friday")."""
+    starts = [n for n, c in cues.items() if c & _START_CUES and not c & _BIRTH_CUES]
+    ends = [n for n, c in cues.items() if c & _END_CUES]
+    others = [n for n, c in cues.items() if n not in starts and not c & _BIRTH_CUES]
+    if len(starts) == 1 and not ends and len(others) == 1:
+        cues[others[0]] = cues[others[0]] | _END_CUES
 
 
 def _date_cues(spec: FieldSpec) -> frozenset[str]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from lamworks import Decision, PolicyContext, Step, ToolError, confirm, deny, policy, redact
+from lamworks.plan import REF_PLACEHOLDER
 
 from .advice import advice_rule
 from .directory import SELF_WORDS, is_self_service, linked_patient_id, patient_display
@@ -102,6 +103,11 @@ def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
     prepare = PREPARERS.get(ctx.tool.short_name)
     if prepare is None:
         return None
+    if any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values()):
+        # It uses a record an earlier step of the plan creates: the runtime checks it again
+        # with the real values once that step has run, and the preview is shown then.
+        return confirm("It uses the record the step before it creates; the exact change is "
+                       "shown once that step has run.")
     try:
         model = ctx.tool.validate_arguments(step.arguments)
         values = {name: getattr(model, name) for name in type(model).model_fields}

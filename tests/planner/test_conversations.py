@@ -1,0 +1,139 @@
+"""Conversations people really have, end to end: the default planner, the runtime, policies,
+confirmations and the real stores of the demo institution (``examples/lamworks.toml``).
+
+Each was reported against the first planner (issue "Planner v2"): a follow-up that acted on the
+wrong patient, a move that booked instead, a typed "yes" that was not understood, a pending
+question that swallowed the next request, a pasted essay split in two. The clock is fixed (a
+Tuesday) and the demo clinic is generated for that day, so "Thursday" and "Friday" are stable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lamworks import Runtime, load_config
+
+pytestmark = pytest.mark.slow
+
+REPO = Path(__file__).resolve().parents[2]
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/Chicago"))  # a Tuesday
+THURSDAY, FRIDAY, NEXT_MONDAY = "2026-12-03", "2026-12-04", "2026-12-07"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    from lamworks_healthcare import HealthcareSettings
+    from lamworks_healthcare.clinic import load_demo_clinic
+    from lamworks_healthcare.store import open_store
+
+    monkeypatch.setenv("LAMWORKS_DATA_DIR", str(tmp_path / "data"))
+    config = load_config(REPO / "examples" / "lamworks.toml")
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")),
+                       config.data_dir)
+    load_demo_clinic(store, NOW.date(), timezone=config.institution.timezone)
+    store.close()
+    rt = Runtime(config, clock=lambda: NOW)
+    yield rt
+    rt.close()
+    os.environ.pop("LAMWORKS_DATA_DIR", None)
+
+
+def _appointments(rt: Runtime, patient_id: str) -> list[dict[str, Any]]:
+    store = rt.services["fhir"]
+    found = store.search("Appointment", {"patient": f"Patient/{patient_id}"})
+    return [a for a in found if a.get("status") == "booked"]
+
+
+def _book_ana_on_thursday(rt: Runtime) -> None:
+    turn = rt.handle("s", "frontdesk", "book Ana Ruiz with dr lee on thursday afternoon")
+    assert turn.awaiting_confirmation is not None, turn.answer
+    done = rt.handle("s", "frontdesk", "yes go ahead")
+    assert [s.status for s in done.steps] == ["executed"], done.answer
+    assert [a["start"][:10] for a in _appointments(rt, "pat-0001")] == [THURSDAY]
+
+
+def test_typed_yes_confirms_through_the_same_token_as_the_button(runtime: Runtime) -> None:
+    _book_ana_on_thursday(runtime)
+    # The token was single-use: confirming again finds nothing waiting.
+    again = runtime.handle("s", "frontdesk", "yes")
+    assert not again.steps and len(_appointments(runtime, "pat-0001")) == 1
+
+
+def test_typed_no_cancels_and_changes_nothing(runtime: Runtime) -> None:
+    turn = runtime.handle("s", "frontdesk", "book Ana Ruiz with dr lee on friday morning")
+    assert turn.awaiting_confirmation is not None, turn.answer
+    declined = runtime.handle("s", "frontdesk", "no, don't")
+    assert [s.status for s in declined.steps] == ["cancelled"]
+    assert _appointments(runtime, "pat-0001") == []
+
+
+def test_move_her_instead_reschedules_the_appointment_of_the_conversation(
+        runtime: Runtime) -> None:
+    _book_ana_on_thursday(runtime)
+    turn = runtime.handle("s", "frontdesk", "actually she cant do thursday anymore - can we "
+                                            "move her to friday afternoon instead?")
+    assert turn.awaiting_confirmation is not None, turn.answer
+    step = turn.awaiting_confirmation
+    assert step.tool == "healthcare.reschedule_appointment"
+    assert step.arguments["date"] == FRIDAY and step.arguments.get("from_date") == THURSDAY
+    runtime.handle("s", "frontdesk", "yes")
+    # Moved, not booked twice.
+    assert [a["start"][:10] for a in _appointments(runtime, "pat-0001")] == [FRIDAY]
+
+
+def test_reschedule_by_name_takes_the_new_day_from_to(runtime: Runtime) -> None:
+    _book_ana_on_thursday(runtime)
+    turn = runtime.handle("s2", "frontdesk", "please reschedule Ana Ruiz's thursday appt with "
+                                             "dr lee to friday afternoon")
+    step = turn.awaiting_confirmation
+    assert step is not None and step.tool == "healthcare.reschedule_appointment", turn.answer
+    assert step.arguments["date"] == FRIDAY
+
+
+def test_register_him_and_book_him_books_the_new_patient_never_the_previous_one(
+        runtime: Runtime) -> None:
+    _book_ana_on_thursday(runtime)  # Ana Ruiz is now the patient of the conversation
+    turn = runtime.handle("s", "frontdesk", "new patient walked in - Marcus O'Neil, dob "
+                                            "3/14/1988, phone 312-555-0142. register him and "
+                                            "then book him with dr lee next monday morning")
+    first = turn.awaiting_confirmation
+    assert first is not None and first.tool == "healthcare.register_patient", turn.answer
+    assert (first.arguments["first_name"], first.arguments["last_name"]) == ("Marcus", "O'Neil")
+    assert first.arguments["birth_date"] == "1988-03-14"
+    second = runtime.handle("s", "frontdesk", "yes")
+    booking = second.awaiting_confirmation
+    assert booking is not None and booking.tool == "healthcare.book_appointment", second.answer
+    new_id = next(r.id for s in second.steps if s.result for r in s.result.refs
+                  if r.type == "Patient")
+    assert booking.arguments["patient_id"] == new_id != "pat-0001"
+    runtime.handle("s", "frontdesk", "yes")
+    assert [a["start"][:10] for a in _appointments(runtime, new_id)] == [NEXT_MONDAY]
+    assert len(_appointments(runtime, "pat-0001")) == 1  # Ana's record is untouched
+
+
+def test_a_new_request_sets_the_pending_question_aside(runtime: Runtime) -> None:
+    asked = runtime.handle("s", "student", "give me feedback on my essay")
+    assert asked.follow_up is not None
+    turn = runtime.handle("s", "student", "whats my grade in bio right now?")
+    assert [s.tool for s in turn.steps] == ["education.grade_lookup"], turn.answer
+    assert turn.follow_up is None
+
+
+def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Runtime) -> None:
+    essay = ("Schools should start later in the morning because teenagers need more sleep. "
+             "Studies show that students who sleep more do better in class and are healthier "
+             "overall, and they are less likely to feel sad or anxious. Starting later would "
+             "also reduce car accidents among young drivers, who are often too tired to focus "
+             "on the road. Some people say that a later start makes sports practice harder, "
+             "but practice can move to the evening. In the end, health matters more.")
+    turn = runtime.handle("s", "student", f"can you give me feedback on this essay? {essay}")
+    assert [s.tool for s in turn.steps] == ["education.essay_feedback"], turn.answer
+    assert turn.steps[0].arguments["essay"] == essay
