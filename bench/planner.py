@@ -223,8 +223,11 @@ class Outcome:
 def outcome_of(plan: Plan) -> Outcome:
     steps = [(s.tool, s.arguments) for s in plan.steps]
     if plan.follow_up is not None:
-        after = plan.follow_up.arguments.get("__after__")
-        tool = after["tool"] if isinstance(after, dict) else plan.follow_up.tool
+        # v2 keeps the waiting step typed (FollowUp.after); v1 kept it in the arguments.
+        after = getattr(plan.follow_up, "after", None) or plan.follow_up.arguments.get(
+            "__after__")
+        tool = (after["tool"] if isinstance(after, dict) else
+                after.tool if after is not None else plan.follow_up.tool)
         arguments = {k: v for k, v in plan.follow_up.arguments.items()
                      if not k.startswith("__")}
         spans = {k: s.text for k, s in plan.follow_up.spans.items()}

@@ -50,7 +50,7 @@ class DialogState(BaseModel):
 
     Every field is typed: a pending question (``follow_up``), steps waiting for a person's
     confirmation (``pending_steps``), the records the conversation is about (``references``,
-    by type: "her" is the last Patient), and the step planned last (``last_step``, which a
+    by type: "her" is the last person record), and the step planned last (``last_step``, which a
     correction such as "make it Wednesday" changes)."""
 
     follow_up: FollowUp | None = None
@@ -108,6 +108,14 @@ _STOP = frozenset(
 _GREETING = re.compile(r"^\s*(hi|hello|hey|good (morning|afternoon|evening))\b", re.I)
 _THANKS = re.compile(r"^\s*(thanks|thank you|cheers|great,? thanks)\b", re.I)
 _CANCEL = re.compile(r"^\s*(cancel|never ?mind|stop|forget it)\b", re.I)
+_CLOSING = re.compile(
+    r"^[\s,.!]*(?:(?:no|nope|ok(?:ay)?|great|perfect|alright|cool|sure|not (?:right )?now|"
+    r"maybe later|perhaps later)\b[\s,.!]*)*(?:(?:thanks?|thank you)(?: (?:so|very) much)?|"
+    r"that(?:'s| is| will be| would be| should be) (?:all|it|everything)|nothing else|"
+    r"i'?m (?:good|done|all set)|not (?:right )?now|maybe later|perhaps later)"
+    r"(?:[\s,.!]+(?:for (?:now|today)|and thanks?|and thank you|anyway|though|thanks?|"
+    r"thank you|that(?:'s| is| will be) (?:all|it)))*[\s,.!]*$", re.I)
+"""A conversation's close ("no, that's all", "thank you, that will be all for today")."""
 _ASSIGNMENT = re.compile(
     r"\b([a-z_][a-z0-9_]*)\s*[=:]\s*(\"[^\"]*\"|'[^']*'|[^,;]+?)(?=\s+[a-z_]\w*\s*[=:]|[,;]|$)",
     re.I,
@@ -115,13 +123,18 @@ _ASSIGNMENT = re.compile(
 
 
 def small_talk(utterance: str) -> str | None:
-    """A short reply to a greeting or thanks that asks for nothing else, else ``None``."""
-    if len(utterance.split()) > 5:
+    """A short reply to a greeting, thanks or closing ("no, that's all") that asks for nothing
+    else, else ``None``."""
+    if len(utterance.split()) > 12:
+        return None
+    if len(utterance.split()) > 5 and not _CLOSING.match(utterance):
         return None
     if _GREETING.match(utterance):
         return "Hello! What can I do for you?"
     if _THANKS.match(utterance):
         return "You're welcome."
+    if len(utterance.split()) <= 12 and _CLOSING.match(utterance) and "?" not in utterance:
+        return "Alright. Is there anything else I can do for you?"
     return None
 
 

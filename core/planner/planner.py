@@ -11,12 +11,12 @@ one of:
    another tool ("move her to Friday instead" after a booking is a reschedule);
 3. small talk (greetings, thanks), which gets a short reply;
 4. a new request: the router's tool — or none. An utterance with two requests ("register Ana
-   …, and book her with Dr. Lee on Friday") is split at its conjunction when both halves
+   …, and set up a meeting with her on Friday") is split at its conjunction when both halves
    route confidently on their own.
 
 (A yes or no to a pending *confirmation* never reaches the planner: the runtime takes it as
 the button it stands for.)
-5. The slot filler fills each step's arguments; references ("her", "that appointment") come
+5. The slot filler fills each step's arguments; references ("her", "that booking") come
    from the conversation; a reference nobody supplied is produced by chaining in a tool that
    ``produces`` it, as an earlier step whose result the later step uses.
 6. A required value still missing becomes a question phrased from the field's description.
@@ -55,6 +55,8 @@ _CORRECTION = re.compile(
     r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|oh wait\b|make (it|that)\b|"
     r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b|what about\b|how about\b|"
     r"and (for|in|on)\b)|\b(instead|make it|make that|change it to|there will be)\b", re.I)
+_DECLINE = re.compile(r"^\s*(no|nope|nah|not (?:right )?now|i (?:do not|don'?t) (?:want|need))\b",
+                      re.I)
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
 _SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
 _MAX_ROUTED_CHARS = 2000
@@ -111,7 +113,7 @@ class NeuroSymbolicPlanner:
 
     def plan(self, utterance: str, ctx: PlanningContext) -> Plan:
         # Routing and slot filling both ask the extractors about the same text; an extractor
-        # may read a store (registered patients), so it answers once per text and plan.
+        # may read a store (registered people), so it answers once per text and plan.
         ctx = replace(ctx, slot_extractors=_once_per_text(ctx.slot_extractors))
         text = utterance.strip()
         if not text:
@@ -252,6 +254,10 @@ class NeuroSymbolicPlanner:
             return None
         if not answered and (elsewhere or (not filled.arguments and small_talk(text))):
             return None
+        if not answered and not filled.arguments and _DECLINE.match(text):
+            # "No, I don't want to buy them": the question is dropped, nothing is planned.
+            return Plan(reply="Alright, I've left that. What else can I do for you?",
+                        why=Explanation(planner=self.name, notes=["declined the question"]))
         if not answered and not filled.arguments and route.tool is None \
                 and len(text.split()) > 3:
             return None  # neither an answer nor anything the tool can use
@@ -294,14 +300,14 @@ class NeuroSymbolicPlanner:
                       steps: list[Step], why: Explanation,
                       produced: Mapping[str, str] | None = None) -> None:
         """Fill reference arguments: from this plan's earlier steps, from the conversation
-        ("her", "that appointment"), or by chaining in a tool that produces the record."""
+        ("her", "that booking"), or by chaining in a tool that produces the record."""
         for spec in field_specs(tool):
             if spec.name in filled.arguments:
                 continue
             kind = spec.ref or _referenced_kind(spec, ctx, produced or {})
             if kind is None or kind == tool.produces:
                 # A tool that produces this kind of record describes a new (or another) one by
-                # its own arguments: "register him" never means the patient named earlier.
+                # its own arguments: "add him" never means the person named earlier.
                 continue
             part = "id" if spec.kind == "ref" else "display"
             if produced and kind in produced and (spec.kind == "ref" or _PRONOUN.search(text)):
@@ -435,8 +441,8 @@ def _generic_word(extractor: SlotExtractor) -> str:
 
 
 def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
-    """Entities the plugins recognise ("omar haddad", "dr lee") made generic for routing, as
-    delexicalisation does for capitalised names; the text keeps its length-independent
+    """Entities the plugins recognise (lower-case names of known people) made generic for
+    routing, as delexicalisation does for capitalised names; the text keeps its length-independent
     meaning, and slot filling still sees the original words."""
     spans: list[tuple[int, int, str]] = []
     for extractor in ctx.slot_extractors:
@@ -461,7 +467,7 @@ def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
 
 def _referenced_kind(spec: FieldSpec, ctx: PlanningContext,
                      produced: Mapping[str, str]) -> str | None:
-    """The record type a person-like field refers to ("patient_name" → "Patient")."""
+    """The record type a person-like field refers to ("contact_name" → "Contact")."""
     if spec.kind not in ("person", "entity", "title"):
         return None
     for kind in (*produced, *ctx.dialog.references):

@@ -84,7 +84,7 @@ class Calibration:
 DEFAULT_CALIBRATION = Calibration()
 
 FEATURES = ("top1", "top2", "description", "centroid", "lexical", "lexical_raw", "margin1",
-            "margin2", "lexical_margin", "leader", "coverage", "name_words", "typicality")
+            "margin2", "lexical_margin", "leader", "coverage", "name_words", "above_typical")
 """The tool-relative features, in the model's order (see :meth:`Router._features`)."""
 
 _TOKEN = re.compile(r"[a-z0-9]+")
@@ -206,7 +206,7 @@ _PASTED_WORDS = 20
 def _routing_view(text: str, pastes: bool = True) -> tuple[str, frozenset[str]]:
     """What routing reads of a message: a pasted text after the request ("feedback please:
     <four paragraphs>") becomes the words "a long text", so the request decides, not the
-    essay's topic; and the kinds of particulars the message mentions. ``pastes``: whether
+    text's topic; and the kinds of particulars the message mentions. ``pastes``: whether
     any tool takes a pasted text at all (if none does, a long message is all request)."""
     kinds = set(mentioned(text))
     if pastes and len(text.split()) > _PASTED_WORDS:
@@ -379,7 +379,7 @@ class Router:
         return np.column_stack([top1, top2, description_sims, centroid, lexical_share,
                                 lexical / (lexical + 3.0), margin1, margin2, lexical_margin,
                                 (margin2 >= 0).astype(np.float64), covered, named,
-                                self.typicality])
+                                top1 - self.typicality])
 
     def _train(self, kinds: list[frozenset[str]], texts: list[str]) -> tuple[_Logistic | None,
                                                                               float]:

@@ -293,7 +293,7 @@ class SlotFiller:
                     if any(_overlaps((m.start(), m.end()), u) for u in used):
                         continue
                     if _negated(lowered, m.start()):
-                        continue  # "not spicy", "no outdoor": not this value
+                        continue  # "not spicy", "no X": not this value
                     if best is None or (m.end() - m.start()) > (best.end - best.start):
                         best = Candidate(value, m.start(), m.end(), text[m.start():m.end()])
         if best is None and spec.enum and all(isinstance(v, str) for v in spec.enum):
@@ -630,8 +630,8 @@ def _variants(phrase: str) -> set[str]:
 
 
 def _enum_phrases(spec: FieldSpec, value: Any) -> list[str]:
-    """Regex phrases that mean ``value``: its spellings, its words in any order ("sci fi",
-    "fi-sci" does not occur but "economy premium" might), a number as a word ("2" ← "two"),
+    """Regex phrases that mean ``value``: its spellings, its words in any order (a value
+    ``red_large`` is also "large red"), a number as a word ("2" ← "two"),
     the specialist for the specialty (generic English morphology: "dermatology" ←
     "dermatologist", "pediatrics" ← "pediatrician"), and the schema's own ``x-synonyms``.
     Only a value the schema offers is ever chosen, so a phrase cannot invent an option."""
