@@ -8,9 +8,9 @@ Reads every evaluation suite it finds:
   JSON schemas and a few examples — the path a third-party data set is evaluated through.
 
 Each suite's single-turn and out-of-scope records are split 50/50 by a hash of their id into a
-calibration half and a "test" half. ``--calibrate`` fits the router's threshold and lexical
-weight on the calibration halves of all suites together and writes
-``core/planner/calibration.json``. Both halves are DEVELOPMENT sets: the planner's rules were
+calibration half and a "test" half (v1 calibrated its router on the first; the current router
+trains itself at index time from the tools' examples and needs neither). Both halves are
+DEVELOPMENT sets: the planner's rules were
 tuned while looking at the test halves' failures, so their figures (the default report,
 ``"split": "dev-test-half"``; ``--split calibration`` gives ``"dev-calibration-half"``) are not
 held-out estimates. Dialogs are not split (all reported, development too).
@@ -30,7 +30,7 @@ nearest-example kNN is reported too.
 
 Usage::
 
-    .venv/bin/python bench/planner.py [--calibrate] [--peer] [--suite NAME] [--limit N]
+    .venv/bin/python bench/planner.py [--peer] [--suite NAME] [--limit N]
                                       [--blind] [--v1]
 
 Prints a table and writes ``bench/results/planner.json`` (``planner-dev.json`` with
@@ -75,7 +75,7 @@ from lamworks import (  # noqa: E402
     make_plugin_manager,
     tool_from_schema,
 )
-from lamworks.planner import Calibration, NeuroSymbolicPlanner  # noqa: E402
+from lamworks.planner import NeuroSymbolicPlanner  # noqa: E402
 from lamworks.planning import PlanningContext  # noqa: E402
 
 SPLIT_LABELS = {"test": "dev-test-half", "calibration": "dev-calibration-half",
@@ -413,69 +413,6 @@ def evaluate_dialogs(h: Harness, suite: Suite, dialogs: Iterable[dict[str, Any]]
     return scores
 
 
-# -- calibration -----------------------------------------------------------------------------------
-
-def calibrate(h: Harness, suites: list[Suite]) -> Calibration:
-    """Grid-search threshold and lexical weight on the calibration halves."""
-    rows: list[tuple[list[str], Any, Any, str | None]] = []
-    for suite in suites:
-        context = h.context(suite, {}, DialogState())
-        router = h.planner.router(context)
-        for record in [*suite.single, *suite.out_of_scope]:
-            if not is_calibration(record):
-                continue
-            dense, lexical = router.evidence(
-                h.planner.routing_text(record["utterance"][:2000], context))
-            rows.append((router.tool_names, dense, lexical, suite.tool_name(record.get("tool"))))
-    best: tuple[float, float, float] = (-1.0, 0.42, 0.15)
-    for weight in (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.8):
-        fused_rows = [(names, dense + weight * lexical, want) for names, dense, lexical, want
-                      in rows]
-        for step in range(20, 131):
-            threshold = step / 100
-            right_in = right_out = total_in = total_out = 0
-            for names, fused, want in fused_rows:
-                top = int(fused.argmax())
-                predicted = names[top] if fused[top] >= threshold else None
-                if want is None:
-                    total_out += 1
-                    right_out += predicted is None
-                else:
-                    total_in += 1
-                    right_in += predicted == want
-            # Balanced: in-scope accuracy and no-tool recall weigh the same.
-            accuracy = (right_in / max(total_in, 1) + right_out / max(total_out, 1)) / 2
-            if accuracy > best[0]:
-                best = (accuracy, threshold, weight)
-    accuracy, threshold, weight = best
-    # Per tool, where at least 15 calibration utterances have it as the top candidate: the
-    # threshold that decides those best, kept only when it fixes at least three more of them.
-    per_tool: dict[str, float] = {}
-    by_tool: dict[str, list[tuple[float, bool]]] = {}
-    for names, dense, lexical, want in rows:
-        fused = dense + weight * lexical
-        top = int(fused.argmax())
-        name = names[top]
-        by_tool.setdefault(name, []).append((float(fused[top]), want == name))
-    for name, items in by_tool.items():
-        if len(items) < 15:
-            continue
-
-        def correct_at(t: float, items: list[tuple[float, bool]] = items) -> int:
-            return sum((score >= t) == is_right for score, is_right in items)
-
-        base = correct_at(threshold)
-        candidates = [step / 100 for step in range(20, 131)]
-        best_t = max(candidates, key=lambda t: (correct_at(t), -abs(t - threshold)))
-        if correct_at(best_t) >= base + 3:
-            per_tool[name] = best_t
-    print(f"calibrated on {len(rows)} utterances: threshold {threshold:.2f}, lexical weight "
-          f"{weight:.2f} (calibration accuracy {accuracy:.3f}); per-tool thresholds: "
-          f"{per_tool or 'none'}")
-    return Calibration(threshold=threshold, lexical_weight=weight, per_tool=per_tool,
-                       source=f"bench/planner.py --calibrate on {len(rows)} utterances")
-
-
 # -- peers -----------------------------------------------------------------------------------------
 
 def knn_peer(h: Harness, suite: Suite) -> dict[str, Any]:
@@ -608,7 +545,6 @@ def evaluate_planner(harness: Harness, suites: list[Suite], split: str, embed_fl
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calibrate", action="store_true")
     parser.add_argument("--split", choices=("test", "calibration"), default="test",
                         help="which half of the single-turn sets to report on (both are "
                              "development sets): 'calibration' is for error analysis, writes "
@@ -626,8 +562,8 @@ def main() -> int:
     parser.add_argument("--limit", type=int, default=0, help="records per file (quick runs)")
     parser.add_argument("--failures", type=int, default=8, help="failures to print per suite")
     args = parser.parse_args()
-    if args.blind and (args.calibrate or args.peer):
-        parser.error("--blind reports only: no --calibrate, and no --peer (peers tune a "
+    if args.blind and args.peer:
+        parser.error("--blind reports only: no --peer (peers tune a "
                      "threshold on the records they are scored on)")
     split = "blind" if args.blind else args.split
 
@@ -656,11 +592,6 @@ def main() -> int:
             s.out_of_scope = s.out_of_scope[:args.limit]
     runtime = Runtime(config)
     harness = Harness(runtime, planner)
-    if args.calibrate:
-        calibration = calibrate(harness, suites)
-        calibration.save(REPO / "core" / "planner" / "calibration.json")
-        planner.calibration = calibration
-        planner._routers.clear()
     embedder = planner.embedder_for(config)
     embedder.encode(["warm up the model"])
     # The model's own BLAS library is loaded with it: pin again.

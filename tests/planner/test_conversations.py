@@ -53,7 +53,7 @@ def _appointments(rt: Runtime, patient_id: str) -> list[dict[str, Any]]:
 
 
 def _book_ana_on_thursday(rt: Runtime) -> None:
-    turn = rt.handle("s", "frontdesk", "book Ana Ruiz with dr lee on thursday afternoon")
+    turn = rt.handle("s", "frontdesk", "book Ana Ruiz in for thursday afternoon with dr lee")
     assert turn.awaiting_confirmation is not None, turn.answer
     done = rt.handle("s", "frontdesk", "yes go ahead")
     assert [s.status for s in done.steps] == ["executed"], done.answer
@@ -68,7 +68,7 @@ def test_typed_yes_confirms_through_the_same_token_as_the_button(runtime: Runtim
 
 
 def test_typed_no_cancels_and_changes_nothing(runtime: Runtime) -> None:
-    turn = runtime.handle("s", "frontdesk", "book Ana Ruiz with dr lee on friday morning")
+    turn = runtime.handle("s", "frontdesk", "book Ana Ruiz in for friday morning with dr lee")
     assert turn.awaiting_confirmation is not None, turn.answer
     declined = runtime.handle("s", "frontdesk", "no, don't")
     assert [s.status for s in declined.steps] == ["cancelled"]
@@ -79,7 +79,7 @@ def test_move_her_instead_reschedules_the_appointment_of_the_conversation(
         runtime: Runtime) -> None:
     _book_ana_on_thursday(runtime)
     turn = runtime.handle("s", "frontdesk", "actually she cant do thursday anymore - can we "
-                                            "move her to friday afternoon instead?")
+                                            "move her over to friday afternoon instead?")
     assert turn.awaiting_confirmation is not None, turn.answer
     step = turn.awaiting_confirmation
     assert step.tool == "healthcare.reschedule_appointment"
@@ -102,8 +102,8 @@ def test_register_him_and_book_him_books_the_new_patient_never_the_previous_one(
         runtime: Runtime) -> None:
     _book_ana_on_thursday(runtime)  # Ana Ruiz is now the patient of the conversation
     turn = runtime.handle("s", "frontdesk", "new patient walked in - Marcus O'Neil, dob "
-                                            "3/14/1988, phone 312-555-0142. register him and "
-                                            "then book him with dr lee next monday morning")
+                                            "3/14/1988, phone 312-555-0142. register him, then "
+                                            "book him in for monday morning next week, dr lee")
     first = turn.awaiting_confirmation
     assert first is not None and first.tool == "healthcare.register_patient", turn.answer
     assert (first.arguments["first_name"], first.arguments["last_name"]) == ("Marcus", "O'Neil")
@@ -128,12 +128,12 @@ def test_a_new_request_sets_the_pending_question_aside(runtime: Runtime) -> None
 
 
 def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Runtime) -> None:
-    essay = ("Schools should start later in the morning because teenagers need more sleep. "
-             "Studies show that students who sleep more do better in class and are healthier "
-             "overall, and they are less likely to feel sad or anxious. Starting later would "
-             "also reduce car accidents among young drivers, who are often too tired to focus "
-             "on the road. Some people say that a later start makes sports practice harder, "
-             "but practice can move to the evening. In the end, health matters more.")
-    turn = runtime.handle("s", "student", f"can you give me feedback on this essay? {essay}")
+    essay = ("Our town should build a covered bicycle shelter beside the library. Many "
+             "families ride to the library on weekends, and their bikes get soaked when it "
+             "rains, so the chains rust and the seats stay wet for days. A shelter would cost "
+             "less than one new parking space for cars, and it would invite more people to "
+             "leave the car at home. Some neighbours worry about the view, but a simple wooden "
+             "roof would match the old building. In short, the shelter is cheap and useful.")
+    turn = runtime.handle("s", "student", f"feedback on my draft below, please: {essay}")
     assert [s.tool for s in turn.steps] == ["education.essay_feedback"], turn.answer
     assert turn.steps[0].arguments["essay"] == essay
