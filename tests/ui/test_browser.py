@@ -175,3 +175,30 @@ def test_switching_user_in_the_sidebar_changes_the_role(browser: Any, app_url: s
     page.get_by_role("option", name="Sam Student").click()
     page.get_by_text("Role: student").wait_for()
     page.get_by_role("link", name="Essay feedback").wait_for()  # a page only students see
+
+
+# -- conversations people really have (issue "Planner v2"), typed as a person would ------------
+
+def test_typed_yes_confirms_the_booking(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "book Ana Ruiz in for thursday afternoon with dr lee", "awaiting your confirmation")
+    _ask(page, "yes go ahead", "Booked Ana Ruiz")
+    _shot(page, "conv-typed-yes-wide")
+
+
+def test_register_him_then_book_him_books_the_new_patient(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "new patient walked in - Marcus O'Neil, dob 3/14/1988, phone 312-555-0142. "
+               "register him, then book him in for monday morning next week, dr lee",
+         "awaiting your confirmation")
+    _shot(page, "conv-new-patient-register-wide")
+    _ask(page, "yes", "Registered Marcus O'Neil")
+    _ask(page, "yes", "Booked Marcus O'Neil")
+    _shot(page, "conv-new-patient-booked-wide")
+
+
+def test_a_new_request_sets_a_pending_question_aside(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "student")
+    _ask(page, "give me feedback on my essay", "full text of the essay")
+    _ask(page, "whats my grade in bio right now?", "grade(s) for stu-0001")
+    _shot(page, "conv-question-set-aside-wide")
