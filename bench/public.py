@@ -493,6 +493,13 @@ def turn_kind(turn: Mapping[str, Any], previous_system: Mapping[str, Any] | None
     return "other"
 
 
+def system_offers(turn: dict[str, Any]) -> dict[str, str]:
+    """A system turn's OFFER, CONFIRM and INFORM values by slot name (canonical form)."""
+    return {a["slot"]: a["canonical_values"][0] for f in turn["frames"] for a in f["actions"]
+            if a["act"] in ("OFFER", "CONFIRM", "INFORM") and a["slot"]
+            and a["canonical_values"]}
+
+
 def expectations(d: Dialogue) -> dict[int, list[Expect]]:
     out: dict[int, list[Expect]] = {}
     previous_system: dict[str, Any] | None = None
@@ -568,7 +575,9 @@ def slot_counts(expected: Mapping[str, tuple[str, ...]], predicted: Mapping[str,
 
 def new_arguments(result: TurnResult, before: TurnResult | None, tool: Tool | None
                   ) -> dict[str, Any]:
-    """Arguments new or changed in this turn; values equal to the schema default dropped."""
+    """Arguments new or changed in this turn; values equal to the schema default dropped, and
+    values without a span in the person's words (carried over from the conversation or from
+    what the system offered: the final call scores those) dropped too."""
     if result.tool is None or result.tool == ERROR:
         return {}
     old = before.arguments if before is not None and before.tool == result.tool else {}
@@ -577,7 +586,7 @@ def new_arguments(result: TurnResult, before: TurnResult | None, tool: Tool | No
         defaults = {k: p["default"] for k, p in tool.input_schema.get("properties", {}).items()
                     if "default" in p}
     return {k: v for k, v in result.arguments.items()
-            if not k.startswith("__") and not isinstance(v, dict)
+            if not k.startswith("__") and not isinstance(v, dict) and k in result.spans
             and (k not in old or old[k] != v)
             and not (k in defaults and norm(defaults[k]) == norm(v))}
 
@@ -815,8 +824,15 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
                      [[t["utterance"] for _, t in d.user_turns()] for d in dialogues], progress)
     for n, d in enumerate(dialogues):
         state = router.harness.state_type()
-        out[d.key] = {index: router.turn(suite, record, turn["utterance"], state, d.key in timed)
-                     for index, turn in d.user_turns()}
+        out[d.key] = {}
+        for index, turn in enumerate(d.turns):
+            if turn["speaker"] == "SYSTEM":
+                # What the assistant put before the person (as a tool's results would in
+                # lamworks): the values the system offered or confirmed, by slot name.
+                state.offered = system_offers(turn)
+                continue
+            out[d.key][index] = router.turn(suite, record, turn["utterance"], state,
+                                            d.key in timed)
         if n and n % 200 == 0:
             print(f"  {progress}: {n}/{len(dialogues)} dialogues, "
                   f"{time.perf_counter() - start:.0f}s", flush=True)

@@ -58,6 +58,11 @@ class DialogState(BaseModel):
     references: dict[str, Ref] = Field(default_factory=dict)
     history: list[dict[str, str]] = Field(default_factory=list)
     last_step: Step | None = None
+    offered: dict[str, Any] = Field(default_factory=dict)
+    """Values the assistant last put before the person, by field name (what an executed step
+    was asked and what it found: the practitioner and day of a slot search, the restaurant a
+    search returned). A request that accepts them ("book it") takes them for required fields
+    it still lacks."""
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})

@@ -345,6 +345,7 @@ class Runtime:
             if finished.result is not None:
                 for ref in finished.result.refs:
                     state.references[ref.type] = ref
+                state.offered = _offered(finished)
             if finished.status != "executed":
                 break
         answer = _answer(done)
@@ -444,6 +445,20 @@ def _bind_references(step: Step, done: list[Step]) -> Step | None:
             return None
         arguments[name] = (ref.display or ref.id) if value.get("part") == "display" else ref.id
     return step.model_copy(update={"arguments": arguments})
+
+
+def _offered(step: Step) -> dict[str, Any]:
+    """What an executed step put before the person, by field name: its own arguments and the
+    plain values of its result's data (a dict's scalars; of a list, the first item's)."""
+    offered = {k: v for k, v in step.arguments.items()
+               if isinstance(v, str | int | float | bool)}
+    data = step.result.data if step.result is not None else None
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        data = data[0]
+    if isinstance(data, dict):
+        offered.update({k: v for k, v in data.items() if isinstance(v, str | int | float | bool)
+                        and not isinstance(v, bool)})
+    return offered
 
 
 def _new_id() -> str:

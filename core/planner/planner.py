@@ -206,6 +206,7 @@ class NeuroSymbolicPlanner:
         A value the user gave that failed validation is asked again even for an optional
         field: silently falling back to the default would do something they did not ask for.
         """
+        self._carry_over(tool, filled, ctx, why)
         missing = [*filled.invalid, *self._missing(tool, filled)]
         if missing:
             return self._ask(tool, missing[0], filled, ctx, why, before=before, after=after)
@@ -220,6 +221,28 @@ class NeuroSymbolicPlanner:
                                 before=[*before, step])
         self._remember(ctx, step)
         return Plan(steps=[*before, step], why=why)
+
+    @staticmethod
+    def _carry_over(tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation) -> None:
+        """Required fields the request leaves out, taken from the conversation: the same field
+        of the step planned last in the same namespace ("book it" after a search keeps its
+        city and day), else a value the assistant offered ("that one"). Never a field the
+        person stated, never an optional one."""
+        dialog = ctx.dialog
+        last = dialog.last_step
+        same_namespace = last is not None and last.tool != tool.name and \
+            last.tool.rsplit(".", 1)[0] == tool.name.rsplit(".", 1)[0]
+        for name in required_order(tool):
+            if name in filled.arguments or name in filled.invalid:
+                continue
+            value = last.arguments.get(name) if same_namespace and last is not None else None
+            source = f"the {last.tool} before" if value is not None and last else ""
+            if value is None and name in dialog.offered:
+                value, source = dialog.offered[name], "what was offered"
+            if value is None or isinstance(value, dict):
+                continue
+            filled.arguments[name] = value
+            why.notes.append(f"{name} = {value!r} from {source}")
 
     def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
              why: Explanation, *, before: list[Step],

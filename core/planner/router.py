@@ -264,7 +264,7 @@ class _Logistic:
     def probability(self, x: Matrix) -> npt.NDArray[np.float64]:
         z = (x - self.mean) / self.scale
         logits = z @ self.weights[:-1] + self.weights[-1]
-        return 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+        return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float64)
 
 
 class Router:
