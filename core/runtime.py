@@ -456,8 +456,7 @@ def _offered(step: Step) -> dict[str, Any]:
     if isinstance(data, list) and data and isinstance(data[0], dict):
         data = data[0]
     if isinstance(data, dict):
-        offered.update({k: v for k, v in data.items() if isinstance(v, str | int | float | bool)
-                        and not isinstance(v, bool)})
+        offered.update({k: v for k, v in data.items() if isinstance(v, str | int | float | bool)})
     return offered
 
 

@@ -38,7 +38,7 @@ class FieldSpec:
     name: str
     kind: str
     """date, datetime, time, duration, integer, number, boolean, enum, email, phone, person,
-    entity, ref, location, title (a named thing: a restaurant, a film), identifier (a record
+    entity, ref, location, title (a named thing: a shop, a film), identifier (a record
     number such as MRN-000004), or text."""
     required: bool
     description: str = ""

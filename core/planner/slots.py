@@ -433,7 +433,7 @@ class _Pools:
 
     def _entity_fallback(self, spec: FieldSpec) -> list[Candidate]:
         """No extractor answered: for an entity whose schema names its titles (``x-titles``:
-        "Dr"), titled names only; plain names (and, where the field allows it, "me") for
+        "Prof"), titled names only; plain names (and, where the field allows it, "me") for
         everyone else."""
         if spec.titles:
             titles = frozenset(t.lower().rstrip(".") for t in spec.titles)
@@ -836,7 +836,7 @@ def _is_name_token(token: str, titles: frozenset[str] = frozenset()) -> bool:
 
 def _is_title(token: str, titles: frozenset[str]) -> bool:
     """A title before a name: an honorific ("Mrs"), a title the schema names (``x-titles``),
-    or any short capitalised abbreviation with a full stop ("Dr.", "Prof.")."""
+    or any short capitalised abbreviation with a full stop ("Prof.", "Rev.")."""
     bare = token.lower().rstrip(".")
     return bare in _HONORIFICS or bare in titles or bool(
         re.fullmatch(r"[A-Z][a-z]{0,3}\.", token) and bare not in _MONTH_OR_DAY)
@@ -845,7 +845,7 @@ def _is_title(token: str, titles: frozenset[str]) -> bool:
 def _names(text: str, *, titled: bool = False, runs_only: bool = False,
            titles: frozenset[str] = frozenset()) -> list[Candidate]:
     """Capitalised word runs ("Ivo Brandt", "José Álvarez-Núñez"); with ``titled``, only names
-    after a title ("Dr. Lee" when the schema names "Dr"), the title included; with
+    after a title ("Prof. Lee" when the schema names "Prof"), the title included; with
     ``runs_only``, capitalised runs of any length anywhere (names of things: "Blue Finch").
     A sentence's full stop ends a name."""
     tokens = list(_TOKEN_RE.finditer(text))
