@@ -346,6 +346,9 @@ class Runtime:
                 for ref in finished.result.refs:
                     state.references[ref.type] = ref
                 state.offered = _offered(finished)
+            if state.last_step is not None and state.last_step.id == finished.id:
+                # Done: a later "instead" is another action, not a correction of this one.
+                state.last_step = state.last_step.model_copy(update={"status": finished.status})
             if finished.status != "executed":
                 break
         answer = _answer(done)

@@ -64,6 +64,8 @@ FOCUS_ODDS = 3.0
 """How much more likely (in odds) a tool of the conversation's focus (the namespace of the
 step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
 settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+_REQUEST_WORDS = 4
+"""A reply shorter than this ("food webs", "1988-08-08") is an answer, whatever it resembles."""
 _LONG_ANSWER_WORDS = 40
 """A reply longer than this is an answer (a pasted text), never a new request."""
 
@@ -134,7 +136,9 @@ class NeuroSymbolicPlanner:
             why.notes.append(f"the question about {dialog.follow_up.field} is set aside")
         last = dialog.last_step
         if last is not None and _CORRECTION.match(text) and last.tool in ctx.tools \
-                and route.tool in (None, last.tool):
+                and (last.status != "executed" or route.tool in (None, last.tool)):
+            # A step not yet done is corrected in place; once done, "move her to Friday
+            # instead" is another action (a reschedule), unless nothing else fits.
             corrected = self._correct(text, last, ctx)
             if corrected is not None:
                 return corrected
@@ -271,7 +275,8 @@ class NeuroSymbolicPlanner:
                                                     f"{pending.field}"])
         elsewhere = route.tool is not None and route.tool != tool.name
         answered = pending.field in filled.arguments or pending.field in filled.invalid
-        if answered and elsewhere and _takes_all(filled.spans.get(pending.field), text):
+        if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
+                and _takes_all(filled.spans.get(pending.field), text):
             # The whole message went into the asked field only because it was asked, and it
             # reads as a request for another tool: a new request, not the answer.
             return None
