@@ -287,6 +287,11 @@ class Stage:
             store.close()
         runtime = Runtime(config, clock=lambda: self.now)
         runtime.close()
+        # The plugins' documents indexed once (as `make demo` does with `lamworks kb sync`),
+        # so the tutor and the quiz have their course material.
+        subprocess.run([sys.executable, "-m", "lamworks.cli", "kb", "sync", "--config",
+                        str(CONFIG)], check=True, capture_output=True,
+                       env={**os.environ, "LAMWORKS_DATA_DIR": str(self.template)})
 
     @contextlib.contextmanager
     def runtime(self, now: datetime) -> Iterator[Runtime]:
