@@ -208,14 +208,11 @@ def _routing_view(text: str, pastes: bool = True) -> tuple[str, frozenset[str]]:
     <four paragraphs>") becomes the words "a long text", so the request decides, not the
     text's topic; and the kinds of particulars the message mentions. ``pastes``: whether
     any tool takes a pasted text at all (if none does, a long message is all request)."""
-    kinds = set(mentioned(text))
-    if pastes and len(text.split()) > _PASTED_WORDS:
-        span = pasted_text(text)
-        if span is not None:
-            text = f"{text[:span[0]].rstrip()} {LONG_TEXT}"
-            kinds = set(mentioned(text)) - {LONG_TEXT}
-            kinds.add(LONG_TEXT)
-    return text, frozenset(kinds)
+    span = pasted_text(text) if pastes and len(text.split()) > _PASTED_WORDS else None
+    if span is None:
+        return text, frozenset(mentioned(text))
+    text = f"{text[:span[0]].rstrip()} {LONG_TEXT}"
+    return text, frozenset(mentioned(text)) | {LONG_TEXT}
 
 
 def _kinds_offered(tool: Tool) -> frozenset[str]:
@@ -349,7 +346,7 @@ class Router:
 
     def _features(self, example_sims: npt.NDArray[Any], description_sims: npt.NDArray[Any],
                   lexical_scores: npt.NDArray[Any], kinds: frozenset[str], query: set[str],
-                  present: npt.NDArray[np.bool_], left_out: int = -1) -> Matrix:
+                  present: npt.NDArray[np.bool_]) -> Matrix:
         """One row per tool (in ``tool_names`` order) for one utterance.
 
         ``example_sims``: cosine to every example (an example left out is ``-inf``);
