@@ -12,6 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from .audit import AuditEntry, AuditLog, VerifyResult
+from .audit_signing import AuditCheckpoint, CheckpointReport, CheckpointSigner, verify_checkpoints
 from .config import InstitutionConfig, load_config
 from .errors import (
     AuditError,
@@ -56,11 +57,14 @@ from .tools import ActionContext, Tool, entity, ref, tool, tool_from_schema
 __all__ = [
     "ActionContext",
     "ActionResult",
+    "AuditCheckpoint",
     "AuditEntry",
     "AuditError",
     "AuditFormat",
     "AuditLog",
     "Candidate",
+    "CheckpointReport",
+    "CheckpointSigner",
     "Citation",
     "CommandGroup",
     "ConfigError",
@@ -109,4 +113,5 @@ __all__ = [
     "ref",
     "tool",
     "tool_from_schema",
+    "verify_checkpoints",
 ]

@@ -7,9 +7,12 @@ valid prefix, so the head (last sequence number and hash) is written twice more:
 one-row table in the same transaction, and to a sidecar file ``<db>.head`` after the commit.
 :meth:`AuditLog.verify` compares the chain with both.
 
-This detects tampering by anyone who does not rewrite the chain *and* both heads; for
-protection against someone who does, export the head to a separate system (a WORM bucket, a
-notary) — ``lamworks audit head`` prints it.
+On its own this detects tampering by anyone who does not rewrite the chain *and* both heads.
+Against someone who does, give the log a :class:`~lamworks.CheckpointSigner` (``[audit]
+signing_key_file`` or ``signing_key_env``): at the first row, every ``checkpoint_every`` rows and
+at :meth:`close` the head is signed with a key kept outside the data folder
+(:mod:`lamworks.audit_signing`, which also verifies), and ``lamworks audit checkpoint`` prints a
+signed head to anchor elsewhere.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any
 
 from ._canonical import canonical_json, digest
 from ._sqlite import connect
+from .audit_signing import CHECKPOINT_SCHEMA, CheckpointSigner, checkpoint_if_due, sign_head
 from .errors import AuditError
 
 __all__ = ["AuditEntry", "AuditLog", "VerifyResult", "GENESIS"]
@@ -109,14 +113,21 @@ def _row_hash(prev_hash: str, content: dict[str, Any]) -> str:
 class AuditLog:
     """Append-only, hash-chained audit rows in a SQLite file (WAL, synchronous=FULL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, signer: CheckpointSigner | None = None) -> None:
         self.path = path
         self.head_path = path.with_name(path.name + ".head")
+        self.signer = signer
         self._conn = connect(path)
         self._conn.executescript(_SCHEMA)
+        self._conn.executescript(CHECKPOINT_SCHEMA)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the file; with a signer, sign the head first (the shutdown checkpoint)."""
+        try:
+            if self.signer is not None:
+                sign_head(self.path, self.signer)
+        finally:
+            self._conn.close()
 
     def append(
         self,
@@ -164,6 +175,8 @@ class AuditLog:
                 "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
                 (seq, row_hash),
             )
+            if self.signer is not None:
+                checkpoint_if_due(conn, self.signer, seq, row_hash)
             conn.execute("COMMIT")
         except Exception as exc:
             if conn.in_transaction:

@@ -2,11 +2,13 @@
 
 The configuration comes from ``--config PATH``, else ``LAMWORKS_CONFIG``, else ``./lamworks.toml``.
 Commands that only read (``plugins``, ``tools``, ``config check``, ``audit``) never load a model.
-Exit codes: 0 ok, 1 a failed check (``audit verify``), 2 bad input or configuration.
+Exit codes: 0 ok, 1 a failed check (``audit verify``, ``audit checkpoint`` on a broken chain),
+2 bad input or configuration.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import sys
@@ -19,6 +21,16 @@ from rich.console import Console
 from rich.table import Table
 
 from .audit import AuditLog
+from .audit_signing import (
+    AuditCheckpoint,
+    CheckpointSigner,
+    key_id,
+    load_public_key,
+    read_checkpoints,
+    sign_head,
+    verify_checkpoints,
+    write_key_pair,
+)
 from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError
 from .plan import Step, Turn
@@ -28,7 +40,7 @@ __all__ = ["app", "current_config", "main"]
 
 app = typer.Typer(help="lamworks: plan, check, execute and audit actions.", no_args_is_help=True,
                   add_completion=False)
-audit_app = typer.Typer(help="Verify and export the audit log.", no_args_is_help=True)
+audit_app = typer.Typer(help="Verify, sign and export the audit log.", no_args_is_help=True)
 config_app = typer.Typer(help="Check an institution configuration.", no_args_is_help=True)
 kb_app = typer.Typer(help="Ingest, list, search and drop knowledge sources.",
                      no_args_is_help=True)
@@ -197,9 +209,12 @@ def ask(
     """One turn: print the plan, the policy decisions and the result."""
     runtime = _runtime(config)
     session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
-    turn = runtime.handle(session_id, user, utterance)
-    _print_turn(turn, explain)
-    _settle_confirmations(runtime, turn, yes, explain)
+    try:
+        turn = runtime.handle(session_id, user, utterance)
+        _print_turn(turn, explain)
+        _settle_confirmations(runtime, turn, yes, explain)
+    finally:
+        runtime.close()  # with a signing key, the audit head is signed here
     out.print(f"[dim]session {session_id}[/dim]")
 
 
@@ -216,6 +231,8 @@ def confirm_step(
     except ConfirmationError as exc:
         err.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from None
+    finally:
+        runtime.close()
 
 
 @app.command()
@@ -226,6 +243,13 @@ def chat(
 ) -> None:
     """An interactive conversation; risky steps ask for confirmation. Ctrl-D to leave."""
     runtime = _runtime(config)
+    try:
+        _chat(runtime, user, explain)
+    finally:
+        runtime.close()
+
+
+def _chat(runtime: Any, user: str, explain: bool) -> None:
     session_id = f"chat-{uuid.uuid4().hex[:8]}"
     out.print(f"[dim]lamworks chat as {user} (session {session_id}); Ctrl-D to leave[/dim]")
     while True:
@@ -249,16 +273,140 @@ def chat(
             _print_turn(turn, explain)
 
 
+def _public_keys(cfg: InstitutionConfig, paths: list[Path]) -> tuple[list[Any], str]:
+    """The keys to check checkpoints with (``--key``, else the configured signing key's public
+    half), or none and a line saying why checkpoints are not checked."""
+    if paths:
+        keys = []
+        for path in paths:
+            try:
+                keys.append(load_public_key(path.read_bytes()))
+            except (OSError, ValueError) as exc:
+                err.print(f"--key {path}: {getattr(exc, 'strerror', None) or exc}", style="red",
+                          markup=False, highlight=False, soft_wrap=True)
+                raise typer.Exit(2) from None
+        return keys, ""
+    try:
+        signer = CheckpointSigner.from_config(cfg)
+    except ConfigError as exc:
+        return [], f"checkpoints: not checked ({exc}); pass --key PUBLIC"
+    if signer is not None:
+        return [signer.public_key], ("checkpoints checked with the configured signing key's "
+                                     "public half; for an independent check pass --key PUBLIC")
+    stored = len(read_checkpoints(cfg.audit_path))
+    if stored:
+        return [], f"checkpoints: {stored} signed, not checked (pass --key PUBLIC)"
+    return [], ("checkpoints: not signed (no [audit] signing_key_file or signing_key_env is "
+                "configured)")
+
+
+def _read_anchor(path: Path) -> AuditCheckpoint:
+    try:
+        return AuditCheckpoint.from_json(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        problem = exc.strerror or str(exc)
+    except ValueError as exc:  # includes JSONDecodeError
+        problem = str(exc)
+    err.print(f"--anchor {path}: {problem}", style="red", markup=False, highlight=False,
+              soft_wrap=True)
+    raise typer.Exit(2)
+
+
 @audit_app.command("verify")
-def audit_verify(config: ConfigOption = None) -> None:
-    """Check the hash chain; exit 1 naming the first bad row."""
+def audit_verify(
+    config: ConfigOption = None,
+    key: Annotated[list[Path] | None, typer.Option(
+        "--key", metavar="PUBLIC",
+        help="Ed25519 public key (PEM, or the raw 32 bytes in base64): check the "
+        "signed checkpoints (repeat it for the keys before a rotation)")] = None,
+    anchor: Annotated[list[Path] | None, typer.Option(
+        "--anchor", metavar="FILE",
+        help="A checkpoint saved from `audit checkpoint`: the chain must still "
+        "contain it (repeatable)")] = None,
+) -> None:
+    """Check the hash chain and its signed checkpoints (--key); exit 1 naming the first bad row."""
     cfg = _load(config)
-    result = AuditLog(cfg.audit_path).verify()
-    if result.ok:
-        out.print(f"[green]{result}[/green]")
+    log = AuditLog(cfg.audit_path)
+    public_keys, note = _public_keys(cfg, key or [])
+    anchors = [_read_anchor(path) for path in anchor or []]
+    if not public_keys:
+        if anchors:
+            err.print("[red]an anchored checkpoint is checked with the public key: pass --key "
+                      "PUBLIC[/red]")
+            raise typer.Exit(2)
+        result = log.verify()
+        if not result.ok:
+            err.print(str(result), style="red", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(1)
+        out.print(str(result), style="green", markup=False, highlight=False, soft_wrap=True)
+        out.print(note, markup=False, highlight=False, soft_wrap=True)
         return
-    err.print(f"[red]{result}[/red]")
-    raise typer.Exit(1)
+    report = verify_checkpoints(log, public_keys, every=cfg.audit.checkpoint_every,
+                                anchors=anchors)
+    if not report.ok:
+        err.print(str(report), style="red", markup=False, highlight=False, soft_wrap=True)
+        raise typer.Exit(1)
+    out.print(str(report), style="green", markup=False, highlight=False, soft_wrap=True)
+    if note:
+        out.print(note, markup=False, highlight=False, soft_wrap=True)
+
+
+@audit_app.command("checkpoint")
+def audit_checkpoint(config: ConfigOption = None) -> None:
+    """Sign the chain's head now and print it as JSON, to keep outside this machine.
+
+    Refuses (exit 1) when the chain or its checkpoints do not verify. ``audit verify --anchor
+    FILE --key PUBLIC`` later checks that the chain still contains it.
+    """
+    cfg = _load(config)
+    try:
+        signer = CheckpointSigner.from_config(cfg)
+    except ConfigError as exc:
+        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        raise typer.Exit(2) from None
+    if signer is None:
+        err.print("no signing key: set [audit] signing_key_file or signing_key_env (lamworks "
+                  "audit keygen writes a key pair)", style="red", markup=False, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(2)
+    log = AuditLog(cfg.audit_path)
+    report = verify_checkpoints(log, signer.public_key, every=signer.every)
+    first = report.chain.ok and not read_checkpoints(cfg.audit_path)
+    if not report.ok and not first:
+        err.print(f"refusing to sign: {report}", style="red", markup=False, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(1)
+    checkpoint = sign_head(cfg.audit_path, signer)
+    if checkpoint is None:
+        err.print("[red]the audit log is empty: nothing to sign[/red]")
+        raise typer.Exit(2)
+    if first:
+        err.print("[yellow]note: the log had no signed checkpoint; this is its first[/yellow]")
+    sys.stdout.write(json.dumps(checkpoint.to_json(), indent=2) + "\n")
+
+
+@audit_app.command("keygen")
+def audit_keygen(
+    out_path: Annotated[Path, typer.Option(
+        "--out", metavar="PATH",
+        help="Private key file to write (mode 0600); the public key goes to PATH.pub")],
+) -> None:
+    """Write a new Ed25519 key pair for signing the audit chain's checkpoints."""
+    try:
+        public_path, public_key = write_key_pair(out_path)
+    except FileExistsError as exc:
+        err.print(f"will not overwrite a key: {exc}", style="red", markup=False, highlight=False,
+                  soft_wrap=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        err.print(f"cannot write {out_path}: {exc.strerror or exc}", style="red", markup=False,
+                  highlight=False)
+        raise typer.Exit(2) from None
+    raw = base64.b64encode(public_key.public_bytes_raw()).decode("ascii")
+    out.print(f"private key: {out_path} (mode 0600; keep it outside the data folder)\n"
+              f"public key:  {public_path} (key id {key_id(public_key)}; raw base64 {raw})\n"
+              f"in lamworks.toml:\n  [audit]\n  signing_key_file = \"{out_path.resolve()}\"",
+              highlight=False, markup=False, soft_wrap=True)
 
 
 @audit_app.command("export")

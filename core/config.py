@@ -32,6 +32,7 @@ from pydantic import (
     PrivateAttr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -39,6 +40,7 @@ from .errors import ConfigError
 from .scopes import Scope
 
 __all__ = [
+    "AuditConfig",
     "InstitutionConfig",
     "InstitutionInfo",
     "KnowledgeConfig",
@@ -125,6 +127,29 @@ class StoresConfig(_Section):
     audit: Path = Field(Path("audit.db"), description="The hash-chained audit log.")
 
 
+class AuditConfig(_Section):
+    """Signed checkpoints of the audit chain: where the Ed25519 private key comes from, how often.
+
+    The key must live outside the data folder (someone who can rewrite the log must not be able to
+    read it): a file (``signing_key_file``, relative to lamworks.toml) or an environment variable
+    named by ``signing_key_env``. With neither, the chain is not signed.
+    """
+
+    signing_key_file: Path | None = Field(
+        None, description="Ed25519 private key (PKCS#8 PEM or base64 raw), not in the data folder.")
+    signing_key_env: str | None = Field(
+        None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="Name of an environment variable holding the private key.")
+    checkpoint_every: PositiveInt = Field(
+        100, description="Sign the chain's head every this many rows (and at shutdown).")
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> AuditConfig:
+        if self.signing_key_file is not None and self.signing_key_env is not None:
+            raise ValueError("give signing_key_file or signing_key_env, not both")
+        return self
+
+
 class PluginsConfig(BaseModel):
     """Which plugins load, and each plugin's settings under its own name.
 
@@ -169,6 +194,7 @@ class InstitutionConfig(BaseSettings):
     plugins: PluginsConfig = Field(default_factory=PluginsConfig)
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     stores: StoresConfig = Field(default_factory=StoresConfig)
+    audit: AuditConfig = Field(default_factory=AuditConfig)
     planner: str | None = Field(None, description="Planner name; default: the best registered.")
 
     _source: Path | None = PrivateAttr(None)
@@ -294,8 +320,19 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
             for p in config.knowledge.paths
         ]
         updates["knowledge"] = config.knowledge.model_copy(update={"paths": paths})
+    key_file = config.audit.signing_key_file
+    if key_file is not None and not key_file.is_absolute():
+        key_file = base / key_file
+        updates["audit"] = config.audit.model_copy(update={"signing_key_file": key_file})
     if updates:
         config = config.model_copy(update=updates)
+    if key_file is not None and key_file.resolve().is_relative_to(config.data_dir.resolve()):
+        raise ConfigError(
+            f"{key_file} is inside the data folder {config.data_dir}; keep the signing key where "
+            "someone who can write the data folder cannot read it",
+            path=shown,
+            key="audit.signing_key_file",
+        )
 
     for name, user in config.users.items():
         if user.role not in config.roles:

@@ -32,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from .audit import AuditLog
+from .audit_signing import CheckpointSigner
 from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError
 from .executor import Executor, decisions_for_audit, redacted_arguments
@@ -87,7 +88,7 @@ class Runtime:
         self.sessions = SessionStore(db)
         self.confirmations = ConfirmationStore(db)
         self.rate_counter = RateCounter(db)
-        self.audit = AuditLog(config.audit_path)
+        self.audit = AuditLog(config.audit_path, signer=CheckpointSigner.from_config(config))
         self.executor = Executor(self.journal, self.audit, self.plugins)
         self.services: dict[str, Any] = {"runtime": self}
         self.planner = self._choose_planner()

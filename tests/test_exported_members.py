@@ -5,6 +5,7 @@ from __future__ import annotations
 import lamworks
 
 DOCUMENTED = {
+    "AuditCheckpoint", "CheckpointReport", "CheckpointSigner", "verify_checkpoints",
     "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditFormat", "AuditLog",
     "Candidate",
     "Citation", "CommandGroup", "ConfigError", "ConfirmationError", "Decision", "DialogState",
