@@ -16,6 +16,7 @@ from .audit_signing import AuditCheckpoint, CheckpointReport, CheckpointSigner, 
 from .config import InstitutionConfig, load_config
 from .errors import (
     AuditError,
+    ChangeConflict,
     ConfigError,
     ConfirmationError,
     DuplicateNameError,
@@ -37,6 +38,7 @@ from .hookspecs import hookimpl
 from .plan import (
     ActionResult,
     Candidate,
+    Change,
     Citation,
     Decision,
     Explanation,
@@ -46,6 +48,7 @@ from .plan import (
     Span,
     Step,
     Turn,
+    Write,
 )
 from .planning import DialogState, KeywordPlanner, Planner, PlanningContext
 from .plugins import PluginManager, PluginRecord, make_plugin_manager
@@ -63,6 +66,8 @@ __all__ = [
     "AuditFormat",
     "AuditLog",
     "Candidate",
+    "Change",
+    "ChangeConflict",
     "CheckpointReport",
     "CheckpointSigner",
     "Citation",
@@ -100,6 +105,7 @@ __all__ = [
     "Turn",
     "UIPage",
     "VerifyResult",
+    "Write",
     "__version__",
     "allow",
     "confirm",

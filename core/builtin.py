@@ -39,8 +39,8 @@ def confirm_risky_steps(step: Step, ctx: PolicyContext) -> Decision | None:
 @policy(stage="pre")
 def rate_limit(step: Step, ctx: PolicyContext) -> Decision | None:
     """At most ``rate_limit_per_minute`` actions per user per minute (shared across replicas)."""
-    if ctx.rate_counter is None:
-        return None
+    if ctx.rate_counter is None or ctx.recheck:
+        return None  # a step checked again was counted when it was planned
     limit = ctx.role_config.rate_limit_per_minute
     count = ctx.rate_counter.hit(ctx.action.user)
     if count > limit:

@@ -9,6 +9,7 @@
     ├── PolicyDenied              end users: a policy refused a step (carries the policy and reason)
     ├── ConfirmationError         end users: a confirmation was replayed, stale or tampered with
     ├── ToolError                 end users: an action failed (invalid arguments, a failed system)
+    │   └── ChangeConflict        end users: a planned change met records that moved meanwhile
     ├── KnowledgeError            end users and operators: ingestion or retrieval failed
     └── AuditError                operators: the audit chain is broken or cannot be written
 
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuditError",
+    "ChangeConflict",
     "ConfigError",
     "ConfirmationError",
     "DuplicateNameError",
@@ -87,6 +89,12 @@ class ToolError(LamworksError):
         self.tool = tool
         self.field = field
         super().__init__(message)
+
+
+class ChangeConflict(ToolError):
+    """Seen by end users: a planned :class:`~lamworks.Change` met a record whose version moved
+    (the slot was taken, the record was edited); nothing was written, and the runtime plans
+    again and asks the person about the new situation."""
 
 
 class KnowledgeError(LamworksError):

@@ -5,8 +5,10 @@ The order is the contract:
 1. journal ``pending`` row under the idempotency key (committed, fsynced) — or stop if the key
    was seen before;
 2. ``before_action`` observers;
-3. the tool;
-4. journal ``done`` (or ``failed``);
+3. the tool — for a tool that plans its writes, its ``apply`` with the step's stored
+   :class:`~lamworks.Change` (the one the person confirmed), never a fresh plan;
+4. journal ``done`` (or ``failed``; a :class:`~lamworks.ChangeConflict` leaves the step
+   ``conflict``: nothing was written, and the runtime plans again);
 5. post-policies on the result (deny withholds it, redact hides fields);
 6. ``after_action`` observers;
 7. one audit row.
@@ -22,12 +24,12 @@ from typing import Any
 
 from ._canonical import digest
 from .audit import AuditLog
-from .errors import ToolError
+from .errors import ChangeConflict, ToolError
 from .journal import Journal
 from .plan import ActionResult, Decision, Step
 from .plugins import PluginManager
 from .policies import Policy, PolicyContext, combine, evaluate, redact_data
-from .tools import ActionContext, Tool
+from .tools import ActionContext, Tool, as_action_result
 
 __all__ = ["Executor", "idempotency_key", "redacted_arguments"]
 
@@ -71,7 +73,13 @@ class Executor:
 
         self.plugins.call_each("before_action", step=step, context=ctx, arguments=shown_args)
         try:
-            result = tool.invoke(ctx, step.arguments)
+            if step.change is not None and tool.apply is not None:
+                result = as_action_result(tool.apply(ctx, step.change))
+            else:
+                result = tool.invoke(ctx, step.arguments)
+        except ChangeConflict as exc:
+            self.journal.fail(key, f"conflict: {exc}")
+            step = step.model_copy(update={"status": "conflict", "error": str(exc)})
         except ToolError as exc:
             self.journal.fail(key, str(exc))
             step = step.model_copy(update={"status": "failed", "error": str(exc)})
@@ -127,6 +135,8 @@ class Executor:
     def _audit(self, step: Step, ctx: ActionContext, shown_args: dict[str, Any],
                *, event: str) -> None:
         detail: dict[str, Any] = {"idempotency_key": ctx.idempotency_key}
+        if step.change_digest:
+            detail["change_digest"] = step.change_digest
         if step.error:
             detail["error"] = step.error
         if step.result is not None:

@@ -1,20 +1,25 @@
-"""The shapes that travel through one request: Plan, Step, Decision, Turn and friends.
+"""The shapes that travel through one request: Plan, Step, Change, Decision, Turn and friends.
 
 These are pydantic models because they cross every boundary — planner to runtime, runtime to
 UI and CLI, process to process through the session store — and must serialise losslessly.
-Nothing here does work; the runtime, the planners and the policies fill them in.
+Nothing here does work; the runtime, the planners and the policies fill them in (a
+:class:`Change` only renders itself and computes its own digest).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from ._canonical import digest as _digest
 
 __all__ = [
     "REF_PLACEHOLDER",
     "ActionResult",
     "Candidate",
+    "Change",
     "Citation",
     "Decision",
     "DecisionKind",
@@ -27,6 +32,7 @@ __all__ = [
     "StepStatus",
     "Turn",
     "WaitingStep",
+    "Write",
 ]
 
 REF_PLACEHOLDER = "$from"
@@ -36,8 +42,11 @@ earlier step of the same plan; the runtime fills it in when the step is reached.
 
 DecisionKind = Literal["allow", "deny", "confirm", "redact"]
 StepStatus = Literal[
-    "planned", "denied", "awaiting_confirmation", "executed", "failed", "cancelled", "skipped"
+    "planned", "denied", "awaiting_confirmation", "executed", "failed", "cancelled", "skipped",
+    "conflict",
 ]
+"""``conflict``: the step's :class:`Change` no longer matched the records when it was applied
+(a version it expected had moved), so nothing was written."""
 
 
 class Decision(BaseModel):
@@ -110,6 +119,147 @@ class ActionResult(BaseModel):
     citations: list[Citation] = Field(default_factory=list)
 
 
+class Write(BaseModel):
+    """One resource a :class:`Change` writes, with the version it expects to find there.
+
+    ``method`` and ``url`` follow HTTP (and FHIR transactions): ``PUT Type/id`` creates or
+    updates at that id, ``POST Type`` creates with an id the store assigns, ``DELETE Type/id``
+    removes. ``if_match`` is the version the target must still have (FHIR ``meta.versionId``,
+    HTTP ``If-Match``): when it moved, apply writes nothing and raises
+    :class:`~lamworks.ChangeConflict`. A new resource has no ``if_match``; its id is minted when
+    the change is planned, so the preview names the id that will exist.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    method: Literal["POST", "PUT", "DELETE"]
+    url: str
+    """``Type/id`` (``Type`` alone for a POST)."""
+    resource: dict[str, Any] | None = None
+    """The resource exactly as it will be written (``None`` for a DELETE)."""
+    if_match: str | None = None
+    """The version the target must still have; ``None``: no version check (a new resource)."""
+    if_none_exist: str | None = None
+    """A search that must find nothing (a conditional create), in the store's query syntax."""
+    before: dict[str, Any] | None = None
+    """The target as it was when the change was planned (updates), for the preview."""
+
+    def describe(self) -> str:
+        """One line: the method, the target, its conditions and what changes."""
+        condition = f' [If-Match W/"{self.if_match}"]' if self.if_match else ""
+        if self.if_none_exist:
+            condition += f" [If-None-Exist {self.if_none_exist}]"
+        if self.resource is None:
+            return f"{self.method} {self.url}{condition}"
+        verb = "update" if self.before is not None else "create"
+        return f"{self.method} {self.url} ({verb}){condition}: " + _describe(self.resource,
+                                                                             self.before)
+
+
+class Change(BaseModel):
+    """The exact writes a write tool will make, planned before a person confirms them.
+
+    A write tool that plans (``@tool(apply=...)``) returns a Change instead of acting: every
+    resource it will write, each with the version it expects, new resources with their ids
+    already minted. The runtime stores the change with the step awaiting confirmation, shows
+    :meth:`preview` to the person, and binds the confirmation token to :meth:`digest`. At
+    confirmation it checks the step's policies again and calls the tool's ``apply`` with
+    exactly this change: apply commits all of it or, when a version moved (the slot was
+    taken, the record was edited), nothing — it raises :class:`~lamworks.ChangeConflict`, and
+    the runtime plans again and asks the person about the new situation. Nothing is decided
+    twice: apply never reads the request again, it writes what was shown.
+
+    ``summary``, ``data`` and ``refs`` are the result once applied (:meth:`result`), planned
+    with the change so that the ids the person saw are the ids the answer names.
+
+    Example (the test suite runs it; ``ctx`` is the :class:`~lamworks.ActionContext` the
+    runtime passes)::
+
+        from lamworks import ActionContext, ActionResult, Change, ChangeConflict, Write, tool
+
+        NOTES = {"Note/n1": {"text": "buy milk"}}          # a tiny versioned store
+        VERSIONS = {"Note/n1": "1"}
+
+        def write_notes(ctx: ActionContext, change: Change) -> ActionResult:
+            \"""Commit every write of the change, or none when a version moved.\"""
+            for write in change.writes:
+                if write.if_match is not None and VERSIONS.get(write.url) != write.if_match:
+                    raise ChangeConflict("notes.edit_note", f"{write.url} changed meanwhile")
+            for write in change.writes:
+                NOTES[write.url] = dict(write.resource or {})
+                VERSIONS[write.url] = str(int(VERSIONS.get(write.url, "0")) + 1)
+            return change.result()
+
+        @tool(risk="write", apply=write_notes)
+        def edit_note(note_id: str, text: str) -> Change:
+            \"""Replace the text of a note.\"""
+            url = f"Note/{note_id}"
+            return Change(action=f"Replace the text of {url}.", summary="The note is updated.",
+                          writes=[Write(method="PUT", url=url, resource={"text": text},
+                                        if_match=VERSIONS[url], before=NOTES[url])])
+
+        # What the runtime does: plan, show the preview, bind the token to the digest ...
+        change = edit_note.plan(ctx, {"note_id": "n1", "text": "buy oat milk"})
+        preview = change.preview()
+        assert 'PUT Note/n1 (update) [If-Match W/"1"]: text: buy milk -> buy oat milk' in preview
+        stored = Change.model_validate_json(change.model_dump_json())  # the session store
+        assert stored.digest() == change.digest()
+        # ... and, once the person confirms, apply exactly that change.
+        assert edit_note.apply(ctx, stored).summary == "The note is updated."
+        assert NOTES["Note/n1"] == {"text": "buy oat milk"} and VERSIONS["Note/n1"] == "2"
+        try:
+            edit_note.apply(ctx, stored)    # planned against version 1, which is gone
+        except ChangeConflict:
+            pass                            # nothing written: plan again, ask again
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    action: str
+    """One line for people: what will happen ("Book Dr. Lena Lee on Tue 01 Dec 2026 13:00")."""
+    writes: tuple[Write, ...] = ()
+    """Everything written, in order, all or nothing."""
+    summary: str = ""
+    """The answer once applied."""
+    data: dict[str, Any] = Field(default_factory=dict)
+    """The result's structured data once applied (the ids the change mints, among others)."""
+    refs: tuple[Ref, ...] = ()
+    """The records the change creates or updates (the planner resolves "that appointment")."""
+
+    def digest(self) -> str:
+        """SHA-256 of the change's canonical JSON: what a confirmation is bound to."""
+        return _digest("lamworks-change", self.model_dump(mode="json"))
+
+    def preview(self) -> str:
+        """The change in words: the action, then each write and, for updates, what changes."""
+        lines = [self.action, "Exactly this is written, all or nothing:"]
+        lines += [f"- {write.describe()}" for write in self.writes]
+        return "\n".join(lines)
+
+    def result(self) -> ActionResult:
+        """The :class:`ActionResult` an apply returns once every write is committed."""
+        return ActionResult(summary=self.summary, data=dict(self.data), refs=list(self.refs))
+
+
+def _short(value: Any) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"),
+                                                           ensure_ascii=False, default=str)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _describe(new: dict[str, Any], old: dict[str, Any] | None) -> str:
+    """A new resource's elements, or an updated one's changed elements (``meta`` is the
+    store's: its version is the write's ``if_match``)."""
+    if old is None:
+        keys = [k for k in new if k not in ("meta", "resourceType", "id")]
+        return "; ".join(f"{k}={_short(new[k])}" for k in keys)
+    changed = [k for k in sorted(set(new) | set(old)) if k != "meta" and new.get(k) != old.get(k)]
+    if not changed:
+        return "no element changes"
+    return "; ".join(f"{k}: {_short(old.get(k, '(none)'))} -> {_short(new.get(k, '(none)'))}"
+                     for k in changed)
+
+
 class Candidate(BaseModel):
     """One tool the planner considered, with its score."""
 
@@ -138,6 +288,11 @@ class Step(BaseModel):
     error: str | None = None
     confirmation_token: str | None = None
     depends_on: list[str] = Field(default_factory=list)
+    change: Change | None = None
+    """For a tool that plans its writes: the exact :class:`Change` it will apply (planned once
+    its pre-policies allowed it; the one a person confirms is the one applied)."""
+    change_digest: str | None = None
+    """``change.digest()`` when the change was planned; the confirmation token is bound to it."""
 
     def denial(self) -> Decision | None:
         """The first deny among the decisions, if any."""

@@ -6,7 +6,10 @@ Three stages:
   ``tool`` is ``"(request)"`` and whose ``arguments`` are ``{"utterance": text}``; a deny
   refuses the request outright (clinical advice, "write my essay for me"). ``ctx.tool`` is a
   stand-in too. Retrieved documents never reach this stage: it sees only what the person typed.
-- ``pre``: a planned step, before anything in the plan runs.
+- ``pre``: a planned step, before anything in the plan runs — and again, with what is true
+  then, when the person confirms it (and for every later step of the plan, before it runs).
+  At that second check a step of a tool that plans its writes carries ``step.change``, the
+  exact :class:`~lamworks.Change` that was shown and will be applied; ``ctx.recheck`` is set.
 - ``post``: a step's result (``step.result``), before the user or the audit log sees it.
 
 A policy returns a :class:`~lamworks.plan.Decision` built with :func:`allow`, :func:`deny`,
@@ -81,6 +84,9 @@ class PolicyContext:
     """Counts recent actions per user (:class:`lamworks.sessions.RateCounter`)."""
     plugin_settings: Mapping[str, Any] = field(default_factory=dict)
     """Every plugin's settings; each policy sees its own plugin's as ``action.settings``."""
+    recheck: bool = False
+    """The step was checked when it was planned and is checked again now (at confirmation, or
+    once an earlier step produced what it needs): count it once (rate limits), decide again."""
 
     @property
     def role_config(self) -> Any:

@@ -2,14 +2,22 @@
 
 ::
 
-    utterance ─► Planner ─► Plan ─► pre-policies (every step, before any runs) ─► [confirm?]
-              ─► Executor (journal, tool, post-policies, audit) ─► Turn
+    utterance ─► Planner ─► Plan ─► pre-policies (every step, before any runs) ─► Change
+              ─► [confirm? token bound to the change's digest] ─► pre-policies again
+              ─► Executor (journal, apply the change or run the tool, post-policies, audit)
+              ─► Turn
 
 Nothing half-executes: every step's pre-policies run before the first step does, and one deny
-stops the whole plan. A step that needs confirmation pauses the plan; :meth:`Runtime.confirm`
-resumes it, :meth:`Runtime.cancel` drops it. Everything a later request needs (dialog state,
-pending steps, confirmation tokens, rate counters, the journal, the audit log) lives in SQLite
-files, so another process — another Streamlit replica, the CLI — can continue the conversation.
+stops the whole plan. A step of a tool that plans its writes gets its exact
+:class:`~lamworks.Change` once its policies allow it (a change that cannot be planned denies the
+step). A step that needs confirmation pauses the plan, with its change and a token bound to
+the change's digest; :meth:`Runtime.confirm` resumes it — the pre-policies of every step that
+runs are checked again with what is true then, and the confirmed change is applied exactly, or,
+when the records moved meanwhile, not at all: the step is planned again and the person is asked
+about the new proposal. :meth:`Runtime.cancel` drops it. Everything a later request needs
+(dialog state, pending steps, confirmation tokens, rate counters, the journal, the audit log)
+lives in SQLite files, so another process — another Streamlit replica, the CLI — can continue
+the conversation.
 
 Example::
 
@@ -34,12 +42,13 @@ from zoneinfo import ZoneInfo
 from .audit import AuditLog
 from .audit_signing import CheckpointSigner
 from .config import InstitutionConfig, load_config
-from .errors import ConfigError, ConfirmationError, LamworksError
-from .executor import Executor, decisions_for_audit, redacted_arguments
+from .errors import ConfigError, ConfirmationError, LamworksError, ToolError
+from .executor import Executor, decisions_for_audit, idempotency_key, redacted_arguments
 from .journal import Journal
 from .plan import (
     REF_PLACEHOLDER,
     ActionResult,
+    Change,
     Citation,
     Decision,
     Explanation,
@@ -155,20 +164,34 @@ class Runtime:
         return self._guard(turn, lambda: self._handle(turn))
 
     def confirm(self, session_id: str, step_id: str, token: str | None = None, *,
-                arguments: dict[str, Any] | None = None) -> Turn:
+                arguments: dict[str, Any] | None = None,
+                change_digest: str | None = None) -> Turn:
         """Approve the step awaiting confirmation and run it (and the plan's remaining steps).
 
-        ``token`` defaults to the one issued with the step; ``arguments``, when given, are the
-        arguments the person saw, and must equal the step's. Raises
+        ``token`` defaults to the one issued with the step; ``arguments`` and
+        ``change_digest``, when given, are what the person saw, and must equal the step's. The
+        token is bound to the step's tool, arguments and the digest of its
+        :class:`~lamworks.Change`, recomputed from the stored change. Raises
         :class:`~lamworks.ConfirmationError` for a replayed, stale or altered confirmation.
+
+        Before anything runs, the step's pre-policies are checked again with what is true now
+        (roles, scopes, records, policies), and so are those of each later step before it runs;
+        a deny stops there. The confirmed change is applied exactly as shown; when a version it
+        expects has moved, nothing is written and the answer is a new proposal awaiting a fresh
+        confirmation (or, when none can be planned, why not).
         """
         user = self._session_owner(session_id)
         state, version = self.sessions.load(session_id, user)
         step = self._pending_step(state, step_id)
         tool = self.tools.get(step.tool)
         used_token = token or step.confirmation_token or ""
+        shown = step.change.digest() if step.change is not None else None
+        if step.change_digest != shown or change_digest not in (None, shown):
+            # The stored change or its digest was edited, or the person saw another change:
+            # redeem against a digest no token has, which spends the token and says so.
+            shown = f"altered:{shown}"
         self.confirmations.redeem(used_token, session_id, step_id, step.tool,
-                                  step.arguments if arguments is None else arguments)
+                                  step.arguments if arguments is None else arguments, shown)
         turn = Turn(session_id=session_id, turn_id=_new_id(), user=user,
                     utterance=f"[confirm {step.tool}]")
         base = self.action_context(session_id, user)
@@ -179,7 +202,7 @@ class Runtime:
         if tool is None:
             return self._unavailable(turn, state, version, confirmed)
         return self._guard(turn, lambda: self._run(turn, state, version, base, remaining,
-                                                   confirmed_id=step_id))
+                                                   confirmed=(step_id, shown), recheck=True))
 
     def cancel(self, session_id: str, step_id: str) -> Turn:
         """Drop the step awaiting confirmation and the rest of its plan."""
@@ -294,21 +317,71 @@ class Runtime:
         self._audit_step(base, refused, "request.denied", outcome="denied")
         return verdict
 
-    def _pre_check(self, base: ActionContext, step: Step) -> Step:
+    def _pre_check(self, base: ActionContext, step: Step, *, recheck: bool = False,
+                   keep_change: bool = False) -> Step:
+        """The step with its pre-policies' decisions and, for a tool that plans its writes, the
+        exact Change it will make, planned once no policy denies (a change that cannot be
+        planned denies the step). ``keep_change``: the step keeps the change it carries (the
+        one a person confirmed); any other change is planned afresh, never trusted."""
         tool = self.tools.get(step.tool)
         if tool is None:
             return step.model_copy(update={"status": "denied", "decisions": [
                 _unavailable_decision(step.tool)]})
+        if not keep_change:
+            step = step.model_copy(update={"change": None, "change_digest": None})
         ctx = PolicyContext(self._tool_context(base, tool), tool, self.rate_counter,
-                            self.plugins.settings)
+                            self.plugins.settings, recheck=recheck)
         decisions = evaluate(self.policies("pre"), step, ctx)
-        status = "denied" if combine(decisions).kind == "deny" else "planned"
-        return step.model_copy(update={"decisions": decisions, "status": status})
+        if combine(decisions).kind == "deny":
+            return step.model_copy(update={"decisions": decisions, "status": "denied"})
+        if tool.apply is not None and step.change is None and not _waits_for_references(step):
+            planned = self._plan_change(base, tool, step)
+            if isinstance(planned, Decision):
+                return step.model_copy(update={"decisions": [*decisions, planned],
+                                               "status": "denied"})
+            step = step.model_copy(update={"change": planned, "change_digest": planned.digest()})
+        return step.model_copy(update={"decisions": decisions, "status": "planned"})
+
+    def _plan_change(self, base: ActionContext, tool: Tool, step: Step) -> Change | Decision:
+        """The tool's Change for the step, with the step's id and idempotency key in the context
+        (ids it mints derive from them), or the deny that says why it cannot be planned."""
+        ctx = replace(self._tool_context(base, tool), step_id=step.id,
+                      idempotency_key=idempotency_key(base.session_id, step))
+        try:
+            return tool.plan(ctx, step.arguments)
+        except ToolError as exc:
+            return Decision(kind="deny", policy="core.plan", reason=str(exc))
+        except Exception:
+            reference = uuid.uuid4().hex[:8]
+            log.exception("planning %s failed (ref %s)", tool.name, reference)
+            return Decision(kind="deny", policy="core.plan", reason=(
+                f"This could not be prepared, so nothing was done (reference {reference})."))
+
+    def _replan(self, base: ActionContext, conflicted: Step) -> Step:
+        """A new step for a step whose change met moved records: planned again with what is
+        true now, under a new id (a new idempotency key, new minted ids), and always waiting
+        for a fresh confirmation — another slot is never taken silently."""
+        fresh = Step(id=_new_id(), tool=conflicted.tool, arguments=conflicted.arguments,
+                     spans=conflicted.spans, depends_on=conflicted.depends_on)
+        step = self._pre_check(base, fresh, recheck=True)
+        if step.status == "denied":
+            return step
+        ask = Decision(kind="confirm", policy="core.change_conflict", reason=(
+            "The records changed after you were shown the last proposal; this is what can be "
+            "done now."))
+        return step.model_copy(update={"decisions": [*step.decisions, ask]})
 
     def _run(self, turn: Turn, state: DialogState, version: int, base: ActionContext,
-             steps: list[Step], confirmed_id: str | None = None) -> Turn:
+             steps: list[Step], confirmed: tuple[str, str | None] | None = None,
+             recheck: bool = False) -> Turn:
+        """Run the steps in order until one pauses, fails or is denied.
+
+        ``confirmed``: the id of the step a person just confirmed and the digest of the change
+        they confirmed. ``recheck``: the steps were checked earlier (a plan resumed at
+        confirmation), so each is checked again before it runs, on what is true now."""
         done: list[Step] = []
         awaiting: Step | None = None
+        confirmed_id, confirmed_change = confirmed if confirmed is not None else (None, None)
         for index, step in enumerate(steps):
             tool = self.tools.get(step.tool)
             if tool is None:
@@ -321,21 +394,23 @@ class Runtime:
                     "status": "failed",
                     "error": "An earlier step did not produce what this step needs."}))
                 break
-            if bound is not step:
-                # Policies decide on the real values, not on the placeholder they saw first.
-                step = self._pre_check(base, bound.model_copy(update={"decisions": []}))
+            if recheck or bound is not step:
+                # Policies decide on the real values, not on the placeholder they saw first,
+                # and on what is true now, not on decisions stored with a paused plan. Only the
+                # confirmed step keeps its change: it is the one the person saw.
+                step = self._pre_check(base, bound.model_copy(update={"decisions": []}),
+                                       recheck=True,
+                                       keep_change=step.id == confirmed_id and bound is step)
                 if step.status == "denied":
                     self._audit_step(base, step, "step.denied", outcome="denied")
                     done.append(step)
                     break
-            needs_ok = combine(step.decisions).kind == "confirm" and step.id != confirmed_id
+            if step.id == confirmed_id:
+                needs_ok = step.change_digest != confirmed_change
+            else:
+                needs_ok = combine(step.decisions).kind == "confirm"
             if needs_ok:
-                token = self.confirmations.issue(turn.session_id, step.id, step.tool,
-                                                 step.arguments)
-                awaiting = step.model_copy(update={"status": "awaiting_confirmation",
-                                                   "confirmation_token": token})
-                self._audit_step(base, awaiting, "step.awaiting_confirmation",
-                                 outcome="awaiting_confirmation")
+                awaiting = self._await(turn, base, step)
                 state.pending_steps = [awaiting, *steps[index + 1:]]
                 done.append(awaiting)
                 break
@@ -343,6 +418,21 @@ class Runtime:
             finished = self.executor.execute(step, tool, ctx, self.policies("post"),
                                              self.rate_counter)
             done.append(finished)
+            if finished.status == "conflict":
+                # Nothing was written. Plan again on what is true now and ask the person about
+                # the new situation; the later steps follow the new step.
+                retry = self._replan(base, finished)
+                if retry.status == "denied":
+                    self._audit_step(base, retry, "step.denied", outcome="denied")
+                    done.append(retry)
+                    break
+                awaiting = self._await(turn, base, retry)
+                later = [_retarget(s, finished.id, retry.id) for s in steps[index + 1:]]
+                state.pending_steps = [awaiting, *later]
+                if state.last_step is not None and state.last_step.id == finished.id:
+                    state.last_step = state.last_step.model_copy(update={"id": retry.id})
+                done.append(awaiting)
+                break
             if finished.result is not None:
                 for ref in finished.result.refs:
                     state.references[ref.type] = ref
@@ -360,6 +450,17 @@ class Runtime:
         return turn.model_copy(update={"plan": plan, "answer": answer,
                                        "awaiting_confirmation": awaiting,
                                        "citations": citations})
+
+    def _await(self, turn: Turn, base: ActionContext, step: Step) -> Step:
+        """The step paused for confirmation, with a token bound to its tool, arguments and
+        the digest of its change."""
+        token = self.confirmations.issue(turn.session_id, step.id, step.tool, step.arguments,
+                                         step.change_digest)
+        awaiting = step.model_copy(update={"status": "awaiting_confirmation",
+                                           "confirmation_token": token})
+        self._audit_step(base, awaiting, "step.awaiting_confirmation",
+                         outcome="awaiting_confirmation")
+        return awaiting
 
     def _unavailable(self, turn: Turn, state: DialogState, version: int, step: Step) -> Turn:
         failed = step.model_copy(update={"status": "failed",
@@ -389,7 +490,8 @@ class Runtime:
             actor=base.user, role=base.role, session_id=base.session_id, event=event,
             tool=step.tool, step_id=step.id, arguments=redacted_arguments(step),
             decisions=decisions_for_audit(step.decisions), outcome=outcome,
-            detail={"reason": d.for_audit()["reason"]} if (d := step.denial()) else {},
+            detail={**({"reason": d.for_audit()["reason"]} if (d := step.denial()) else {}),
+                    **({"change_digest": step.change_digest} if step.change_digest else {})},
         )
 
     def _reconcile(self) -> StartupReport:
@@ -451,6 +553,23 @@ def _bind_references(step: Step, done: list[Step]) -> Step | None:
     return step.model_copy(update={"arguments": arguments})
 
 
+def _waits_for_references(step: Step) -> bool:
+    """Whether an argument still stands for a record an earlier step will produce."""
+    return any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values())
+
+
+def _retarget(step: Step, old: str, new: str) -> Step:
+    """The step with references to step ``old``'s records pointing at step ``new``'s."""
+    if not any(isinstance(v, dict) and v.get(REF_PLACEHOLDER) == old
+               for v in step.arguments.values()):
+        return step
+    arguments = {k: {**v, REF_PLACEHOLDER: new}
+                 if isinstance(v, dict) and v.get(REF_PLACEHOLDER) == old else v
+                 for k, v in step.arguments.items()}
+    depends_on = [new if d == old else d for d in step.depends_on]
+    return step.model_copy(update={"arguments": arguments, "depends_on": depends_on})
+
+
 def _offered(step: Step) -> dict[str, Any]:
     """What an executed step put before the person, by field name: its own arguments and the
     plain values of its result's data (a dict's scalars; of a list, the first item's)."""
@@ -487,8 +606,13 @@ def _answer(steps: list[Step]) -> str:
             parts.append(summary or f"Done: {step.tool}.")
         elif step.status == "awaiting_confirmation":
             reasons = [d.reason for d in step.decisions if d.kind == "confirm" and d.reason]
-            parts.append(" ".join(["Please confirm before I go ahead.",
-                                   *dict.fromkeys(reasons)]))
+            ask = " ".join(["Please confirm before I go ahead.", *dict.fromkeys(reasons)])
+            # The preview is rendered from the stored change: what is shown is what applies.
+            parts.append(ask + (f"\n{step.change.preview()}" if step.change else ""))
+        elif step.status == "conflict":
+            parts.append(f"Nothing was changed: {step.error}")
+        elif step.status == "denied":
+            parts.append(_denial_text(step))
         elif step.status == "failed":
             parts.append(f"That didn't work: {step.error}")
     return " ".join(parts)

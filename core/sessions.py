@@ -3,7 +3,8 @@
 - :class:`SessionStore`: each session's :class:`~lamworks.planning.DialogState`, bound to one
   user, saved with optimistic concurrency (a stale writer gets an error, not a silent overwrite).
 - :class:`ConfirmationStore`: single-use tokens bound to the exact tool and arguments a person
-  approved; using one twice, or for changed arguments, is refused.
+  approved, and to the digest of the exact change they were shown; using one twice, or for
+  changed arguments or a changed change, is refused.
 - :class:`RateCounter`: actions per user in a sliding window, shared by every replica.
 """
 
@@ -48,9 +49,10 @@ CREATE INDEX IF NOT EXISTS rate_events_user_ts ON rate_events (user, ts);
 """
 
 
-def step_digest(tool: str, arguments: dict[str, Any]) -> str:
-    """What a confirmation is bound to: the tool and its exact arguments."""
-    return digest(tool, arguments)
+def step_digest(tool: str, arguments: dict[str, Any], change: str | None = None) -> str:
+    """What a confirmation is bound to: the tool, its exact arguments and, for a tool that
+    plans its writes, the digest of the exact :class:`~lamworks.Change` shown."""
+    return digest(tool, arguments) if change is None else digest(tool, arguments, change)
 
 
 class _Store:
@@ -105,17 +107,22 @@ class SessionStore(_Store):
 class ConfirmationStore(_Store):
     """Single-use approval tokens."""
 
-    def issue(self, session_id: str, step_id: str, tool: str, arguments: dict[str, Any]) -> str:
+    def issue(self, session_id: str, step_id: str, tool: str, arguments: dict[str, Any],
+              change: str | None = None) -> str:
+        """A new single-use token for this step, bound to ``step_digest(tool, arguments,
+        change)`` (``change``: the digest of the planned Change, if any)."""
         token = secrets.token_urlsafe(18)
         self._conn.execute(
             "INSERT INTO confirmations (token, session_id, step_id, tool, digest, status, created)"
             " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
-            (token, session_id, step_id, tool, step_digest(tool, arguments), time.time()),
+            (token, session_id, step_id, tool, step_digest(tool, arguments, change),
+             time.time()),
         )
         return token
 
     def redeem(
-        self, token: str, session_id: str, step_id: str, tool: str, arguments: dict[str, Any]
+        self, token: str, session_id: str, step_id: str, tool: str, arguments: dict[str, Any],
+        change: str | None = None,
     ) -> None:
         """Use the token for exactly this step; raise :class:`ConfirmationError` otherwise."""
         row = self._conn.execute(
@@ -125,7 +132,7 @@ class ConfirmationStore(_Store):
             raise ConfirmationError("This confirmation does not belong to this step.")
         if row["status"] != "pending":
             raise ConfirmationError(f"This confirmation was already {row['status']}.")
-        if row["tool"] != tool or row["digest"] != step_digest(tool, arguments):
+        if row["tool"] != tool or row["digest"] != step_digest(tool, arguments, change):
             self._settle(token, "cancelled")
             raise ConfirmationError(
                 "The action changed after it was shown to you, so the confirmation no longer "

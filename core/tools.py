@@ -25,6 +25,12 @@ Example (a plugin module)::
     def register_tools(register):
         register(book_appointment)      # becomes "<plugin>.book_appointment"
 
+A write tool may plan, then apply: with ``apply=``, the function returns the exact
+:class:`~lamworks.Change` it will make (resources, expected versions, minted ids) and
+``apply(ctx, change)`` commits exactly that change or nothing. The runtime shows the change to
+the person, binds the confirmation to its digest, and applies what was confirmed (see
+:class:`~lamworks.Change` for a worked example). Tools without ``apply`` act when called.
+
 What does not live here: deciding whether a tool may run (:mod:`lamworks.policies`) and running it
 with a journal entry (:mod:`lamworks.executor`).
 """
@@ -45,11 +51,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from .config import InstitutionConfig, UserConfig
 from .errors import ToolError
-from .plan import ActionResult
+from .plan import ActionResult, Change
 from .scopes import Scope
 
 __all__ = [
     "ActionContext",
+    "Applier",
     "ENTITY_KEY",
     "REF_KEY",
     "Reconciler",
@@ -114,6 +121,20 @@ class Reconciler(Protocol):
     ) -> ActionResult | None: ...  # pragma: no cover - protocol
 
 
+class Applier(Protocol):
+    """Commits the :class:`~lamworks.Change` a write tool planned: all of it, or nothing.
+
+    It writes ``change.writes`` exactly as they are (never planning again), checking each
+    ``if_match`` atomically with the write; when a version moved it writes nothing and raises
+    :class:`~lamworks.ChangeConflict`. It returns the result, usually ``change.result()``.
+    ``ctx.idempotency_key`` is the step's key, as for any tool.
+    """
+
+    def __call__(
+        self, ctx: ActionContext, change: Change
+    ) -> ActionResult: ...  # pragma: no cover - protocol
+
+
 @dataclass(frozen=True)
 class Tool:
     """An action a plugin offers. Create with :func:`tool`; the core stamps ``plugin``."""
@@ -130,6 +151,9 @@ class Tool:
     takes_context: bool = False
     reconcile: Reconciler | None = None
     plugin: str = ""
+    apply: Applier | None = None
+    """Set for a write tool that plans: ``function`` returns a :class:`~lamworks.Change` and
+    this commits it (see :meth:`plan`)."""
     input_schema: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the tool was declared with (tools from :func:`tool_from_schema`)."""
 
@@ -179,12 +203,36 @@ class Tool:
             field_name = str(first["loc"][0]) if first["loc"] else None
             raise ToolError(self.name, f"{where}: {message}", field=field_name) from None
 
+    @property
+    def plans_changes(self) -> bool:
+        """Whether the tool plans a :class:`~lamworks.Change` before applying it."""
+        return self.apply is not None
+
+    def plan(self, ctx: ActionContext, arguments: Mapping[str, Any]) -> Change:
+        """The exact change a planning write tool would make with these arguments; nothing is
+        written. Raises :class:`ToolError` when it cannot be planned (the slot is taken)."""
+        if self.apply is None:
+            raise TypeError(f"tool {self.name!r} does not plan changes (no apply=)")
+        planned = self._call(ctx, arguments)
+        if not isinstance(planned, Change):
+            raise TypeError(f"tool {self.name!r} returned {type(planned).__name__}, "
+                            "not the Change it plans")
+        return planned
+
     def invoke(self, ctx: ActionContext, arguments: Mapping[str, Any]) -> ActionResult:
-        """Validate the arguments, call the function, and wrap what it returns."""
+        """Validate the arguments, call the function, and wrap what it returns.
+
+        A tool that plans changes plans and applies at once (no one confirms in between):
+        what direct callers such as a plugin's own tests want. The runtime plans first,
+        shows the change, and applies the confirmed one."""
+        if self.apply is not None:
+            return as_action_result(self.apply(ctx, self.plan(ctx, arguments)))
+        return as_action_result(self._call(ctx, arguments))
+
+    def _call(self, ctx: ActionContext, arguments: Mapping[str, Any]) -> Any:
         model = self.validate_arguments(arguments)
         values = {name: getattr(model, name) for name in type(model).model_fields}
-        raw = self.function(ctx, **values) if self.takes_context else self.function(**values)
-        return as_action_result(raw)
+        return self.function(ctx, **values) if self.takes_context else self.function(**values)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the underlying function directly (handy in a plugin's own unit tests)."""
@@ -298,6 +346,7 @@ def tool(
     consumes: Sequence[str] = (),
     produces: str | None = None,
     reconcile: Reconciler | None = None,
+    apply: Applier | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -312,6 +361,7 @@ def tool(
     consumes: Sequence[str] = (),
     produces: str | None = None,
     reconcile: Reconciler | None = None,
+    apply: Applier | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
 
@@ -325,6 +375,11 @@ def tool(
         consumes: Types of references the tool needs (``"Patient"``), for the chainer.
         produces: The type of reference it creates (``"Appointment"``).
         reconcile: Called after a crash to learn whether the side effect happened.
+        apply: Makes a write tool that plans: the function returns the
+            :class:`~lamworks.Change` it will make, writing nothing, and
+            ``apply(ctx, change)`` commits exactly that change or raises
+            :class:`~lamworks.ChangeConflict`. The runtime plans before asking for
+            confirmation and applies the change the person confirmed.
     """
     if risk not in _RISKS:
         raise ValueError(f"risk must be one of {', '.join(_RISKS)}, not {risk!r}")
@@ -349,6 +404,7 @@ def tool(
             produces=produces,
             takes_context=takes_context,
             reconcile=reconcile,
+            apply=apply,
         )
 
     return build(func) if func is not None else build

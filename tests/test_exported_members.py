@@ -7,13 +7,14 @@ import lamworks
 DOCUMENTED = {
     "AuditCheckpoint", "CheckpointReport", "CheckpointSigner", "verify_checkpoints",
     "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditFormat", "AuditLog",
-    "Candidate",
+    "Candidate", "Change", "ChangeConflict",
     "Citation", "CommandGroup", "ConfigError", "ConfirmationError", "Decision", "DialogState",
     "DuplicateNameError", "EntityMatch", "Explanation", "FollowUp", "InstitutionConfig",
     "KeywordPlanner", "KnowledgeError", "KnowledgeSource", "LamworksError", "Plan", "Planner",
     "PlanningContext", "PluginError", "PluginManager", "PluginRecord", "Policy", "PolicyContext",
     "PolicyDenied", "Ref", "Runtime", "Scope", "SlotExtractor", "Span", "Step", "Tool",
-    "ToolError", "Turn", "UIPage", "VerifyResult", "__version__", "allow", "confirm", "deny",
+    "ToolError", "Turn", "UIPage", "VerifyResult", "Write", "__version__", "allow", "confirm",
+    "deny",
     "entity", "hookimpl", "load_config", "ref", "make_plugin_manager", "policy", "redact",
     "tool", "tool_from_schema",
 }

@@ -13,7 +13,8 @@ from lamworks.ui.state import current_user, guarded, runtime, session_id
 
 _STATUS = {"executed": "✅ done", "denied": "⛔ denied", "failed": "⚠️ failed",
            "awaiting_confirmation": "⏳ awaiting your confirmation", "cancelled": "✖ cancelled",
-           "skipped": "⏭ skipped", "planned": "planned"}
+           "skipped": "⏭ skipped", "planned": "planned",
+           "conflict": "↻ not done: the records changed"}
 
 
 def highlighted(utterance: str, step: Step) -> str:
@@ -49,6 +50,11 @@ def step_card(step: Step, utterance: str, key: str, live: bool,
         if step.arguments:
             st.code(json.dumps(step.arguments, indent=2, ensure_ascii=False, default=str),
                     language="json")
+        if step.change is not None:
+            # Rendered from the stored change: what is shown here is what Confirm applies.
+            st.markdown(f"**What will be written:** {_escape(step.change.action)}")
+            with st.expander("The exact change"):
+                st.code(step.change.preview(), language="text")
         for decision in step.decisions:
             if decision.kind != "allow" or decision.reason:
                 st.caption(f"policy `{decision.policy}` → **{decision.kind}** {decision.reason}")
@@ -60,7 +66,8 @@ def step_card(step: Step, utterance: str, key: str, live: bool,
         if live and step.status == "awaiting_confirmation":
             left, right = st.columns(2)
             if left.button("Confirm", key=f"ok-{key}", type="primary", width="stretch"):
-                settle(lambda: rt.confirm(session_id(), step.id, arguments=step.arguments))
+                settle(lambda: rt.confirm(session_id(), step.id, arguments=step.arguments,
+                                          change_digest=step.change_digest))
             if right.button("Cancel", key=f"no-{key}", width="stretch"):
                 settle(lambda: rt.cancel(session_id(), step.id))
 

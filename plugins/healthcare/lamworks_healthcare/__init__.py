@@ -67,18 +67,23 @@ def plugin_settings() -> type[BaseModel]:
 
 def _audit_safe(item: Tool) -> Tool:
     """The tool with an audit summary that names no one: summaries shown to staff name the
-    patient, so the audit log records only which tool ran and which records it touched."""
-    function = item.function
+    patient, so the audit log records only which tool ran and which records it touched. (A
+    write tool's function plans a Change; its ``apply`` returns the result.)"""
 
-    def run(*args: Any, **kwargs: Any) -> Any:
-        result = function(*args, **kwargs)
-        if isinstance(result, ActionResult) and result.audit_summary is None:
-            touched = ", ".join(str(r) for r in result.refs) or "no records"
-            result = result.model_copy(update={
-                "audit_summary": f"{item.name} completed ({touched})"})
-        return result
+    def safe(act: Callable[..., Any]) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            result = act(*args, **kwargs)
+            if isinstance(result, ActionResult) and result.audit_summary is None:
+                touched = ", ".join(str(r) for r in result.refs) or "no records"
+                result = result.model_copy(update={
+                    "audit_summary": f"{item.name} completed ({touched})"})
+            return result
 
-    return replace(item, function=run)
+        return run
+
+    if item.apply is not None:
+        return replace(item, apply=safe(item.apply))
+    return replace(item, function=safe(item.function))
 
 
 @hookimpl

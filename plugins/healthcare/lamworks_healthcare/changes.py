@@ -1,76 +1,29 @@
-"""A planned FHIR change: the transaction entries a write tool will commit, and its preview.
+"""Applying a planned FHIR change: one all-or-nothing transaction, exactly as it was planned.
 
-Write tools work in two phases so a person can approve exactly what will be written:
-``prepare`` (read the store, decide, build :class:`Change`) and :func:`commit` (one
-all-or-nothing transaction). The ``preview_fhir_change`` policy runs ``prepare`` before the
-step and puts :meth:`Change.preview` into its confirmation; the tool runs ``prepare`` again and
-commits, so a slot taken in between fails cleanly instead of half-booking.
+The healthcare write tools plan, then apply (see :class:`lamworks.Change`). Each tool function
+reads the store, decides and returns the Change — every resource it will write; updates with the
+``meta.versionId`` they expect (``If-Match``); new resources with ids minted by :func:`new_id`
+from the step's idempotency key — and writes nothing. The runtime shows that change, binds the
+confirmation to its digest and hands it to the applier :func:`fhir_transaction` builds, which
+commits exactly those entries in one transaction or, when a version moved (the slot was taken,
+the record was edited), nothing: it raises :class:`lamworks.ChangeConflict`, and the runtime
+plans again and asks the person about the new situation. Nothing is prepared twice.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from lamworks import ActionContext, ActionResult, Ref, ToolError
+from lamworks import ActionContext, ActionResult, Change, ChangeConflict, ToolError
 
 from .errors import FHIRStoreError, InvalidResource, ResourceNotFound, ServerError, VersionConflict
 from .store import BundleEntry, FHIRStore
 
-__all__ = ["Change", "commit", "fhir_errors", "new_id", "store_of"]
-
-_SKIP = frozenset({"meta", "text"})
-
-
-@dataclass
-class Change:
-    """What a write tool is about to do, before it does it."""
-
-    action: str
-    """One line for people: "Book Dr. Lena Lee on Tue 01 Dec 2026 14:00"."""
-    entries: list[BundleEntry]
-    before: dict[str, dict[str, Any]] = field(default_factory=dict)
-    """Current versions of the resources the entries update, keyed ``Type/id``."""
-    summary: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    refs: list[Ref] = field(default_factory=list)
-
-    def preview(self) -> str:
-        """The FHIR change in words: each entry, and for updates which elements change."""
-        lines = [self.action, "FHIR change (one all-or-nothing transaction):"]
-        for entry in self.entries:
-            old = self.before.get(entry.url)
-            condition = f" [If-Match W/\"{entry.if_match}\"]" if entry.if_match else ""
-            if entry.if_none_exist:
-                condition = f" [If-None-Exist {entry.if_none_exist}]"
-            if entry.resource is None:
-                lines.append(f"- {entry.method} {entry.url}{condition}")
-                continue
-            verb = "update" if old else "create"
-            lines.append(f"- {entry.method} {entry.url} ({verb}){condition}: "
-                         + _describe(entry.resource, old))
-        return "\n".join(lines)
-
-
-def _short(value: Any) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _describe(new: dict[str, Any], old: dict[str, Any] | None) -> str:
-    if old is None:
-        keys = [k for k in new if k not in _SKIP and k not in ("resourceType", "id")]
-        return "; ".join(f"{k}={_short(new[k])}" for k in keys)
-    changed = [k for k in sorted(set(new) | set(old)) if k not in _SKIP
-               and new.get(k) != old.get(k)]
-    if not changed:
-        return "no element changes"
-    return "; ".join(f"{k}: {_short(old.get(k, '(none)'))} -> {_short(new.get(k, '(none)'))}"
-                     for k in changed)
+__all__ = ["bundle_entries", "fhir_errors", "fhir_transaction", "new_id", "store_of"]
 
 
 def store_of(ctx: ActionContext, tool: str) -> FHIRStore:
@@ -82,12 +35,13 @@ def store_of(ctx: ActionContext, tool: str) -> FHIRStore:
 
 @contextmanager
 def fhir_errors(tool: str, *, conflict: str | None = None) -> Iterator[None]:
-    """Turn store errors into ToolErrors with messages for end users."""
+    """Turn store errors into ToolErrors with messages for end users (a version conflict into
+    a :class:`~lamworks.ChangeConflict`: nothing was written)."""
     try:
         yield
     except VersionConflict:
-        raise ToolError(tool, conflict or "The record was changed by someone else meanwhile; "
-                                          "nothing was changed. Please try again.") from None
+        raise ChangeConflict(tool, conflict or "The record was changed by someone else "
+                                               "meanwhile; nothing was changed.") from None
     except ResourceNotFound as exc:
         raise ToolError(tool, f"A record this needs was not found ({exc}).") from None
     except InvalidResource as exc:
@@ -100,23 +54,59 @@ def fhir_errors(tool: str, *, conflict: str | None = None) -> Iterator[None]:
 
 
 def new_id(prefix: str, ctx: ActionContext) -> str:
-    """A resource id derived from the step's idempotency key: a retry writes the same id."""
-    seed = ctx.idempotency_key or f"{ctx.session_id}:{ctx.step_id}:{id(ctx)}"
+    """A new resource's id, minted once when its change is planned and stored in the change.
+
+    It derives from the step's idempotency key (the runtime sets it while planning), so after a
+    crash reconciliation finds the resource by the journal's key; without a key it is random.
+    """
+    seed = ctx.idempotency_key or uuid.uuid4().hex
     return f"{prefix}-{hashlib.sha256(seed.encode()).hexdigest()[:20]}"
 
 
-def commit(ctx: ActionContext, tool: str, change: Change, *,
-           conflict: str | None = None) -> ActionResult:
-    """Write the change in one transaction; on any error nothing is written."""
-    store = store_of(ctx, tool)
-    with fhir_errors(tool, conflict=conflict):
-        written = store.transaction(change.entries)
-    from .name_index import note_written
+def bundle_entries(change: Change) -> list[BundleEntry]:
+    """The change's writes as transaction Bundle entries, exactly as planned.
 
-    note_written(store, change.entries, written)
-    data = dict(change.data)
-    data.setdefault("written", [f"{r['resourceType']}/{r['id']}" for r in written if r])
-    return ActionResult(summary=change.summary, data=data, refs=change.refs)
+    ``If-None-Exist`` is a FHIR create condition: on a ``PUT`` of a new resource at a minted id it
+    is checked by :func:`fhir_transaction` just before the transaction instead."""
+    return [BundleEntry(w.method, w.url, dict(w.resource) if w.resource is not None else None,
+                        if_match=w.if_match,
+                        if_none_exist=w.if_none_exist if w.method == "POST" else None)
+            for w in change.writes]
 
 
-Preparer = Callable[..., Change]
+def fhir_transaction(tool: str, *, conflict: str) -> Any:
+    """The applier of a healthcare write tool: commit the change in one transaction.
+
+    ``conflict`` is what the person reads when a version the change expects has moved."""
+
+    def apply(ctx: ActionContext, change: Change) -> ActionResult:
+        store = store_of(ctx, tool)
+        entries = bundle_entries(change)
+        with fhir_errors(tool, conflict=conflict):
+            for write in change.writes:
+                if write.method == "PUT" and write.if_none_exist:
+                    _check_none_exist(store, write.url, write.if_none_exist)
+            written = store.transaction(entries)
+        from .name_index import note_written
+
+        note_written(store, entries, written)
+        result = change.result()
+        data = dict(result.data)
+        data.setdefault("written", [f"{r['resourceType']}/{r['id']}" for r in written if r])
+        return result.model_copy(update={"data": data})
+
+    apply.__qualname__ = f"fhir_transaction[{tool}]"
+    return apply
+
+
+def _check_none_exist(store: FHIRStore, url: str, query: str) -> None:
+    """A resource other than ``url`` that matches ``query`` is a conflict (registered meanwhile).
+
+    Checked just before the transaction, not inside it: a FHIR server has no condition for a
+    create at a client-chosen id."""
+    from urllib.parse import parse_qsl
+
+    rtype, _, rid = url.partition("/")
+    params: dict[str, str | list[str]] = dict(parse_qsl(query, keep_blank_values=True))
+    if any(found.get("id") != rid for found in store.search(rtype, params)):
+        raise VersionConflict(f"another {rtype} matching {query} exists")

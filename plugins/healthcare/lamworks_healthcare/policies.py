@@ -4,9 +4,11 @@
   before any planning, with a pointer to a clinician (rules in :mod:`.advice`).
 - ``hide_request_text`` (request): the raw utterance of a refused request is not audited.
 - ``own_records_only`` (pre): a patient self-service user acts only on their own records.
-- ``preview_fhir_change`` (pre): every healthcare write waits for a person, and the
-  confirmation shows the FHIR change (the same :class:`~.changes.Change` the tool commits); a
-  write that cannot be prepared (unknown practitioner, slot taken, date in the past) is denied.
+- ``preview_fhir_change`` (pre): every healthcare write waits for a person. What they confirm
+  is the step's :class:`lamworks.Change` — the exact FHIR writes, planned by the tool once the
+  policies allow the step and shown with the confirmation — and that change is what is
+  committed. A write that cannot be planned (unknown practitioner, slot taken, date in the past)
+  is denied by the runtime with the tool's reason.
 - ``phi_out_of_audit`` (pre): names, birth dates, contact details, identifiers and free-text
   reasons are redacted from the audit log and journal (tools still receive them).
 - ``minimum_necessary`` (post): result fields the acting role does not need are hidden.
@@ -16,12 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from lamworks import Decision, PolicyContext, Step, ToolError, confirm, deny, policy, redact
+from lamworks import Decision, PolicyContext, Step, confirm, deny, policy, redact
 from lamworks.plan import REF_PLACEHOLDER
 
 from .advice import advice_rule
 from .directory import SELF_WORDS, is_self_service, linked_patient_id, patient_display
-from .errors import FHIRStoreError, ResourceNotFound
+from .errors import ResourceNotFound
 
 __all__ = ["POLICIES", "REFUSAL", "DEFAULT_HIDDEN_FIELDS"]
 
@@ -95,28 +97,18 @@ def own_records_only(step: Step, ctx: PolicyContext) -> Decision | None:
 
 @policy(stage="pre")
 def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
-    """Every healthcare write waits for confirmation showing the FHIR change it will make."""
-    from .tools import PREPARERS
-
-    if not step.tool.startswith(PREFIX):
-        return None
-    prepare = PREPARERS.get(ctx.tool.short_name)
-    if prepare is None:
+    """Every healthcare write waits for confirmation of the exact FHIR change it will make."""
+    if not step.tool.startswith(PREFIX) or not ctx.tool.plans_changes:
         return None
     if any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values()):
         # It uses a record an earlier step of the plan creates: the runtime checks it again
-        # with the real values once that step has run, and the preview is shown then.
+        # with the real values once that step has run, and plans the change then.
         return confirm("It uses the record the step before it creates; the exact change is "
                        "shown once that step has run.")
-    try:
-        model = ctx.tool.validate_arguments(step.arguments)
-        values = {name: getattr(model, name) for name in type(model).model_fields}
-        change = prepare(ctx.action, **values)
-    except ToolError as exc:
-        return deny(str(exc))
-    except FHIRStoreError as exc:
-        return deny(f"The clinic's records could not be read: {exc}")
-    return confirm(change.preview(), private=True)  # names the patient: not audited
+    # The runtime plans the change once this and every other policy allow the step, stores it
+    # with the step and shows it with this confirmation (rendered from the stored change).
+    return confirm("Changes to the clinic's records wait for you: please check exactly what "
+                   "will be written.")
 
 
 @policy(stage="pre")

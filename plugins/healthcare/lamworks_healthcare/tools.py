@@ -1,9 +1,11 @@
 """The healthcare tools: front-desk actions on FHIR resources, as typed functions.
 
-Each write tool has a ``prepare_*`` function (read, decide, build a :class:`~.changes.Change`)
-registered in :data:`PREPARERS`; the tool commits what it prepares, and the
-``preview_fhir_change`` policy shows the same Change before a person confirms. Arguments are
-plain and typed (names, dates, times, small Literals) so an offline slot filler can fill them.
+Each write tool plans, then applies (:class:`lamworks.Change`): its one function reads the store,
+decides and returns the exact Change — the resources it writes, the versions it expects, the ids
+it mints — and its applier (:func:`~.changes.fhir_transaction`) commits exactly that change or
+nothing. The runtime shows the change before a person confirms it and applies the confirmed one.
+Arguments are plain and typed (names, dates, times, small Literals) so an offline slot filler can
+fill them.
 """
 
 from __future__ import annotations
@@ -16,9 +18,9 @@ from zoneinfo import ZoneInfo
 
 from pydantic import Field
 
-from lamworks import ActionContext, ActionResult, Ref, ToolError, entity, ref, tool
+from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write, entity, ref, tool
 
-from .changes import Change, Preparer, commit, fhir_errors, new_id, store_of
+from .changes import fhir_errors, fhir_transaction, new_id, store_of
 from .clinic import MRN_SYSTEM
 from .directory import (
     PatientMatch,
@@ -35,10 +37,10 @@ from .errors import ResourceNotFound
 from .scheduling import PartOfDay, free_slots, local_start, schedules_for, slot_label
 from .shapes import cancellation, communication_payload
 from .shapes import reason as reason_shape
-from .store import BundleEntry, FHIRStore, version_of
+from .store import FHIRStore, version_of
 from .valuesets import MEDIUM_SYSTEM, SNOMED, SPECIALTIES
 
-__all__ = ["PREPARERS", "TOOLS"]
+__all__ = ["TOOLS"]
 
 Specialty = Literal["family medicine", "pediatrics", "dermatology", "cardiology"]
 ServiceType = Literal["new-patient", "follow-up", "check-up", "vaccination", "skin-check",
@@ -123,6 +125,18 @@ def _pick_slot(tool_name: str, ctx: ActionContext, store: FHIRStore,
                         field="time")
     raise ToolError(tool_name, f"{doctor.display} has no free slot on {when}. Try another day "
                                "or use find_available_slots.", field="date")
+
+
+def _update(current: dict[str, Any], updated: dict[str, Any]) -> Write:
+    """A PUT of ``updated`` over ``current`` (as read), expecting ``current``'s version."""
+    return Write(method="PUT", url=f"{current['resourceType']}/{current['id']}",
+                 resource=updated, if_match=version_of(current), before=current)
+
+
+def _create(resource: dict[str, Any]) -> Write:
+    """A PUT creating ``resource`` at the id minted for it when the change was planned."""
+    return Write(method="PUT", url=f"{resource['resourceType']}/{resource['id']}",
+                 resource=resource)
 
 
 def _appointment_doctor(appointment: dict[str, Any]) -> str:
@@ -242,39 +256,6 @@ def find_patient(ctx: ActionContext, name: OptionalPatientName = None,
 # ---- register_patient --------------------------------------------------------------------------
 
 
-def prepare_register_patient(ctx: ActionContext, first_name: str, last_name: str,
-                             birth_date: dt.date, gender: Gender | None = None,
-                             phone: str | None = None, email: str | None = None,
-                             identifier: str | None = None) -> Change:
-    name = "healthcare.register_patient"
-    store = store_of(ctx, name)
-    if birth_date > _now(ctx).date():
-        raise ToolError(name, "The birth date is in the future.", field="birth_date")
-    telecom = _telecom(name, phone, email)
-    with fhir_errors(name):
-        if find_patients(store, name=f"{first_name} {last_name}", birth_date=birth_date):
-            raise ToolError(name, "A patient with this name and birth date is already "
-                                  "registered; use find_patient to open their record.")
-    mrn = identifier or "MRN-" + hashlib.sha256(
-        f"{first_name.lower()}|{last_name.lower()}|{birth_date}".encode()).hexdigest()[:8].upper()
-    patient: dict[str, Any] = {
-        "resourceType": "Patient", "active": True,
-        "identifier": [{"use": "usual", "system": MRN_SYSTEM, "value": mrn}],
-        "name": [{"use": "official", "family": last_name.strip(),
-                  "given": first_name.strip().split()}],
-        "birthDate": birth_date.isoformat(),
-    }
-    if gender:
-        patient["gender"] = gender
-    if telecom:
-        patient["telecom"] = telecom
-    return Change(
-        action=f"Register a new patient with MRN {mrn}.",
-        entries=[BundleEntry("POST", "Patient", patient,
-                             if_none_exist=f"identifier={MRN_SYSTEM}|{mrn}")],
-        summary=f"Registered {first_name} {last_name} (MRN {mrn}).", data={"mrn": mrn})
-
-
 def _telecom(tool_name: str, phone: str | None, email: str | None) -> list[dict[str, Any]]:
     telecom: list[dict[str, Any]] = []
     if phone:
@@ -301,7 +282,10 @@ def _reconcile_register(ctx: ActionContext, arguments: dict[str, Any]) -> Action
 
 
 @tool(risk="write", scopes=["user/Patient.cs"], produces="Patient",
-      reconcile=_reconcile_register, examples=[
+      reconcile=_reconcile_register, apply=fhir_transaction(
+          "healthcare.register_patient",
+          conflict="A patient with this MRN was registered meanwhile; nothing was written."),
+      examples=[
           "register a new patient Jane Doe born 1990-05-01",
           "add new patient Tom Berry, date of birth 2001-02-03, phone 555-0100",
           "create a patient record for Lia Moon born 12 June 1988",
@@ -310,7 +294,7 @@ def _reconcile_register(ctx: ActionContext, arguments: dict[str, Any]) -> Action
       ])
 def register_patient(ctx: ActionContext, first_name: str, last_name: str, birth_date: dt.date,
                      gender: Gender | None = None, phone: str | None = None,
-                     email: str | None = None, identifier: str | None = None) -> ActionResult:
+                     email: str | None = None, identifier: str | None = None) -> Change:
     """Register a new patient (checks for an existing record first).
 
     Args:
@@ -322,22 +306,67 @@ def register_patient(ctx: ActionContext, first_name: str, last_name: str, birth_
         email: An e-mail address.
         identifier: An existing medical record number, if they have one.
     """
-    change = prepare_register_patient(ctx, first_name, last_name, birth_date, gender, phone,
-                                      email, identifier)
-    result = commit(ctx, "healthcare.register_patient", change)
-    written = result.data["written"][0].split("/", 1)[-1]
-    return result.model_copy(update={"refs": [Ref(type="Patient", id=written,
-                                                  display=f"{first_name} {last_name}")]})
+    name = "healthcare.register_patient"
+    store = store_of(ctx, name)
+    if birth_date > _now(ctx).date():
+        raise ToolError(name, "The birth date is in the future.", field="birth_date")
+    telecom = _telecom(name, phone, email)
+    with fhir_errors(name):
+        if find_patients(store, name=f"{first_name} {last_name}", birth_date=birth_date):
+            raise ToolError(name, "A patient with this name and birth date is already "
+                                  "registered; use find_patient to open their record.")
+    mrn = identifier or "MRN-" + hashlib.sha256(
+        f"{first_name.lower()}|{last_name.lower()}|{birth_date}".encode()).hexdigest()[:8].upper()
+    patient_id = new_id("pat", ctx)
+    patient: dict[str, Any] = {
+        "resourceType": "Patient", "id": patient_id, "active": True,
+        "identifier": [{"use": "usual", "system": MRN_SYSTEM, "value": mrn}],
+        "name": [{"use": "official", "family": last_name.strip(),
+                  "given": first_name.strip().split()}],
+        "birthDate": birth_date.isoformat(),
+    }
+    if gender:
+        patient["gender"] = gender
+    if telecom:
+        patient["telecom"] = telecom
+    display = f"{first_name} {last_name}"
+    return Change(
+        action=f"Register a new patient with MRN {mrn} as Patient/{patient_id}.",
+        writes=[Write(method="PUT", url=f"Patient/{patient_id}", resource=patient,
+                      if_none_exist=f"identifier={MRN_SYSTEM}|{mrn}")],
+        summary=f"Registered {display} (MRN {mrn}).",
+        data={"patient_id": patient_id, "mrn": mrn},
+        refs=[Ref(type="Patient", id=patient_id, display=display)])
 
 
 # ---- update_patient_contact --------------------------------------------------------------------
 
 
-def prepare_update_patient_contact(ctx: ActionContext, patient_name: str | None = None,
-                                   phone: str | None = None, email: str | None = None,
-                                   address: str | None = None,
-                                   birth_date: dt.date | None = None,
-                                   patient_id: str | None = None) -> Change:
+@tool(risk="write", scopes=["patient/Patient.ru"], consumes=["Patient"],
+      apply=fhir_transaction("healthcare.update_patient_contact", conflict=(
+          "The patient's record was changed by someone else after you saw it; nothing was "
+          "written.")),
+      examples=[
+          "update Ana Ruiz's phone number to 555-0199",
+          "change the email for Omar Haddad to omar.h@example.org",
+          "Ana Ruiz moved, new address 12 Elm Street, Riverside",
+          "set my phone to 555-0142",
+          "new contact number for patient Maria Lopez born 1975-07-30: 555-0123",
+      ])
+def update_patient_contact(ctx: ActionContext, patient_name: OptionalPatientName = None,
+                           phone: str | None = None, email: str | None = None,
+                           address: str | None = None, birth_date: dt.date | None = None,
+                           patient_id: PatientId = None) -> Change:
+    """Update a patient's phone number, e-mail address or home address.
+
+    Args:
+        patient_name: The patient's full name, or 'me' for yourself.
+        phone: The new phone number.
+        email: The new e-mail address.
+        address: The new home address, as one line.
+        birth_date: The patient's date of birth, if several share the name.
+        patient_id: The patient record, if already known.
+    """
     name = "healthcare.update_patient_contact"
     if not (phone or email or address):
         raise ToolError(name, "What should change: a phone number, an e-mail or an address?",
@@ -355,37 +384,9 @@ def prepare_update_patient_contact(ctx: ActionContext, patient_name: str | None 
         updated["address"] = [{"use": "home", "text": address.strip()}]
     return Change(
         action=f"Update the contact details of Patient/{patient['id']}.",
-        entries=[BundleEntry("PUT", f"Patient/{patient['id']}", updated,
-                             if_match=version_of(patient))],
-        before={f"Patient/{patient['id']}": patient},
+        writes=[_update(patient, updated)],
         summary=f"Updated the contact details of {_who(ctx, patient)}.",
         refs=[_patient_ref(patient)])
-
-
-@tool(risk="write", scopes=["patient/Patient.ru"], consumes=["Patient"], examples=[
-    "update Ana Ruiz's phone number to 555-0199",
-    "change the email for Omar Haddad to omar.h@example.org",
-    "Ana Ruiz moved, new address 12 Elm Street, Riverside",
-    "set my phone to 555-0142",
-    "new contact number for patient Maria Lopez born 1975-07-30: 555-0123",
-])
-def update_patient_contact(ctx: ActionContext, patient_name: OptionalPatientName = None,
-                           phone: str | None = None, email: str | None = None,
-                           address: str | None = None, birth_date: dt.date | None = None,
-                           patient_id: PatientId = None) -> ActionResult:
-    """Update a patient's phone number, e-mail address or home address.
-
-    Args:
-        patient_name: The patient's full name, or 'me' for yourself.
-        phone: The new phone number.
-        email: The new e-mail address.
-        address: The new home address, as one line.
-        birth_date: The patient's date of birth, if several share the name.
-        patient_id: The patient record, if already known.
-    """
-    change = prepare_update_patient_contact(ctx, patient_name, phone, email, address,
-                                            birth_date, patient_id)
-    return commit(ctx, "healthcare.update_patient_contact", change)
 
 
 # ---- find_available_slots ----------------------------------------------------------------------
@@ -454,11 +455,49 @@ def find_available_slots(ctx: ActionContext, practitioner: OptionalPractitioner 
 # ---- book_appointment --------------------------------------------------------------------------
 
 
-def prepare_book_appointment(ctx: ActionContext, patient_name: str, practitioner: str,
-                             date: dt.date, part_of_day: PartOfDay | None = None,
-                             time: dt.time | None = None, reason: str = "",
-                             birth_date: dt.date | None = None,
-                             patient_id: str | None = None) -> Change:
+def _reconcile_booking(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
+    """After a crash: the appointment id comes from the idempotency key, so look it up."""
+    store = store_of(ctx, "healthcare.book_appointment")
+    appointment_id = new_id("appt", ctx)
+    try:
+        appointment = store.read("Appointment", appointment_id)
+    except ResourceNotFound:
+        return None
+    return ActionResult(summary="The appointment was booked (recovered after a restart).",
+                        data=_appointment_data(appointment, _zone(ctx)),
+                        refs=[Ref(type="Appointment", id=appointment_id)])
+
+
+@tool(risk="write", scopes=["patient/Appointment.cu", "patient/Slot.rs"],
+      consumes=["Patient"], produces="Appointment", reconcile=_reconcile_booking,
+      apply=fhir_transaction("healthcare.book_appointment", conflict=(
+          "That slot was taken by another booking after you saw it; nothing was booked.")),
+      examples=[
+          "book Ana Ruiz in with Dr. Lee on Tuesday afternoon",
+          "schedule an appointment for Omar Haddad with Dr. Marsh on Friday at 10:00",
+          "make an appointment with Dr. Okafor tomorrow morning for me",
+          "I'd like to see Dr. Castellan on December 3 in the afternoon",
+          "put Maria Lopez born 1992-11-02 in Dr. Lee's 9:30 slot on Monday",
+          "book a follow-up for Ana Ruiz with Dr. Lee on Thursday evening",
+          "reserve the 2pm slot with Dr. Lee next Wednesday for Ana Ruiz, reason: flu shot",
+      ])
+def book_appointment(ctx: ActionContext, patient_name: PatientName,
+                     practitioner: PractitionerName, date: dt.date,
+                     part_of_day: PartOfDay | None = None, time: dt.time | None = None,
+                     reason: str = "", birth_date: dt.date | None = None,
+                     patient_id: PatientId = None) -> Change:
+    """Book an appointment for a patient with a practitioner on a day (and time or part of day).
+
+    Args:
+        patient_name: The patient's full name, or 'me' when booking for yourself.
+        practitioner: Who the visit is with, e.g. Dr. Lee.
+        date: The day of the appointment.
+        part_of_day: morning, afternoon or evening; the first free slot then is booked.
+        time: The exact start time, if the person asked for one.
+        reason: Why the patient is coming (administrative note, optional).
+        birth_date: The patient's date of birth, if several patients share the name.
+        patient_id: The patient record, if already known.
+    """
     name = "healthcare.book_appointment"
     store = store_of(ctx, name)
     _check_not_past(name, ctx, date, time)
@@ -483,10 +522,7 @@ def prepare_book_appointment(ctx: ActionContext, patient_name: str, practitioner
     when = slot_label(slot, zone)
     return Change(
         action=f"Book {doctor.display} on {when} for Patient/{patient['id']}.",
-        entries=[BundleEntry("PUT", f"Slot/{slot['id']}", {**slot, "status": "busy"},
-                             if_match=version_of(slot)),
-                 BundleEntry("PUT", f"Appointment/{appointment_id}", appointment)],
-        before={f"Slot/{slot['id']}": slot},
+        writes=[_update(slot, {**slot, "status": "busy"}), _create(appointment)],
         summary=f"Booked {_who(ctx, patient)} with {doctor.display} on {when}.",
         data={"appointment_id": appointment_id, "slot_id": slot["id"],
               "start": local_start(slot, zone).isoformat(), "practitioner": doctor.display},
@@ -494,65 +530,43 @@ def prepare_book_appointment(ctx: ActionContext, patient_name: str, practitioner
               _patient_ref(patient)])
 
 
-def _reconcile_booking(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
-    """After a crash: the appointment id comes from the idempotency key, so look it up."""
-    store = store_of(ctx, "healthcare.book_appointment")
-    appointment_id = new_id("appt", ctx)
-    try:
-        appointment = store.read("Appointment", appointment_id)
-    except ResourceNotFound:
-        return None
-    return ActionResult(summary="The appointment was booked (recovered after a restart).",
-                        data=_appointment_data(appointment, _zone(ctx)),
-                        refs=[Ref(type="Appointment", id=appointment_id)])
-
-
-@tool(risk="write", scopes=["patient/Appointment.cu", "patient/Slot.rs"],
-      consumes=["Patient"], produces="Appointment", reconcile=_reconcile_booking, examples=[
-          "book Ana Ruiz in with Dr. Lee on Tuesday afternoon",
-          "schedule an appointment for Omar Haddad with Dr. Marsh on Friday at 10:00",
-          "make an appointment with Dr. Okafor tomorrow morning for me",
-          "I'd like to see Dr. Castellan on December 3 in the afternoon",
-          "put Maria Lopez born 1992-11-02 in Dr. Lee's 9:30 slot on Monday",
-          "book a follow-up for Ana Ruiz with Dr. Lee on Thursday evening",
-          "reserve the 2pm slot with Dr. Lee next Wednesday for Ana Ruiz, reason: flu shot",
-      ])
-def book_appointment(ctx: ActionContext, patient_name: PatientName,
-                     practitioner: PractitionerName, date: dt.date,
-                     part_of_day: PartOfDay | None = None, time: dt.time | None = None,
-                     reason: str = "", birth_date: dt.date | None = None,
-                     patient_id: PatientId = None) -> ActionResult:
-    """Book an appointment for a patient with a practitioner on a day (and time or part of day).
-
-    Args:
-        patient_name: The patient's full name, or 'me' when booking for yourself.
-        practitioner: Who the visit is with, e.g. Dr. Lee.
-        date: The day of the appointment.
-        part_of_day: morning, afternoon or evening; the first free slot then is booked.
-        time: The exact start time, if the person asked for one.
-        reason: Why the patient is coming (administrative note, optional).
-        birth_date: The patient's date of birth, if several patients share the name.
-        patient_id: The patient record, if already known.
-    """
-    change = prepare_book_appointment(ctx, patient_name, practitioner, date, part_of_day, time,
-                                      reason, birth_date, patient_id)
-    return commit(ctx, "healthcare.book_appointment", change, conflict=(
-        "That slot was just taken by another booking; nothing was booked. Please choose "
-        "another time."))
-
-
 # ---- reschedule_appointment --------------------------------------------------------------------
 
 
-def prepare_reschedule_appointment(ctx: ActionContext, date: dt.date,
-                                   patient_name: str | None = None,
-                                   part_of_day: PartOfDay | None = None,
-                                   time: dt.time | None = None,
-                                   practitioner: str | None = None,
-                                   from_date: dt.date | None = None,
-                                   birth_date: dt.date | None = None,
-                                   appointment_id: str | None = None,
-                                   patient_id: str | None = None) -> Change:
+@tool(risk="write", scopes=["patient/Appointment.ru", "patient/Slot.rs"],
+      consumes=["Appointment"], produces="Appointment",
+      apply=fhir_transaction("healthcare.reschedule_appointment", conflict=(
+          "The new slot was taken, or the appointment changed, after you saw it; nothing was "
+          "moved.")),
+      examples=[
+          "move Ana Ruiz's appointment to Friday morning",
+          "reschedule my appointment to next Monday at 10:30",
+          "can we push Omar Haddad's visit from Tuesday to Thursday afternoon",
+          "change the appointment of Maria Lopez born 1975-07-30 to December 4",
+          "postpone that appointment to next week Wednesday",
+          "rebook Ana Ruiz with Dr. Okafor on Dec 2 instead",
+      ])
+def reschedule_appointment(ctx: ActionContext, date: dt.date,
+                           patient_name: OptionalPatientName = None,
+                           part_of_day: PartOfDay | None = None, time: dt.time | None = None,
+                           practitioner: OptionalPractitioner = None,
+                           from_date: dt.date | None = None,
+                           birth_date: dt.date | None = None,
+                           appointment_id: AppointmentId = None,
+                           patient_id: PatientId = None) -> Change:
+    """Move a booked appointment to another day or time; the old slot is freed.
+
+    Args:
+        date: The new day.
+        patient_name: The patient's full name, or 'me' for yourself.
+        part_of_day: morning, afternoon or evening on the new day.
+        time: The exact new start time.
+        practitioner: A different practitioner (default: the same one).
+        from_date: The day of the appointment being moved, if the patient has several.
+        birth_date: The patient's date of birth, if several share the name.
+        appointment_id: The appointment, if already known.
+        patient_id: The patient record, if already known.
+    """
     name = "healthcare.reschedule_appointment"
     store = store_of(ctx, name)
     _check_not_past(name, ctx, date, time)
@@ -575,22 +589,14 @@ def prepare_reschedule_appointment(ctx: ActionContext, date: dt.date,
                              {**p, "actor": {"reference": doctor.reference,
                                              "display": doctor.display}}
                              for p in appointment.get("participant", [])]}
-    entries = [BundleEntry("PUT", f"Slot/{new_slot['id']}", {**new_slot, "status": "busy"},
-                           if_match=version_of(new_slot)),
-               BundleEntry("PUT", f"Appointment/{appointment['id']}", moved,
-                           if_match=version_of(appointment))]
-    before = {f"Slot/{new_slot['id']}": new_slot,
-              f"Appointment/{appointment['id']}": appointment}
+    writes = [_update(new_slot, {**new_slot, "status": "busy"}), _update(appointment, moved)]
     if old_slot is not None:
-        entries.append(BundleEntry("PUT", f"Slot/{old_slot['id']}",
-                                   {**old_slot, "status": "free"},
-                                   if_match=version_of(old_slot)))
-        before[f"Slot/{old_slot['id']}"] = old_slot
+        writes.append(_update(old_slot, {**old_slot, "status": "free"}))
     old_when = local_start(appointment, zone) if appointment.get("start") else None
     when = slot_label(new_slot, zone)
     return Change(
         action=f"Move Appointment/{appointment['id']} to {doctor.display} on {when}.",
-        entries=entries, before=before,
+        writes=writes,
         summary=("Moved the appointment" + (f" of {old_when:%a %d %b %H:%M}" if old_when
                                               else "") + f" to {doctor.display} on {when}."),
         data={"appointment_id": appointment["id"], "slot_id": new_slot["id"],
@@ -599,51 +605,34 @@ def prepare_reschedule_appointment(ctx: ActionContext, date: dt.date,
         refs=[Ref(type="Appointment", id=appointment["id"], display=when)])
 
 
-@tool(risk="write", scopes=["patient/Appointment.ru", "patient/Slot.rs"],
-      consumes=["Appointment"], produces="Appointment", examples=[
-          "move Ana Ruiz's appointment to Friday morning",
-          "reschedule my appointment to next Monday at 10:30",
-          "can we push Omar Haddad's visit from Tuesday to Thursday afternoon",
-          "change the appointment of Maria Lopez born 1975-07-30 to December 4",
-          "postpone that appointment to next week Wednesday",
-          "rebook Ana Ruiz with Dr. Okafor on Dec 2 instead",
+# ---- cancel_appointment ------------------------------------------------------------------------
+
+
+@tool(risk="write", scopes=["patient/Appointment.ru"], consumes=["Appointment"],
+      apply=fhir_transaction("healthcare.cancel_appointment", conflict=(
+          "The appointment or its slot changed after you saw it; nothing was cancelled.")),
+      examples=[
+          "cancel Ana Ruiz's appointment on Tuesday",
+          "please cancel my appointment, I'm travelling",
+          "Omar Haddad can't make it on December 2, cancel it",
+          "call off that appointment, reason: patient is sick",
+          "cancel the visit for Maria Lopez born 1992-11-02",
+          "drop Ana Ruiz's booking with Dr. Lee",
       ])
-def reschedule_appointment(ctx: ActionContext, date: dt.date,
-                           patient_name: OptionalPatientName = None,
-                           part_of_day: PartOfDay | None = None, time: dt.time | None = None,
-                           practitioner: OptionalPractitioner = None,
-                           from_date: dt.date | None = None,
-                           birth_date: dt.date | None = None,
-                           appointment_id: AppointmentId = None,
-                           patient_id: PatientId = None) -> ActionResult:
-    """Move a booked appointment to another day or time; the old slot is freed.
+def cancel_appointment(ctx: ActionContext, patient_name: OptionalPatientName = None,
+                       date: dt.date | None = None, reason: str = "",
+                       birth_date: dt.date | None = None, appointment_id: AppointmentId = None,
+                       patient_id: PatientId = None) -> Change:
+    """Cancel a booked appointment (with a reason); its slot becomes free again.
 
     Args:
-        date: The new day.
         patient_name: The patient's full name, or 'me' for yourself.
-        part_of_day: morning, afternoon or evening on the new day.
-        time: The exact new start time.
-        practitioner: A different practitioner (default: the same one).
-        from_date: The day of the appointment being moved, if the patient has several.
+        date: The day of the appointment, if the patient has several.
+        reason: Why it is cancelled.
         birth_date: The patient's date of birth, if several share the name.
         appointment_id: The appointment, if already known.
         patient_id: The patient record, if already known.
     """
-    change = prepare_reschedule_appointment(ctx, date, patient_name, part_of_day, time,
-                                            practitioner, from_date, birth_date,
-                                            appointment_id, patient_id)
-    return commit(ctx, "healthcare.reschedule_appointment", change, conflict=(
-        "The new slot was just taken (or the appointment changed); nothing was moved."))
-
-
-# ---- cancel_appointment ------------------------------------------------------------------------
-
-
-def prepare_cancel_appointment(ctx: ActionContext, patient_name: str | None = None,
-                               date: dt.date | None = None, reason: str = "",
-                               birth_date: dt.date | None = None,
-                               appointment_id: str | None = None,
-                               patient_id: str | None = None) -> Change:
     name = "healthcare.cancel_appointment"
     store = store_of(ctx, name)
     with fhir_errors(name):
@@ -658,48 +647,17 @@ def prepare_cancel_appointment(ctx: ActionContext, patient_name: str | None = No
     text = reason.strip() or "Cancelled at the patient's request"
     cancelled = {**appointment, "status": "cancelled",
                  **cancellation(store.fhir_version, text)}
-    entries = [BundleEntry("PUT", f"Appointment/{appointment['id']}", cancelled,
-                           if_match=version_of(appointment))]
-    before = {f"Appointment/{appointment['id']}": appointment}
+    writes = [_update(appointment, cancelled)]
     if slot is not None:
-        entries.append(BundleEntry("PUT", f"Slot/{slot['id']}", {**slot, "status": "free"},
-                                   if_match=version_of(slot)))
-        before[f"Slot/{slot['id']}"] = slot
+        writes.append(_update(slot, {**slot, "status": "free"}))
     when = slot_label(appointment, _zone(ctx)) if appointment.get("start") else "(no time)"
     return Change(
         action=f"Cancel Appointment/{appointment['id']} ({when}) and free its slot.",
-        entries=entries, before=before,
+        writes=writes,
         summary=f"Cancelled the appointment with {_appointment_doctor(appointment)} on {when}; "
                 "the slot is free again.",
         data={"appointment_id": appointment["id"], "status": "cancelled"},
         refs=[Ref(type="Appointment", id=appointment["id"], display=when)])
-
-
-@tool(risk="write", scopes=["patient/Appointment.ru"], consumes=["Appointment"], examples=[
-    "cancel Ana Ruiz's appointment on Tuesday",
-    "please cancel my appointment, I'm travelling",
-    "Omar Haddad can't make it on December 2, cancel it",
-    "call off that appointment, reason: patient is sick",
-    "cancel the visit for Maria Lopez born 1992-11-02",
-    "drop Ana Ruiz's booking with Dr. Lee",
-])
-def cancel_appointment(ctx: ActionContext, patient_name: OptionalPatientName = None,
-                       date: dt.date | None = None, reason: str = "",
-                       birth_date: dt.date | None = None, appointment_id: AppointmentId = None,
-                       patient_id: PatientId = None) -> ActionResult:
-    """Cancel a booked appointment (with a reason); its slot becomes free again.
-
-    Args:
-        patient_name: The patient's full name, or 'me' for yourself.
-        date: The day of the appointment, if the patient has several.
-        reason: Why it is cancelled.
-        birth_date: The patient's date of birth, if several share the name.
-        appointment_id: The appointment, if already known.
-        patient_id: The patient record, if already known.
-    """
-    change = prepare_cancel_appointment(ctx, patient_name, date, reason, birth_date,
-                                        appointment_id, patient_id)
-    return commit(ctx, "healthcare.cancel_appointment", change)
 
 
 # ---- list_appointments -------------------------------------------------------------------------
@@ -820,10 +778,50 @@ def check_coverage(ctx: ActionContext, patient_name: OptionalPatientName = None,
 # ---- create_referral ---------------------------------------------------------------------------
 
 
-def prepare_create_referral(ctx: ActionContext, specialty: Specialty, reason: str,
-                            patient_name: str | None = None, priority: Priority = "routine",
-                            birth_date: dt.date | None = None,
-                            patient_id: str | None = None) -> Change:
+def _concept(version: str, system: str, code: str, display: str) -> dict[str, Any]:
+    concept = {"coding": [{"system": system, "code": code, "display": display}]}
+    return concept if version == "R4B" else {"concept": concept}
+
+
+def _reconciler(rtype: str, prefix: str, tool_name: str) -> Any:
+    def reconcile(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
+        try:
+            store_of(ctx, tool_name).read(rtype, new_id(prefix, ctx))
+        except ResourceNotFound:
+            return None
+        return ActionResult(summary="Done (recovered after a restart).",
+                            refs=[Ref(type=rtype, id=new_id(prefix, ctx))])
+
+    return reconcile
+
+
+@tool(risk="write", scopes=["user/ServiceRequest.c"], consumes=["Patient"],
+      produces="ServiceRequest",
+      reconcile=_reconciler("ServiceRequest", "sr", "healthcare.create_referral"),
+      apply=fhir_transaction("healthcare.create_referral", conflict=(
+          "The referral could not be written as shown; nothing was written.")),
+      examples=[
+          "refer Ana Ruiz to dermatology for a mole check",
+          "create an urgent cardiology referral for Omar Haddad, reason: palpitations",
+          "send a referral to pediatrics for Maria Lopez born 1992-11-02",
+          "I want to refer this patient to cardiology",
+          "referral to dermatology for Ana Ruiz, routine, eczema follow-up",
+      ])
+def create_referral(ctx: ActionContext, specialty: Specialty, reason: str,
+                    patient_name: OptionalPatientName = None, priority: Priority = "routine",
+                    birth_date: dt.date | None = None,
+                    patient_id: PatientId = None) -> Change:
+    """Create a referral (ServiceRequest) of a patient to a specialty.
+
+    Args:
+        specialty: The specialty referred to: family medicine, pediatrics, dermatology or
+            cardiology.
+        reason: Why the patient is referred, as the referring clinician wrote it.
+        patient_name: The patient's full name.
+        priority: routine, urgent, asap or stat.
+        birth_date: The patient's date of birth, if several share the name.
+        patient_id: The patient record, if already known.
+    """
     name = "healthcare.create_referral"
     store = store_of(ctx, name)
     if not reason.strip():
@@ -848,67 +846,42 @@ def prepare_create_referral(ctx: ActionContext, specialty: Specialty, reason: st
         request["requester"] = {"reference": practitioner}
     return Change(
         action=f"Refer Patient/{patient['id']} to {specialty} ({priority}).",
-        entries=[BundleEntry("PUT", f"ServiceRequest/{request_id}", request)],
+        writes=[_create(request)],
         summary=f"Referred {_who(ctx, patient)} to {specialty} ({priority}).",
         data={"service_request_id": request_id, "specialty": specialty,
               "priority": priority},
         refs=[Ref(type="ServiceRequest", id=request_id, display=f"referral to {specialty}")])
 
 
-def _concept(version: str, system: str, code: str, display: str) -> dict[str, Any]:
-    concept = {"coding": [{"system": system, "code": code, "display": display}]}
-    return concept if version == "R4B" else {"concept": concept}
-
-
-def _reconciler(rtype: str, prefix: str, tool_name: str) -> Any:
-    def reconcile(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
-        try:
-            store_of(ctx, tool_name).read(rtype, new_id(prefix, ctx))
-        except ResourceNotFound:
-            return None
-        return ActionResult(summary="Done (recovered after a restart).",
-                            refs=[Ref(type=rtype, id=new_id(prefix, ctx))])
-
-    return reconcile
-
-
-@tool(risk="write", scopes=["user/ServiceRequest.c"], consumes=["Patient"],
-      produces="ServiceRequest",
-      reconcile=_reconciler("ServiceRequest", "sr", "healthcare.create_referral"), examples=[
-          "refer Ana Ruiz to dermatology for a mole check",
-          "create an urgent cardiology referral for Omar Haddad, reason: palpitations",
-          "send a referral to pediatrics for Maria Lopez born 1992-11-02",
-          "I want to refer this patient to cardiology",
-          "referral to dermatology for Ana Ruiz, routine, eczema follow-up",
-      ])
-def create_referral(ctx: ActionContext, specialty: Specialty, reason: str,
-                    patient_name: OptionalPatientName = None, priority: Priority = "routine",
-                    birth_date: dt.date | None = None,
-                    patient_id: PatientId = None) -> ActionResult:
-    """Create a referral (ServiceRequest) of a patient to a specialty.
-
-    Args:
-        specialty: The specialty referred to: family medicine, pediatrics, dermatology or
-            cardiology.
-        reason: Why the patient is referred, as the referring clinician wrote it.
-        patient_name: The patient's full name.
-        priority: routine, urgent, asap or stat.
-        birth_date: The patient's date of birth, if several share the name.
-        patient_id: The patient record, if already known.
-    """
-    change = prepare_create_referral(ctx, specialty, reason, patient_name, priority,
-                                     birth_date, patient_id)
-    return commit(ctx, "healthcare.create_referral", change)
-
-
 # ---- send_reminder -----------------------------------------------------------------------------
 
 
-def prepare_send_reminder(ctx: ActionContext, patient_name: str | None = None,
-                          date: dt.date | None = None, channel: Channel = "sms",
-                          birth_date: dt.date | None = None,
-                          appointment_id: str | None = None,
-                          patient_id: str | None = None) -> Change:
+@tool(risk="irreversible", scopes=["user/Communication.c", "user/Appointment.rs"],
+      consumes=["Appointment"],
+      reconcile=_reconciler("Communication", "comm", "healthcare.send_reminder"),
+      apply=fhir_transaction("healthcare.send_reminder", conflict=(
+          "The reminder could not be recorded as shown; nothing was sent.")),
+      examples=[
+          "send Ana Ruiz a reminder about her appointment",
+          "text Omar Haddad a reminder for Tuesday's visit",
+          "email a reminder to Maria Lopez born 1975-07-30",
+          "remind Ana Ruiz of her appointment on December 1 by phone",
+          "send an SMS reminder for that appointment",
+      ])
+def send_reminder(ctx: ActionContext, patient_name: OptionalPatientName = None,
+                  date: dt.date | None = None, channel: Channel = "sms",
+                  birth_date: dt.date | None = None, appointment_id: AppointmentId = None,
+                  patient_id: PatientId = None) -> Change:
+    """Send a patient a reminder of an upcoming appointment (SMS, e-mail or phone call).
+
+    Args:
+        patient_name: The patient's full name.
+        date: The day of the appointment, if the patient has several.
+        channel: sms, email or phone.
+        birth_date: The patient's date of birth, if several share the name.
+        appointment_id: The appointment, if already known.
+        patient_id: The patient record, if already known.
+    """
     name = "healthcare.send_reminder"
     store = store_of(ctx, name)
     with fhir_errors(name):
@@ -939,51 +912,12 @@ def prepare_send_reminder(ctx: ActionContext, patient_name: str | None = None,
     }
     return Change(
         action=f"Send an {display} reminder for Appointment/{appointment['id']} ({when}).",
-        entries=[BundleEntry("PUT", f"Communication/{communication_id}", communication)],
+        writes=[_create(communication)],
         summary=f"Sent {_who(ctx, patient)} an {display} reminder for {when}.",
         data={"communication_id": communication_id, "channel": channel},
         refs=[Ref(type="Communication", id=communication_id)])
 
 
-@tool(risk="irreversible", scopes=["user/Communication.c", "user/Appointment.rs"],
-      consumes=["Appointment"],
-      reconcile=_reconciler("Communication", "comm", "healthcare.send_reminder"), examples=[
-          "send Ana Ruiz a reminder about her appointment",
-          "text Omar Haddad a reminder for Tuesday's visit",
-          "email a reminder to Maria Lopez born 1975-07-30",
-          "remind Ana Ruiz of her appointment on December 1 by phone",
-          "send an SMS reminder for that appointment",
-      ])
-def send_reminder(ctx: ActionContext, patient_name: OptionalPatientName = None,
-                  date: dt.date | None = None, channel: Channel = "sms",
-                  birth_date: dt.date | None = None, appointment_id: AppointmentId = None,
-                  patient_id: PatientId = None) -> ActionResult:
-    """Send a patient a reminder of an upcoming appointment (SMS, e-mail or phone call).
-
-    Args:
-        patient_name: The patient's full name.
-        date: The day of the appointment, if the patient has several.
-        channel: sms, email or phone.
-        birth_date: The patient's date of birth, if several share the name.
-        appointment_id: The appointment, if already known.
-        patient_id: The patient record, if already known.
-    """
-    change = prepare_send_reminder(ctx, patient_name, date, channel, birth_date,
-                                   appointment_id, patient_id)
-    return commit(ctx, "healthcare.send_reminder", change)
-
-
 TOOLS = (find_patient, register_patient, update_patient_contact, find_available_slots,
          book_appointment, reschedule_appointment, cancel_appointment, list_appointments,
          check_coverage, create_referral, send_reminder)
-
-PREPARERS: dict[str, Preparer] = {
-    "register_patient": prepare_register_patient,
-    "update_patient_contact": prepare_update_patient_contact,
-    "book_appointment": prepare_book_appointment,
-    "reschedule_appointment": prepare_reschedule_appointment,
-    "cancel_appointment": prepare_cancel_appointment,
-    "create_referral": prepare_create_referral,
-    "send_reminder": prepare_send_reminder,
-}
-

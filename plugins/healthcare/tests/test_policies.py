@@ -26,10 +26,13 @@ def test_book_shows_fhir_preview_then_books_after_confirmation(runtime: Any) -> 
                           f"practitioner=Dr. Lee date={day} part_of_day=afternoon")
     step = turn.awaiting_confirmation
     assert step is not None and step.tool == "healthcare.book_appointment"
-    preview = next(d.reason for d in step.decisions
-                   if d.policy == "healthcare.preview_fhir_change")
+    assert any(d.policy == "healthcare.preview_fhir_change" and d.kind == "confirm"
+               for d in step.decisions)
+    assert step.change is not None and step.change_digest == step.change.digest()
+    preview = step.change.preview()
+    assert preview in turn.answer  # what the person reads is rendered from the stored change
     assert "PUT Slot/slot-lee-" in preview and "status: free -> busy" in preview
-    assert "PUT Appointment/" in preview and "If-Match" in preview
+    assert "PUT Appointment/appt-" in preview and "If-Match" in preview
     assert runtime.services["fhir"].search("Appointment", {"patient": "Patient/pat-0001"}) == []
 
     done = runtime.confirm("s1", step.id)
@@ -37,6 +40,10 @@ def test_book_shows_fhir_preview_then_books_after_confirmation(runtime: Any) -> 
     assert done.answer.startswith("Booked Ana Ruiz with Dr. Lena Lee")
     booked = runtime.services["fhir"].search("Appointment", {"patient": "Patient/pat-0001"})
     assert len(booked) == 1 and booked[0]["status"] == "booked"
+    # The appointment and slot written are those previewed.
+    shown = {w.url: w.resource for w in step.change.writes}
+    assert f"Appointment/{booked[0]['id']}" in shown
+    assert booked[0]["slot"] == shown[f"Appointment/{booked[0]['id']}"]["slot"]
 
 
 def test_audit_log_holds_no_patient_identifiers_from_arguments(runtime: Any) -> None:
@@ -100,9 +107,13 @@ def test_clinician_writes_need_confirmation_too(runtime: Any) -> None:
     turn = runtime.handle("s6", "clinician", "create referral patient_name=Ana Ruiz "
                           "specialty=cardiology reason=palpitations")
     step = turn.awaiting_confirmation
-    assert step is not None
-    preview = " ".join(d.reason for d in step.decisions)
-    assert "PUT ServiceRequest/" in preview and "intent=order" in preview
+    assert step is not None and step.change is not None
+    preview = step.change.preview()
+    assert "PUT ServiceRequest/sr-" in preview and "intent=order" in preview
+    created = step.change.data["service_request_id"]
+    done = runtime.confirm("s6", step.id)
+    assert done.steps[0].status == "executed", done.answer
+    assert runtime.services["fhir"].read("ServiceRequest", created)["intent"] == "order"
 
 
 def test_frontdesk_cannot_create_referrals(runtime: Any) -> None:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lamworks import ToolError
+from lamworks import ChangeConflict, ToolError
 from lamworks_healthcare.errors import ServerError
 from lamworks_healthcare.store_local import LocalFHIRStore
 
@@ -116,20 +116,14 @@ def test_two_threads_booking_the_same_slot_exactly_one_wins(
 
     def book(patient: str) -> None:
         ctx = context()
-        change_args = {"patient_name": patient, "practitioner": "Dr. Lee",
-                       "date": at.date().isoformat(), "time": f"{at:%H:%M}"}
-        from lamworks_healthcare.tools import prepare_book_appointment
-
-        model = tool.validate_arguments(change_args)
-        change = prepare_book_appointment(ctx, **model.model_dump())
-        barrier.wait()  # both prepared against the free slot; now both commit
-        from lamworks_healthcare.changes import commit
-
+        change = tool.plan(ctx, {"patient_name": patient, "practitioner": "Dr. Lee",
+                                 "date": at.date().isoformat(), "time": f"{at:%H:%M}"})
+        barrier.wait()  # both planned against the free slot; now both apply
         try:
-            commit(ctx, tool.name, change, conflict="slot taken")
+            tool.apply(ctx, change)
             outcomes.append("won")
-        except ToolError as exc:
-            outcomes.append(str(exc))
+        except ChangeConflict as exc:
+            outcomes.append("conflict: " + str(exc))
 
     threads = [threading.Thread(target=book, args=(name,))
                for name in ("Ana Ruiz", "Omar Haddad")]
@@ -137,7 +131,8 @@ def test_two_threads_booking_the_same_slot_exactly_one_wins(
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(outcomes) == ["slot taken", "won"]
+    assert sorted(outcomes) == ["conflict: That slot was taken by another booking after you saw "
+                                "it; nothing was booked.", "won"]
     assert len(store.search("Appointment", {"slot": f"Slot/{slot['id']}"})) == 1
 
 
