@@ -288,6 +288,10 @@ class Step(BaseModel):
     error: str | None = None
     confirmation_token: str | None = None
     depends_on: list[str] = Field(default_factory=list)
+    referents: dict[str, Ref] = Field(default_factory=dict)
+    """Arguments that name a record by reference rather than by the person's own words ("book
+    *her*", "book *him*" after registering him): each with the record it refers to, shown
+    on the confirmation card so the person sees who "her" is."""
     change: Change | None = None
     """For a tool that plans its writes: the exact :class:`Change` it will apply (planned once
     its pre-policies allowed it; the one a person confirms is the one applied)."""

@@ -63,6 +63,13 @@ class DialogState(BaseModel):
     was asked and what it found: the practitioner and day of a slot search, the restaurant a
     search returned). A request that accepts them ("book it") takes them for required fields
     it still lacks."""
+    options: list[dict[str, Any]] = Field(default_factory=list)
+    """The records the last result listed (free slots, search hits), each as its plain
+    values, in the order shown: "the first one" or "the 9:30 one" picks one of them."""
+    set_aside: FollowUp | None = None
+    """The question a new request set aside last turn; a reply that picks one of the
+    ``options`` that request listed answers it ("book Ana on Friday" → "what times?" → "the
+    9:30 one"). Kept for one turn."""
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})

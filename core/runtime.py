@@ -437,6 +437,7 @@ class Runtime:
                 for ref in finished.result.refs:
                     state.references[ref.type] = ref
                 state.offered = _offered(finished)
+                state.options = _options(finished)
             if state.last_step is not None and state.last_step.id == finished.id:
                 # Done: a later "instead" is another action, not a correction of this one.
                 state.last_step = state.last_step.model_copy(update={"status": finished.status})
@@ -540,6 +541,7 @@ def _bind_references(step: Step, done: list[Step]) -> Step | None:
     if not any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values()):
         return step
     arguments: dict[str, Any] = {}
+    referents = dict(step.referents)
     for name, value in step.arguments.items():
         if not (isinstance(value, dict) and REF_PLACEHOLDER in value):
             arguments[name] = value
@@ -550,7 +552,8 @@ def _bind_references(step: Step, done: list[Step]) -> Step | None:
         if ref is None:
             return None
         arguments[name] = (ref.display or ref.id) if value.get("part") == "display" else ref.id
-    return step.model_copy(update={"arguments": arguments})
+        referents[name] = ref  # "book him": the card shows who the new record is
+    return step.model_copy(update={"arguments": arguments, "referents": referents})
 
 
 def _waits_for_references(step: Step) -> bool:
@@ -581,6 +584,19 @@ def _offered(step: Step) -> dict[str, Any]:
     if isinstance(data, dict):
         offered.update({k: v for k, v in data.items() if isinstance(v, str | int | float | bool)})
     return offered
+
+
+def _options(step: Step, *, limit: int = 50) -> list[dict[str, Any]]:
+    """The records an executed step's result listed (its data, or the first list in it), each
+    as its plain values, in the order shown."""
+    data = step.result.data if step.result is not None else None
+    if isinstance(data, dict):
+        data = next((v for v in data.values() if isinstance(v, list) and v
+                     and all(isinstance(i, dict) for i in v)), None)
+    if not isinstance(data, list):
+        return []
+    return [{k: v for k, v in item.items() if isinstance(v, str | int | float | bool)}
+            for item in data[:limit] if isinstance(item, dict)]
 
 
 def _new_id() -> str:

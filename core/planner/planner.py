@@ -43,6 +43,8 @@ from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step
 from ..planning import PlanningContext, new_step_id, reply_to_confirmation, small_talk
 from ..tools import Tool
 from .fields import FieldSpec, field_specs, required_order
+from .lexicon import lexicon
+from .options import agreeing_options, option_values, pick_option
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
 from .slots import Filled, SlotFiller, pasted_text
 
@@ -125,6 +127,7 @@ class NeuroSymbolicPlanner:
         routed_text = text[:_MAX_ROUTED_CHARS]
         route = router.route(self.routing_text(routed_text, ctx), prior=_focus(ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
+        set_aside, dialog.set_aside = dialog.set_aside, None
         if dialog.follow_up is not None:
             if _CANCEL.match(text):
                 dialog.last_step = None
@@ -134,6 +137,12 @@ class NeuroSymbolicPlanner:
             if resumed is not None:
                 return resumed
             why.notes.append(f"the question about {dialog.follow_up.field} is set aside")
+            dialog.set_aside = dialog.follow_up
+        elif set_aside is not None and dialog.options:
+            # "what times are there?" set the question aside; "the 9:30 one" answers it.
+            resumed = self._resume(text, set_aside, route, ctx, only_if_picked=True)
+            if resumed is not None:
+                return resumed
         last = dialog.last_step
         if last is not None and _CORRECTION.match(text) and last.tool in ctx.tools \
                 and (last.status != "executed" or route.tool in (None, last.tool)):
@@ -163,6 +172,7 @@ class NeuroSymbolicPlanner:
 
     def _single(self, text: str, tool: Tool, ctx: PlanningContext, why: Explanation) -> Plan:
         filled = self._fill(tool, text, ctx)
+        self._take_option(text, tool, filled, ctx, why)
         steps: list[Step] = []
         self._resolve_refs(tool, text, filled, ctx, steps, why)
         for spec in field_specs(tool):
@@ -195,7 +205,7 @@ class NeuroSymbolicPlanner:
                 return self._ask(tool, missing[0], filled, ctx, why, before=steps)
             step = Step(id=new_step_id(), tool=tool.name,
                         arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
-                        depends_on=[s.id for s in steps])
+                        referents=filled.referents, depends_on=[s.id for s in steps])
             steps.append(step)
             if tool.produces:
                 produced[tool.produces] = step.id
@@ -216,7 +226,7 @@ class NeuroSymbolicPlanner:
             return self._ask(tool, missing[0], filled, ctx, why, before=before, after=after)
         step = Step(id=new_step_id(), tool=tool.name,
                     arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
-                    depends_on=[s.id for s in before])
+                    referents=filled.referents, depends_on=[s.id for s in before])
         if after is not None and after.tool in ctx.tools:
             waiting = ctx.tools[after.tool]
             arguments = dict(after.arguments)
@@ -233,6 +243,17 @@ class NeuroSymbolicPlanner:
         city and day), else a value the assistant offered ("that one"). Never a field the
         person stated, never an optional one."""
         dialog = ctx.dialog
+        aside = dialog.set_aside
+        if aside is not None and tool.risk == "read" and \
+                aside.tool.rsplit(".", 1)[0] == tool.name.rsplit(".", 1)[0]:
+            # "Book Ana on Friday morning" → "what times do you have?": the question set
+            # aside still says which day and part of the day the person is looking at.
+            for spec in field_specs(tool):
+                value = aside.arguments.get(spec.name)
+                if spec.name not in filled.arguments and value is not None \
+                        and not isinstance(value, dict):
+                    filled.arguments[spec.name] = value
+                    why.notes.append(f"{spec.name} = {value!r} from the question set aside")
         last = dialog.last_step
         same_namespace = last is not None and last.tool != tool.name and \
             last.tool.rsplit(".", 1)[0] == tool.name.rsplit(".", 1)[0]
@@ -262,21 +283,45 @@ class NeuroSymbolicPlanner:
         why.notes.append(f"missing {field_name}: asking")
         return Plan(follow_up=pending, why=why)
 
-    def _resume(self, text: str, pending: FollowUp, route: Route,
-                ctx: PlanningContext) -> Plan | None:
+    def _resume(self, text: str, pending: FollowUp, route: Route, ctx: PlanningContext, *,
+                only_if_picked: bool = False) -> Plan | None:
         """The turn as an answer to the pending question, or ``None`` when it is not one (a
-        new request, or something the question cannot take): the question is set aside."""
+        new request, or something the question cannot take): the question is set aside.
+        With ``only_if_picked``, only a turn that picks one of the listed options answers."""
         tool = ctx.tools.get(pending.tool)
         if tool is None:
             return None
+        spec = next((s for s in field_specs(tool) if s.name == pending.field), None)
+        if reply_to_confirmation(text) == "yes" and spec is not None \
+                and spec.kind not in ("boolean", "enum"):
+            # A bare "yes" to an open question ("who is the visit with?") names nothing: the
+            # question stands, it is never filled with the word.
+            again = pending.model_copy(update={
+                "question": f"I still need an answer to this: {pending.question}"})
+            return Plan(follow_up=again, why=Explanation(
+                planner=self.name, notes=[f"yes is no answer to {pending.field}: asked again"]))
         correcting = bool(_CORRECTION.match(text))
-        filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
         why = Explanation(planner=self.name, notes=[f"answer to the question about "
                                                     f"{pending.field}"])
+        picked: list[str] = []
+        filled: Filled | None = None
+        if ctx.dialog.options:
+            # "the second one", "the 9:30 one" point at a listed option; they are not the
+            # asked field's value, so they are read without the question's preference.
+            plain = self._fill(tool, text, ctx)
+            picked = self._take_option(text, tool, plain, ctx, why)
+            narrows = bool(agreeing_options(plain.arguments, [
+                option_values(o, field_specs(tool)) for o in ctx.dialog.options]))
+            if picked or narrows:
+                filled = plain
+        if filled is None:
+            if only_if_picked:
+                return None  # points at none of the options the set-aside request listed
+            filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
         elsewhere = route.tool is not None and route.tool != tool.name
         answered = pending.field in filled.arguments or pending.field in filled.invalid
         if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
-                and _takes_all(filled.spans.get(pending.field), text):
+                and (_takes_all(filled.spans.get(pending.field), text) or _asks(text)):
             # The whole message went into the asked field only because it was asked, and it
             # reads as a request for another tool: a new request, not the answer.
             return None
@@ -289,12 +334,36 @@ class NeuroSymbolicPlanner:
         if not answered and not filled.arguments and route.tool is None \
                 and len(text.split()) > 3:
             return None  # neither an answer nor anything the tool can use
+        # Spans point into this message (the earlier answers' spans pointed into theirs).
         merged = Filled(arguments={**pending.arguments, **filled.arguments},
-                        spans={**pending.spans, **filled.spans}, invalid=filled.invalid)
+                        spans=dict(filled.spans), invalid=filled.invalid)
         for name in filled.arguments:
             merged.invalid.pop(name, None)
+        if picked:
+            # The picked option replaces what the question had for the same fields.
+            merged.arguments.update({k: filled.arguments[k] for k in picked})
         return self._finish(tool, merged, ctx, why, before=list(pending.before),
                             after=pending.after)
+
+    def _take_option(self, text: str, tool: Tool, filled: Filled, ctx: PlanningContext,
+                     why: Explanation) -> list[str]:
+        """Fill the fields ``text`` leaves out from the listed option it points at ("the
+        first one", "the 9:30 one"); the names filled."""
+        options = ctx.dialog.options
+        if not options:
+            return []
+        specs = field_specs(tool)
+        picked = pick_option(text, filled.arguments, options, specs,
+                             locale=ctx.action.config.institution.locale)
+        if picked is None:
+            return []
+        taken = [name for name in picked if name not in filled.arguments]
+        for name in taken:
+            filled.arguments[name] = picked[name]
+            filled.invalid.pop(name, None)
+        if taken:
+            why.notes.append(f"{', '.join(taken)} from the option picked")
+        return taken
 
     def _correct(self, text: str, last: Step, ctx: PlanningContext) -> Plan | None:
         tool = ctx.tools[last.tool]
@@ -347,6 +416,7 @@ class NeuroSymbolicPlanner:
             if known is not None and (_PRONOUN.search(text) or spec.kind == "ref"):
                 filled.arguments[spec.name] = known.id if part == "id" else (known.display
                                                                              or known.id)
+                filled.referents[spec.name] = known
                 why.notes.append(f"{spec.name} = {known} from the conversation")
                 continue
             if spec.kind != "ref" or not spec.required:
@@ -450,6 +520,14 @@ def _focus(ctx: PlanningContext) -> dict[str, float]:
         return {}
     namespace = current.rsplit(".", 1)[0] + "."
     return {name: FOCUS_ODDS for name in ctx.tools if name.startswith(namespace)}
+
+
+def _asks(text: str) -> bool:
+    """The message is itself a question ("which times does she have free?")."""
+    words = lexicon("en")
+    first = (re.findall(r"[\w']+", text.lower()) or [""])[0]
+    return text.rstrip().endswith("?") or first in words.question_words \
+        or first in words.question_auxiliaries
 
 
 def _takes_all(span: Span | None, text: str) -> bool:

@@ -21,7 +21,7 @@ from typing import Annotated, Any
 from pydantic import TypeAdapter, ValidationError
 
 from ..extensions import EntityMatch, SlotExtractor
-from ..plan import Span
+from ..plan import Ref, Span
 from ..tools import Tool
 from .fields import FieldSpec, field_specs
 from .lexicon import lexicon
@@ -93,6 +93,8 @@ class Filled:
     spans: dict[str, Span] = field(default_factory=dict)
     invalid: dict[str, str] = field(default_factory=dict)
     """Fields whose extracted value failed validation, with the reason (asked again)."""
+    referents: dict[str, Ref] = field(default_factory=dict)
+    """Fields filled from a record of the conversation ("her"), with that record."""
 
     def missing_required(self, tool: Tool) -> list[str]:
         return [f.name for f in field_specs(tool) if f.required and f.name not in self.arguments]

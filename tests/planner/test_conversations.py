@@ -137,3 +137,78 @@ def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Ru
     turn = runtime.handle("s", "student", f"feedback on my draft below, please: {essay}")
     assert [s.tool for s in turn.steps] == ["education.essay_feedback"], turn.answer
     assert turn.steps[0].arguments["essay"] == essay
+
+
+def test_a_patient_asking_about_her_bookings_is_not_refused_as_advice(runtime: Runtime) -> None:
+    turn = runtime.handle("p", "patient", "when's my next appointment? do i have anything "
+                                          "booked at all")
+    assert [s.tool for s in turn.steps] == ["healthcare.list_appointments"], turn.answer
+    assert turn.steps[0].status == "executed"
+
+
+def test_a_clinician_asking_for_my_appointments_gets_her_own_schedule(runtime: Runtime) -> None:
+    turn = runtime.handle("c", "clinician", "show my appointments")
+    step = turn.steps[0]
+    assert step.tool == "healthcare.list_appointments" and step.status == "executed", turn.answer
+    assert step.result is not None
+    assert step.result.data["practitioner"]["id"] == "pr-lee"
+    store = runtime.services["fhir"]
+    for row in step.result.data["appointments"]:
+        appointment = store.read("Appointment", row["id"])
+        actors = {p["actor"]["reference"] for p in appointment["participant"]}
+        assert "Practitioner/pr-lee" in actors
+
+
+def test_a_teacher_asking_how_a_student_is_doing_sees_their_grades(runtime: Runtime) -> None:
+    turn = runtime.handle("t", "teacher", "how is Sam Student getting on?")
+    assert [s.tool for s in turn.steps] == ["education.grade_lookup"], turn.answer
+    assert turn.steps[0].arguments["student_id"] == "stu-0001"
+    assert turn.steps[0].status == "executed"
+
+
+def test_a_bare_yes_to_an_open_question_asks_it_again(runtime: Runtime) -> None:
+    asked = runtime.handle("s", "frontdesk", "book an appointment for Ana Ruiz on friday")
+    assert asked.follow_up is not None and asked.follow_up.field == "practitioner"
+    again = runtime.handle("s", "frontdesk", "yes")
+    assert not again.steps
+    assert again.follow_up is not None and again.follow_up.field == "practitioner"
+    assert "practitioner" not in again.follow_up.arguments
+
+
+def test_the_second_one_books_the_second_slot_listed(runtime: Runtime) -> None:
+    listed = runtime.handle("s", "frontdesk", "free slots with dr lee on friday")
+    slots = listed.steps[0].result.data["slots"]  # type: ignore[union-attr]
+    turn = runtime.handle("s", "frontdesk", "book the second one for Ana Ruiz")
+    step = turn.awaiting_confirmation
+    assert step is not None and step.tool == "healthcare.book_appointment", turn.answer
+    second = datetime.fromisoformat(slots[1]["start"])
+    assert step.arguments["date"] == second.date().isoformat()
+    assert step.arguments["time"] == second.time().replace(tzinfo=None).isoformat()
+    assert "birth_date" not in step.arguments
+
+
+def test_a_question_set_aside_for_a_search_is_answered_by_picking_a_listed_time(
+        runtime: Runtime) -> None:
+    asked = runtime.handle("s", "frontdesk", "book Ana Ruiz on friday morning")
+    assert asked.follow_up is not None and asked.follow_up.field == "practitioner"
+    listed = runtime.handle("s", "frontdesk", "which times does dr lee have free")
+    search = listed.steps[0]
+    assert search.tool == "healthcare.find_available_slots", listed.answer
+    # The set-aside booking still says which day and part of the day.
+    assert search.arguments["date"] == FRIDAY and search.arguments["part_of_day"] == "morning"
+    start = datetime.fromisoformat(search.result.data["slots"][1]["start"])  # type: ignore
+    picked = runtime.handle("s", "frontdesk", f"the {start:%-H:%M} one")
+    step = picked.awaiting_confirmation
+    assert step is not None and step.tool == "healthcare.book_appointment", picked.answer
+    assert step.arguments["patient_name"] == "Ana Ruiz"
+    assert step.arguments["practitioner"] == "Dr. Lena Lee"
+    assert (step.arguments["date"], step.arguments["time"]) == (FRIDAY, f"{start:%H:%M:%S}")
+
+
+def test_the_card_names_who_her_refers_to(runtime: Runtime) -> None:
+    _book_ana_on_thursday(runtime)
+    turn = runtime.handle("s", "frontdesk", "please cancel her appointment on thursday")
+    step = turn.awaiting_confirmation
+    assert step is not None and step.tool == "healthcare.cancel_appointment", turn.answer
+    shown = {ref.type: ref.display for ref in step.referents.values()}
+    assert shown["Patient"] == "Ana Ruiz"

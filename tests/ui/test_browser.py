@@ -202,3 +202,74 @@ def test_a_new_request_sets_a_pending_question_aside(browser: Any, app_url: str)
     _ask(page, "give me feedback on my essay", "full text of the essay")
     _ask(page, "whats my grade in bio right now?", "grade(s) for stu-0001")
     _shot(page, "conv-question-set-aside-wide")
+
+
+def test_move_her_instead_shows_who_her_is_and_moves(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "book Omar Haddad in for thursday afternoon with dr lee",
+         "awaiting your confirmation")
+    _ask(page, "yes", "Booked Omar Haddad")
+    _ask(page, "actually he cant do thursday anymore - can we move him to friday afternoon "
+               "instead?", "awaiting your confirmation")
+    page.get_by_text("refers to").first.wait_for()  # the card names who "him" is
+    assert page.get_by_text("Omar Haddad").count() >= 1
+    _shot(page, "conv-move-him-instead-wide")
+    _ask(page, "yes go ahead", "Moved")
+    _shot(page, "conv-move-him-done-wide")
+
+
+def test_reschedule_by_name_to_the_day_after_to(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "book Maria Lopez born 1992-11-02 for wednesday morning with dr lee",
+         "awaiting your confirmation")
+    _ask(page, "yes", "Booked Maria Lopez")
+    _ask(page, "please reschedule Maria Lopez born 1992-11-02's wednesday appt with dr lee to "
+               "friday morning", "awaiting your confirmation")
+    page.get_by_text("Fri ").first.wait_for()
+    _shot(page, "conv-reschedule-by-name-wide")
+
+
+def test_a_bare_yes_to_an_open_question_is_asked_again(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "book an appointment for Ana Ruiz on friday", "who the visit is with")
+    _ask(page, "yes", "I still need an answer")
+    _shot(page, "conv-yes-is-no-name-wide")
+
+
+def test_picking_a_listed_slot_answers_the_question_set_aside(browser: Any,
+                                                             app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "book Ana Ruiz on friday morning", "who the visit is with")
+    _ask(page, "which times does dr lee have free", "free slots")
+    _ask(page, "the second one", "awaiting your confirmation")
+    _shot(page, "conv-pick-listed-slot-wide")
+
+
+def test_a_patient_asking_about_her_bookings_gets_them(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "narrow", "patient")
+    _ask(page, "when is my next appointment? do i have anything booked", "✅ done")
+    assert page.get_by_text("medical advice").count() == 0
+    _shot(page, "conv-patient-bookings-narrow")
+
+
+def test_a_clinician_sees_her_own_schedule(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "clinician")
+    _ask(page, "show my appointments", "upcoming appointment(s) for Dr. Lena Lee")
+    _shot(page, "conv-clinician-schedule-wide")
+
+
+def test_a_teacher_asks_how_a_student_is_doing(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "teacher")
+    _ask(page, "how is Sam Student doing?", "grade(s) for stu-0001")
+    _shot(page, "conv-teacher-student-wide")
+
+
+def test_a_pasted_essay_with_a_one_line_request(browser: Any, app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "student")
+    essay = ("Our town should build a covered bicycle shelter beside the library. Many "
+             "families ride there on weekends, and their bikes get soaked when it rains. A "
+             "shelter would cost less than one new parking space, and it would invite more "
+             "people to leave the car at home. In short, the shelter is cheap and useful.")
+    _ask(page, f"feedback on my draft below, please: {essay}", "✅ done")
+    assert page.get_by_text("full text of the essay").count() == 0
+    _shot(page, "conv-pasted-essay-wide")

@@ -47,6 +47,10 @@ def step_card(step: Step, utterance: str, key: str, live: bool,
         st.markdown(f"**{title}** · `{step.tool}` — {_STATUS.get(step.status, step.status)}")
         if step.spans and not utterance.startswith("["):
             st.markdown(highlighted(utterance, step))
+        for name, ref in step.referents.items():
+            # Who "her" or "him" is: the record the argument refers to, by name.
+            st.markdown(f"**{_escape(name)}** refers to **{_escape(ref.display or str(ref))}** "
+                        f":gray[({_escape(str(ref))}, from the conversation)]")
         if step.arguments:
             st.code(json.dumps(step.arguments, indent=2, ensure_ascii=False, default=str),
                     language="json")

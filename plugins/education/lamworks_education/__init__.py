@@ -73,9 +73,21 @@ def register_knowledge_sources(register: Callable[[KnowledgeSource], None]) -> N
 
 
 def _find_students(utterance: str, ctx: Any) -> list[EntityMatch]:
-    return [EntityMatch("Student", m.group(1), Span(start=m.start(1), end=m.end(1),
-                                                    text=m.group(1)))
-            for m in _STUDENT_ID.finditer(utterance)]
+    """Student ids ("stu-0002") and the names of users linked to a student record
+    (``[users.sam] display_name = "Sam Student"``, ``links.student``), as the student's id."""
+    found = [EntityMatch("Student", m.group(1), Span(start=m.start(1), end=m.end(1),
+                                                     text=m.group(1)))
+             for m in _STUDENT_ID.finditer(utterance)]
+    config = getattr(ctx, "config", None)
+    for user in (config.users.values() if config is not None else ()):
+        link, name = user.links.get("student", ""), " ".join(user.display_name.split())
+        if not link or len(name.split()) < 2:
+            continue  # a single word is too likely to be something else
+        for m in re.finditer(rf"(?<!\w){re.escape(name)}(?:'s)?(?!\w)", utterance, re.I):
+            found.append(EntityMatch("Student", link.split("/")[-1],
+                                     Span(start=m.start(), end=m.start() + len(name),
+                                          text=utterance[m.start():m.start() + len(name)])))
+    return found
 
 
 @hookimpl

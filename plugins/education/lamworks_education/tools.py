@@ -198,6 +198,7 @@ def study_plan(
     "show my grade on the unit 3 quiz",
     "how did I do in biology",
     "look up grades for student stu-0002",
+    "how is stu-0002 getting on this term",
     "what did I get on the essay draft",
 ])
 def grade_lookup(

@@ -24,6 +24,7 @@ from .changes import fhir_errors, fhir_transaction, new_id, store_of
 from .clinic import MRN_SYSTEM
 from .directory import (
     PatientMatch,
+    SELF_WORDS,
     PractitionerInfo,
     find_patients,
     is_self_service,
@@ -674,8 +675,13 @@ def cancel_appointment(ctx: ActionContext, patient_name: OptionalPatientName = N
 def list_appointments(ctx: ActionContext, patient_name: OptionalPatientName = None,
                       from_date: dt.date | None = None, to_date: dt.date | None = None,
                       birth_date: dt.date | None = None,
-                      patient_id: PatientId = None) -> ActionResult:
-    """List a patient's upcoming booked appointments.
+                      patient_id: PatientId = None,
+                      practitioner: str | None = None) -> ActionResult:
+    """List a patient's upcoming booked appointments, or a practitioner's.
+
+    A clinician linked to a practitioner record (``links.practitioner``) who asks for "my
+    appointments" gets their own schedule; staff may name a practitioner ("Dr. Lee's
+    appointments on Friday"). Patients see only their own.
 
     Args:
         patient_name: The patient's full name, or 'me' for yourself.
@@ -683,18 +689,23 @@ def list_appointments(ctx: ActionContext, patient_name: OptionalPatientName = No
         to_date: The last day to include.
         birth_date: The patient's date of birth, if several share the name.
         patient_id: The patient record, if already known.
+        practitioner: The practitioner whose appointments to list, e.g. Dr. Lee.
     """
     name = "healthcare.list_appointments"
     store = store_of(ctx, name)
     zone = _zone(ctx)
     with fhir_errors(name):
-        patient = resolve_patient(store, ctx, name, patient_name=patient_name,
-                                  birth_date=birth_date, patient_id=patient_id)
         since = dt.datetime.combine(from_date, dt.time(0), zone) if from_date else _now(ctx)
         dates = [f"ge{since.isoformat()}"]
         if to_date:
             until = dt.datetime.combine(to_date + dt.timedelta(days=1), dt.time(0), zone)
             dates.append(f"lt{until.isoformat()}")
+        doctor = _schedule_owner(ctx, store, name, practitioner=practitioner,
+                                 patient_name=patient_name, patient_id=patient_id)
+        if doctor is not None:
+            return _practitioner_appointments(ctx, store, doctor, dates)
+        patient = resolve_patient(store, ctx, name, patient_name=patient_name,
+                                  birth_date=birth_date, patient_id=patient_id)
         found = store.search("Appointment", {"patient": f"Patient/{patient['id']}",
                                              "status": "booked", "date": dates})
     found.sort(key=lambda a: str(a.get("start")))
@@ -712,6 +723,52 @@ def list_appointments(ctx: ActionContext, patient_name: OptionalPatientName = No
                               "count": len(rows), "appointments": rows},
                         refs=[Ref(type="Appointment", id=r["id"]) for r in rows[:1]]
                         + [_patient_ref(patient)])
+
+
+def _schedule_owner(ctx: ActionContext, store: FHIRStore, tool_name: str, *,
+                    practitioner: str | None, patient_name: str | None,
+                    patient_id: str | None) -> PractitionerInfo | None:
+    """The practitioner whose schedule is asked for, or ``None`` for a patient's appointments:
+    a named practitioner (staff only), or the user's own record when a clinician linked to
+    one says "my appointments" (or names no patient)."""
+    if practitioner:
+        if is_self_service(ctx):
+            raise ToolError(tool_name, "You can only see your own appointments.")
+        return resolve_practitioner(store, tool_name, practitioner)
+    linked = ctx.user_config.links.get("practitioner") if ctx.user_config else None
+    own = patient_id is None and (patient_name is None
+                                  or patient_name.strip().lower() in SELF_WORDS)
+    if linked and own and linked_patient_id(ctx) is None:
+        return resolve_practitioner(store, tool_name, str(linked))
+    return None
+
+
+def _practitioner_appointments(ctx: ActionContext, store: FHIRStore, doctor: PractitionerInfo,
+                               dates: list[str]) -> ActionResult:
+    zone = _zone(ctx)
+    found = store.search("Appointment", {"practitioner": f"Practitioner/{doctor.id}",
+                                         "status": "booked", "date": dates})
+    found.sort(key=lambda a: str(a.get("start")))
+    rows = []
+    for appointment in found:
+        row = _appointment_data(appointment, zone)
+        patient_ref = next((r for r in _actors(appointment) if r.startswith("Patient/")), "")
+        try:
+            row["patient"] = patient_display(store.read("Patient", patient_ref.split("/")[-1]))
+        except ResourceNotFound:
+            row["patient"] = ""
+        rows.append(row)
+    if not rows:
+        summary = f"No upcoming appointments for {doctor.display}."
+    else:
+        listing = "; ".join(f"{slot_label(a, zone)} with {r['patient'] or 'a patient'}"
+                            for a, r in zip(found[:10], rows[:10], strict=True))
+        summary = f"{len(rows)} upcoming appointment(s) for {doctor.display}: {listing}."
+    return ActionResult(summary=summary,
+                        data={"practitioner": {"id": doctor.id, "name": doctor.display},
+                              "count": len(rows), "appointments": rows},
+                        refs=[Ref(type="Appointment", id=r["id"]) for r in rows[:1]]
+                        + [Ref(type="Practitioner", id=doctor.id, display=doctor.display)])
 
 
 # ---- check_coverage ----------------------------------------------------------------------------
