@@ -1,7 +1,9 @@
 """The education tools: essay feedback, tutoring, practice quizzes, study plans, grade lookup.
 
 Each is a plain typed function turned into a :class:`lamworks.Tool`; arguments are simple and
-described so the offline slot filler can fill them from an utterance. Registered as
+described so the offline slot filler can fill them from an utterance. The one write tool,
+``study_plan``, plans, then applies (:class:`lamworks.Change`): its function decides the
+sessions and writes nothing; :func:`write_study_sessions` writes exactly those. Registered as
 ``education.<name>``. Who may run what is the policies' business (:mod:`.policies`), though
 ``grade_lookup`` checks FERPA again itself (defence in depth) and shows a teacher only the
 courses they teach the student (:mod:`.roster`).
@@ -15,7 +17,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from lamworks import ActionContext, ActionResult, Ref, ToolError, entity, tool
+from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write, entity, tool
 
 from .coursework import CourseMaterial, CourseMaterialUnavailable
 from .quiz import make_quiz
@@ -146,7 +148,24 @@ def practice_quiz(
                         citations=quiz.citations)
 
 
-@tool(risk="write", scopes=["patient/StudyPlan.c"], produces="StudyPlan", examples=[
+def write_study_sessions(ctx: ActionContext, change: Change) -> ActionResult:
+    """Write the planned study sessions, all in one transaction, once per step (a retried step
+    finds its rows by the idempotency key and writes nothing again)."""
+    with connect(ctx.data_dir) as db:
+        existing = db.execute("SELECT id FROM study_sessions WHERE idempotency_key = ?",
+                              (ctx.idempotency_key,)).fetchall() if ctx.idempotency_key else []
+        if not existing:
+            for write in change.writes:
+                row = write.resource or {}
+                db.execute("INSERT INTO study_sessions (user, topic, start, minutes, deadline, "
+                           "idempotency_key, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                           (row["user"], row["topic"], row["start"], row["minutes"],
+                            row["deadline"], ctx.idempotency_key or None, row["created"]))
+    return change.result()
+
+
+@tool(risk="write", scopes=["patient/StudyPlan.c"], produces="StudyPlan",
+      apply=write_study_sessions, examples=[
     "make a study plan for my biology test on Friday",
     "schedule study sessions before my essay is due next Monday",
     "plan 4 study sessions for the ecology exam on December 10",
@@ -160,7 +179,7 @@ def study_plan(
     sessions: Annotated[int, Field(ge=1, le=14, description="How many study sessions.")] = 4,
     minutes: Annotated[int, Field(ge=15, le=180, description="Length of each session in "
                                                              "minutes.")] = 45,
-) -> ActionResult:
+) -> Change:
     """Schedule study sessions before a deadline and write them to the student's calendar."""
     now = ctx.now()
     today = now.date()
@@ -175,22 +194,17 @@ def study_plan(
     for i in range(count):
         day = first + timedelta(days=(i * span) // count)
         starts.append(datetime.combine(day, time(_settings(ctx).study_hour), now.tzinfo))
-    with connect(ctx.data_dir) as db:
-        existing = db.execute("SELECT id, start FROM study_sessions WHERE idempotency_key = ?",
-                              (ctx.idempotency_key,)).fetchall() if ctx.idempotency_key else []
-        if not existing:
-            for start in starts:
-                db.execute("INSERT INTO study_sessions (user, topic, start, minutes, deadline, "
-                           "idempotency_key, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                           (ctx.user, topic, start.isoformat(), minutes, deadline.isoformat(),
-                            ctx.idempotency_key or None, now.isoformat()))
     plan_id = f"{ctx.user}-{deadline.isoformat()}"
     listed = ", ".join(s.strftime("%a %d %b %H:%M") for s in starts)
-    return ActionResult(summary=f"Scheduled {count} × {minutes}-minute sessions for {topic}: "
-                                f"{listed}.",
-                        data={"topic": topic, "deadline": deadline.isoformat(),
-                              "sessions": [s.isoformat() for s in starts], "minutes": minutes},
-                        refs=[Ref(type="StudyPlan", id=plan_id, display=topic)])
+    rows = [{"user": ctx.user, "topic": topic, "start": start.isoformat(), "minutes": minutes,
+             "deadline": deadline.isoformat(), "created": now.isoformat()} for start in starts]
+    return Change(action=f"Add {count} study sessions for {topic} to your calendar: {listed}.",
+                  writes=[Write(method="POST", url="StudySession", resource=row) for row in rows],
+                  summary=f"Scheduled {count} × {minutes}-minute sessions for {topic}: "
+                          f"{listed}.",
+                  data={"topic": topic, "deadline": deadline.isoformat(),
+                        "sessions": [s.isoformat() for s in starts], "minutes": minutes},
+                  refs=[Ref(type="StudyPlan", id=plan_id, display=topic)])
 
 
 @tool(scopes=["patient/Grade.r"], examples=[

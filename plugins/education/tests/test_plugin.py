@@ -98,15 +98,24 @@ def test_practice_quiz_has_keys_sources_and_distractors(runtime: Runtime,
 
 def test_study_plan_needs_confirmation_then_writes_sessions(runtime: Runtime) -> None:
     import sqlite3
+    from contextlib import closing
     from datetime import date
 
-    assert study_plan.risk == "write"
+    assert study_plan.risk == "write" and study_plan.plans_changes
     ctx = runtime.action_context("p", "student")
-    result = study_plan.function(ctx, "Unit 3 test", date.fromordinal(ctx.now().date()
-                                                                       .toordinal() + 7), 4, 45)
+    arguments = {"topic": "Unit 3 test", "sessions": 4, "minutes": 45,
+                 "deadline": date.fromordinal(ctx.now().date().toordinal() + 7)}
+    change = study_plan.plan(ctx, arguments)  # plans the sessions, writes nothing
+    assert len(change.writes) == 4 and "4 study sessions" in change.preview()
+    path = runtime.config.data_dir / "education" / "education.sqlite"
+    if path.exists():
+        with closing(sqlite3.connect(path)) as before:
+            assert before.execute("SELECT COUNT(*) FROM study_sessions").fetchone()[0] == 0
+    result = study_plan.apply(ctx, change)  # writes exactly those
     assert len(result.data["sessions"]) == 4
-    db = sqlite3.connect(runtime.config.data_dir / "education" / "education.sqlite")
-    assert db.execute("SELECT COUNT(*) FROM study_sessions").fetchone()[0] == 4
+    db = sqlite3.connect(path)
+    starts = [r[0] for r in db.execute("SELECT start FROM study_sessions ORDER BY start")]
+    assert starts == [w.resource["start"] for w in change.writes]
     db.close()
 
 
