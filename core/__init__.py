@@ -24,6 +24,7 @@ from .errors import (
     LamworksError,
     PluginError,
     PolicyDenied,
+    StoreError,
     ToolError,
 )
 from .extensions import (
@@ -100,6 +101,7 @@ __all__ = [
     "SlotExtractor",
     "Span",
     "Step",
+    "StoreError",
     "Tool",
     "ToolError",
     "Turn",

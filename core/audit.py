@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import sqlite3
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ._canonical import canonical_json, digest
-from ._sqlite import connect
+from ._sqlite import Database
 from .audit_signing import CHECKPOINT_SCHEMA, CheckpointSigner, checkpoint_if_due, sign_head
 from .errors import AuditError
 
@@ -62,6 +63,7 @@ CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE INDEX IF NOT EXISTS audit_step ON audit (step_id);
 """
 
 _CONTENT_FIELDS = ("seq", "ts", "actor", "role", "session_id", "event", "tool", "step_id",
@@ -117,9 +119,14 @@ class AuditLog:
         self.path = path
         self.head_path = path.with_name(path.name + ".head")
         self.signer = signer
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
-        self._conn.executescript(CHECKPOINT_SCHEMA)
+        # A connection per thread, each append one BEGIN IMMEDIATE unit of work: see
+        # lamworks._sqlite for why (the threads of one Runtime append at the same time).
+        self._db = Database(path, schema=_SCHEMA + CHECKPOINT_SCHEMA, what="audit log")
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        return self._db.conn
 
     def close(self) -> None:
         """Close the file; with a signer, sign the head first (the shutdown checkpoint)."""
@@ -127,7 +134,7 @@ class AuditLog:
             if self.signer is not None:
                 sign_head(self.path, self.signer)
         finally:
-            self._conn.close()
+            self._db.close()
 
     def append(
         self,
@@ -144,7 +151,7 @@ class AuditLog:
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
         """Append one row; concurrent writers (threads or processes) serialise on the file."""
-        conn = self._conn
+        conn = self._conn  # this thread's own: the transaction below holds its statements only
         try:
             conn.execute("BEGIN IMMEDIATE")
             last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -219,13 +226,32 @@ class AuditLog:
         for row in cursor:
             yield _decode(dict(row))
 
+    def entries_for_step(self, step_id: str) -> list[AuditEntry]:
+        """The rows about one step (indexed; used by start-up reconciliation), in order."""
+        rows = self._conn.execute("SELECT * FROM audit WHERE step_id = ? ORDER BY seq",
+                                  (step_id,)).fetchall()
+        return [_decode(dict(row)) for row in rows]
+
     def verify(self) -> VerifyResult:
         """Walk the chain; return the first row that was edited, removed, moved or cut off."""
+        # The rows and the head record are read in one snapshot, the head file before it (it is
+        # written after each commit, so it cannot run ahead of a later snapshot): rows other
+        # threads or processes append meanwhile are not taken for a truncated tail.
+        sidecar = self._read_sidecar()
+        conn = self._conn
+        conn.execute("BEGIN")
+        try:
+            return self._verify_snapshot(conn, sidecar)
+        finally:
+            conn.execute("ROLLBACK")
+
+    def _verify_snapshot(self, conn: sqlite3.Connection,
+                         sidecar: tuple[int, str] | None) -> VerifyResult:
         prev = GENESIS
         expected = 1
         rows = 0
         by_seq: dict[int, str] = {}
-        for raw in self._conn.execute("SELECT * FROM audit ORDER BY seq"):
+        for raw in conn.execute("SELECT * FROM audit ORDER BY seq"):
             row = dict(raw)
             rows += 1
             seq = row["seq"]
@@ -246,9 +272,9 @@ class AuditLog:
             by_seq[seq] = prev
             expected += 1
         last = expected - 1
-        head_row = self._conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
+        head_row = conn.execute("SELECT seq, hash FROM audit_head WHERE id = 1").fetchone()
         for label, head in (("head record", (head_row["seq"], head_row["hash"]) if head_row
-                             else None), ("head file", self._read_sidecar())):
+                             else None), ("head file", sidecar)):
             if head is None:
                 if last > 0 and label == "head record":
                     return VerifyResult(False, rows, last, "the head record is missing")

@@ -11,6 +11,7 @@
     ├── ToolError                 end users: an action failed (invalid arguments, a failed system)
     │   └── ChangeConflict        end users: a planned change met records that moved meanwhile
     ├── KnowledgeError            end users and operators: ingestion or retrieval failed
+    ├── StoreError                end users and operators: a runtime database was busy or failed
     └── AuditError                operators: the audit chain is broken or cannot be written
 
 Messages are written for their audience: short, specific, and never containing secrets or
@@ -29,6 +30,7 @@ __all__ = [
     "LamworksError",
     "PluginError",
     "PolicyDenied",
+    "StoreError",
     "ToolError",
 ]
 
@@ -99,6 +101,10 @@ class ChangeConflict(ToolError):
 
 class KnowledgeError(LamworksError):
     """Seen by end users and operators: a document could not be ingested or searched."""
+
+
+class StoreError(LamworksError):
+    """Seen by end users and operators: a runtime database stayed busy or failed."""
 
 
 class AuditError(LamworksError):

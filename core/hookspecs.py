@@ -82,7 +82,8 @@ def register_tools(
 
     Parameters: ``register`` takes a :class:`~lamworks.Tool` made with ``@tool``; ``config`` is
     the institution configuration; ``settings`` the plugin's own settings. The return value is
-    ignored.
+    ignored. A tool that writes should plan, then apply (``@tool(apply=...)``, returning a
+    :class:`~lamworks.Change`) so that what a person confirms is exactly what is committed.
 
     Example::
 

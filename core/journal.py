@@ -8,21 +8,32 @@ result, ``pending`` means a crash happened mid-action and only reconciliation ma
 At start-up :meth:`Journal.pending` lists rows a crash left behind; the runtime asks each tool's
 ``reconcile`` whether the effect happened and records ``done`` or ``abandoned``. Rows of tools
 without ``reconcile`` stay ``pending`` and are reported to the operator: the action is blocked
-rather than risk running twice.
+rather than risk running twice. A crash can also fall between ``done`` (or ``failed``,
+``abandoned``) and the step's audit row: :meth:`Journal.unaudited` lists settled rows of ended
+processes that no start-up has checked against the audit log yet, and
+:meth:`Journal.mark_audited` records the check, so each row is checked once.
+:meth:`Journal.reconciling` lets one process at a time do this, so two replicas starting
+together do not both repair the same row.
+
+Threads and processes share the file through :class:`lamworks._sqlite.Database` (a connection
+per thread; see there for why).
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ._sqlite import connect
+from ._sqlite import Database
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -41,10 +52,14 @@ CREATE TABLE IF NOT EXISTS journal (
     result     TEXT,
     error      TEXT,
     created    REAL NOT NULL,
-    completed  REAL
+    completed  REAL,
+    audited    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS journal_status ON journal (status);
 """
+# ``audited``: 1 once a start-up has checked that the settled row has its audit row (added after
+# the first release: files from before it get the column, every row unchecked).
+_AUDITED_INDEX = "CREATE INDEX IF NOT EXISTS journal_unaudited ON journal (audited, status)"
 
 
 @dataclass(frozen=True)
@@ -70,11 +85,19 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+        self._db = Database(path, schema=_SCHEMA, what="journal")
+        with self._db.transaction() as conn:
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(journal)")}
+            if "audited" not in columns:
+                conn.execute("ALTER TABLE journal ADD COLUMN audited INTEGER NOT NULL DEFAULT 0")
+            conn.execute(_AUDITED_INDEX)
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        return self._db.conn
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
     def begin(
         self, key: str, *, session_id: str, step_id: str, tool: str,
@@ -83,7 +106,7 @@ class Journal:
         """Record intent to run. Returns ``None`` when this call owns the key (go ahead), or the
         existing entry when the key was seen before (do not run again)."""
         try:
-            self._conn.execute(
+            self._db.execute(
                 "INSERT INTO journal (key, session_id, step_id, tool, arguments, actor, owner,"
                 " status, created) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
                 (key, session_id, step_id, tool, json.dumps(arguments, default=str), actor,
@@ -104,7 +127,7 @@ class Journal:
 
     def _finish(self, key: str, status: EntryStatus, *, result: Any = None,
                 error: str | None = None) -> None:
-        self._conn.execute(
+        self._db.execute(
             "UPDATE journal SET status = ?, result = ?, error = ?, completed = ? "
             "WHERE key = ? AND status = 'pending'",
             (status, json.dumps(result, default=str) if result is not None else None, error,
@@ -112,7 +135,7 @@ class Journal:
         )
 
     def get(self, key: str) -> JournalEntry | None:
-        row = self._conn.execute("SELECT * FROM journal WHERE key = ?", (key,)).fetchone()
+        row = self._db.fetchone("SELECT * FROM journal WHERE key = ?", (key,))
         return _entry(row) if row else None
 
     def pending(self, *, orphaned_only: bool = True, grace: float = 600.0) -> list[JournalEntry]:
@@ -122,13 +145,40 @@ class Journal:
         it is gone: on this host, its pid no longer runs; on another host (a replica), it is
         older than ``grace`` seconds. Another live process's in-flight action is left alone.
         """
-        rows = self._conn.execute(
+        rows = self._db.fetchall(
             "SELECT * FROM journal WHERE status = 'pending' ORDER BY created"
-        ).fetchall()
+        )
         entries = [_entry(r) for r in rows]
         if not orphaned_only:
             return entries
         return [e for e in entries if _orphaned(e, grace)]
+
+    def unaudited(self, *, grace: float = 600.0) -> list[JournalEntry]:
+        """Settled rows (``done``, ``failed``, ``abandoned``) not yet checked against the audit
+        log, of processes that have ended (as in :meth:`pending`), oldest first. A live process
+        may be between its ``done`` and its audit row, so its rows wait for a later start-up."""
+        rows = self._db.fetchall(
+            "SELECT * FROM journal WHERE audited = 0 AND status IN ('done', 'failed', "
+            "'abandoned') "
+            "ORDER BY created"
+        )
+        return [e for e in (_entry(r) for r in rows) if _orphaned(e, grace)]
+
+    def mark_audited(self, key: str) -> None:
+        """Record that the row's audit row exists (checked, or written by reconciliation)."""
+        self._db.execute("UPDATE journal SET audited = 1 WHERE key = ?", (key,))
+
+    @contextmanager
+    def reconciling(self) -> Iterator[None]:
+        """Hold the journal's start-up lock (a file lock beside the database: every process on
+        the data folder sees it, and the kernel releases it if the holder dies)."""
+        lock_path = self.path.with_name(self.path.name + ".reconcile.lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 _HOST = socket.gethostname()

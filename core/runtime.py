@@ -44,7 +44,7 @@ from .audit_signing import CheckpointSigner
 from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError, ToolError
 from .executor import Executor, decisions_for_audit, idempotency_key, redacted_arguments
-from .journal import Journal
+from .journal import Journal, JournalEntry
 from .plan import (
     REF_PLACEHOLDER,
     ActionResult,
@@ -69,12 +69,14 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class StartupReport:
-    """What happened at start-up: journal entries reconciled, still pending, plugin failures."""
+    """What happened at start-up: journal entries reconciled, still pending, audit rows a crash
+    lost and start-up wrote (``repaired``), plugin failures."""
 
     reconciled: list[str] = field(default_factory=list)
     abandoned: list[str] = field(default_factory=list)
     unresolved: list[str] = field(default_factory=list)
     failed_plugins: list[str] = field(default_factory=list)
+    repaired: list[str] = field(default_factory=list)
 
 
 class Runtime:
@@ -445,7 +447,14 @@ class Runtime:
                 break
         answer = _answer(done)
         state.remember("assistant", answer)
-        self.sessions.save(turn.session_id, turn.user, state, version)
+        try:
+            self.sessions.save(turn.session_id, turn.user, state, version)
+        except LamworksError as exc:
+            if not any(s.status == "executed" for s in done):
+                raise
+            # Steps ran: the answer must still say so; only the conversation state is lost.
+            log.warning("session %s not saved after executed steps: %s", turn.session_id, exc)
+            answer += f" (This conversation could not be saved, so I may not remember it: {exc})"
         citations: list[Citation] = [c for s in done if s.result for c in s.result.citations]
         plan = (turn.plan or Plan()).model_copy(update={"steps": done})
         return turn.model_copy(update={"plan": plan, "answer": answer,
@@ -496,6 +505,14 @@ class Runtime:
         )
 
     def _reconcile(self) -> StartupReport:
+        # One process at a time: replicas starting together must not both settle (and audit)
+        # the same entry.
+        with self.journal.reconciling():
+            report = self._settle_pending()
+            self._repair_audit(report)
+        return report
+
+    def _settle_pending(self) -> StartupReport:
         report = StartupReport()
         for entry in self.journal.pending():
             tool = self.tools.get(entry.tool)
@@ -525,7 +542,47 @@ class Runtime:
                               event=event, tool=entry.tool, step_id=entry.step_id,
                               arguments=entry.arguments, outcome=result,
                               detail={"idempotency_key": entry.key})
+            self.journal.mark_audited(entry.key)
         return report
+
+    def _repair_audit(self, report: StartupReport) -> None:
+        """Give settled journal entries of ended processes the audit row a crash cost them (a
+        SIGKILL between the journal's ``done`` and the append); each entry is checked once."""
+        expected = {"done": ("step.executed", "journal.reconciled"), "failed": ("step.failed",),
+                    "abandoned": ("journal.abandoned",)}
+        for entry in self.journal.unaudited():
+            label = f"{entry.tool} (step {entry.step_id}, key {entry.key[:12]})"
+            try:
+                events = expected[entry.status]
+                if not any(row.event in events and row.detail.get("idempotency_key") == entry.key
+                           for row in self.audit.entries_for_step(entry.step_id)):
+                    self._append_repaired(entry, events[0])
+                    report.repaired.append(label)
+                    log.warning("audit row written at start-up for %s", label)
+                self.journal.mark_audited(entry.key)
+            except Exception as exc:
+                report.unresolved.append(f"{label}: audit repair failed: {exc!r}")
+                log.exception("audit repair failed for %s", label)
+
+    def _append_repaired(self, entry: JournalEntry, event: str) -> None:
+        detail: dict[str, Any] = {
+            "idempotency_key": entry.key,
+            "repaired": "written at start-up: the process that ran this action stopped before "
+                        "its audit row (policy decisions were not kept)",
+        }
+        if entry.status == "done" and entry.result is not None:
+            result = ActionResult.model_validate(entry.result)
+            detail["summary"] = (result.audit_summary if result.audit_summary is not None
+                                 else result.summary)
+            detail["refs"] = [str(r) for r in result.refs]
+        elif entry.error:
+            detail["error"] = entry.error
+        user = self.config.users.get(entry.actor)
+        outcome = {"done": "executed"}.get(entry.status, entry.status)
+        self.audit.append(actor=entry.actor, role=user.role if user else "",
+                          session_id=entry.session_id, event=event, tool=entry.tool,
+                          step_id=entry.step_id, arguments=entry.arguments, outcome=outcome,
+                          detail=detail)
 
 
 @tool(name=REQUEST_TOOL, description="The person's request itself, before any planning.")

@@ -6,6 +6,11 @@
   approved, and to the digest of the exact change they were shown; using one twice, or for
   changed arguments or a changed change, is refused.
 - :class:`RateCounter`: actions per user in a sliding window, shared by every replica.
+
+Each store is safe to share between threads and processes: a connection per thread
+(:class:`lamworks._sqlite.Database`, which says why), every check-and-write one statement (a
+conditional ``UPDATE`` or an ``INSERT`` against a key) or one ``BEGIN IMMEDIATE`` unit of work,
+and SQLite errors raised as :class:`~lamworks.errors.StoreError`.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from ._canonical import digest
-from ._sqlite import connect
+from ._sqlite import Database
 from .errors import ConfirmationError, LamworksError
 from .planning import DialogState
 
@@ -58,11 +63,15 @@ def step_digest(tool: str, arguments: dict[str, Any], change: str | None = None)
 class _Store:
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._conn = connect(path)
-        self._conn.executescript(_SCHEMA)
+        self._db = Database(path, schema=_SCHEMA, what="session database")
+
+    @property
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        return self._db.conn
 
     def close(self) -> None:
-        self._conn.close()
+        self._db.close()
 
 
 class SessionStore(_Store):
@@ -70,9 +79,9 @@ class SessionStore(_Store):
 
     def load(self, session_id: str, user: str) -> tuple[DialogState, int]:
         """The session's state and version (a new, empty state at version 0 if unknown)."""
-        row = self._conn.execute(
+        row = self._db.fetchone(
             "SELECT user, state, version FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
+        )
         if row is None:
             return DialogState(), 0
         if row["user"] != user:
@@ -85,7 +94,7 @@ class SessionStore(_Store):
         now = time.time()
         if version == 0:
             try:
-                self._conn.execute(
+                self._db.execute(
                     "INSERT INTO sessions (id, user, state, version, updated) VALUES (?,?,?,1,?)",
                     (session_id, user, payload, now),
                 )
@@ -94,7 +103,7 @@ class SessionStore(_Store):
                 raise LamworksError(
                     f"session {session_id!r} was started elsewhere at the same time; retry"
                 ) from None
-        cursor = self._conn.execute(
+        cursor = self._db.execute(
             "UPDATE sessions SET state = ?, version = version + 1, updated = ? "
             "WHERE id = ? AND version = ?",
             (payload, now, session_id, version),
@@ -112,7 +121,7 @@ class ConfirmationStore(_Store):
         """A new single-use token for this step, bound to ``step_digest(tool, arguments,
         change)`` (``change``: the digest of the planned Change, if any)."""
         token = secrets.token_urlsafe(18)
-        self._conn.execute(
+        self._db.execute(
             "INSERT INTO confirmations (token, session_id, step_id, tool, digest, status, created)"
             " VALUES (?, ?, ?, ?, ?, 'pending', ?)",
             (token, session_id, step_id, tool, step_digest(tool, arguments, change),
@@ -125,9 +134,7 @@ class ConfirmationStore(_Store):
         change: str | None = None,
     ) -> None:
         """Use the token for exactly this step; raise :class:`ConfirmationError` otherwise."""
-        row = self._conn.execute(
-            "SELECT * FROM confirmations WHERE token = ?", (token,)
-        ).fetchone()
+        row = self._db.fetchone("SELECT * FROM confirmations WHERE token = ?", (token,))
         if row is None or row["session_id"] != session_id or row["step_id"] != step_id:
             raise ConfirmationError("This confirmation does not belong to this step.")
         if row["status"] != "pending":
@@ -145,7 +152,7 @@ class ConfirmationStore(_Store):
         self._settle(token, "cancelled")
 
     def _settle(self, token: str, status: str) -> bool:
-        cursor = self._conn.execute(
+        cursor = self._db.execute(
             "UPDATE confirmations SET status = ?, settled = ? "
             "WHERE token = ? AND status = 'pending'",
             (status, time.time(), token),
@@ -159,17 +166,11 @@ class RateCounter(_Store):
     def hit(self, user: str, *, window: float = 60.0) -> int:
         """Record one action and return how many this user made in the window, this one included."""
         now = time.time()
-        conn = self._conn
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._db.transaction() as conn:
             conn.execute("DELETE FROM rate_events WHERE ts < ?", (now - 3600,))
             conn.execute("INSERT INTO rate_events (user, ts) VALUES (?, ?)", (user, now))
             count = conn.execute(
                 "SELECT COUNT(*) FROM rate_events WHERE user = ? AND ts >= ?",
                 (user, now - window),
             ).fetchone()[0]
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
         return int(count)

@@ -154,12 +154,19 @@ class EmbeddingCache:
     def put_many(self, model_id: str, items: Sequence[tuple[str, Vectors]]) -> None:
         with self._lock:
             self._conn.execute("BEGIN")
-            self._conn.executemany(
-                "INSERT OR REPLACE INTO embeddings (hash, model, dim, vector) VALUES (?, ?, ?, ?)",
-                [(d, model_id, int(v.shape[0]), np.asarray(v, np.float32).tobytes())
-                 for d, v in items],
-            )
-            self._conn.execute("COMMIT")
+            try:
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO embeddings (hash, model, dim, vector) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(d, model_id, int(v.shape[0]), np.asarray(v, np.float32).tobytes())
+                     for d, v in items],
+                )
+                self._conn.execute("COMMIT")
+            except BaseException:
+                # Left open, the transaction would swallow every later write of this cache.
+                if self._conn.in_transaction:
+                    self._conn.execute("ROLLBACK")
+                raise
 
     def count(self, model_id: str | None = None) -> int:
         with self._lock:

@@ -11,10 +11,11 @@ import textwrap
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from lamworks import Runtime, Step, load_config
+from lamworks import AuditLog, Runtime, Step, load_config
 from lamworks.journal import Journal
 
 CHILD = textwrap.dedent(
@@ -111,3 +112,69 @@ def test_live_process_entries_are_not_reconciled(tmp_path: Path) -> None:
     assert [e.key for e in journal.pending(orphaned_only=False)] == ["k1"]
     assert journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments={},
                          actor="a") is not None  # a key is claimed once
+
+
+def _settled_by_a_dead_process(database: Path, key: str, step_id: str) -> None:
+    """A journal entry marked ``done`` by a process SIGKILLed before its audit append."""
+    journal = Journal(database)
+    journal.begin(key, session_id="s", step_id=step_id, tool="counter.bump",
+                  arguments={"label": "lost"}, actor="alice")
+    journal.complete(key, {"summary": "Bumped the counter.", "refs": [
+        {"type": "Counter", "id": "c-1"}]})
+    journal._conn.execute("UPDATE journal SET owner = ? WHERE key = ?",
+                          (f"{os.uname().nodename}:99999999", key))
+    journal.close()
+
+
+def _executed_rows(runtime: Runtime, step_id: str) -> list[Any]:
+    return [e for e in runtime.audit.entries_for_step(step_id) if e.event == "step.executed"]
+
+
+def test_done_entry_without_its_audit_row_gets_one_at_start_up_and_only_once(
+    install_plugins: Callable[..., Path], write_config: Callable[..., Path],
+) -> None:
+    install_plugins(counter="lamworks_counter")
+    config = load_config(write_config(plugins="allow = ['counter']", staff_confirm="[]"))
+    _settled_by_a_dead_process(config.database_path, "k-lost", "step-lost")
+
+    runtime = Runtime(config)
+    [row] = _executed_rows(runtime, "step-lost")
+    assert runtime.startup_report.repaired == ["counter.bump (step step-lost, key k-lost)"]
+    assert row.detail["idempotency_key"] == "k-lost"
+    assert "written at start-up" in row.detail["repaired"]
+    assert row.detail["summary"] == "Bumped the counter."
+    assert (row.actor, row.role, row.outcome) == ("alice", "staff", "executed")
+    assert runtime.audit.verify().ok
+    runtime.close()
+
+    again = Runtime(config)  # a second start adds nothing
+    assert len(_executed_rows(again, "step-lost")) == 1
+    assert again.startup_report.repaired == []
+    again.close()
+
+
+def test_done_entry_with_its_audit_row_is_checked_not_repaired(
+    install_plugins: Callable[..., Path], write_config: Callable[..., Path],
+) -> None:
+    install_plugins(counter="lamworks_counter")
+    config = load_config(write_config(plugins="allow = ['counter']", staff_confirm="[]"))
+    _settled_by_a_dead_process(config.database_path, "k-fine", "step-fine")
+    audit = AuditLog(config.audit_path)
+    audit.append(actor="alice", role="staff", session_id="s", event="step.executed",
+                 tool="counter.bump", step_id="step-fine", outcome="executed",
+                 detail={"idempotency_key": "k-fine"})
+    audit.close()
+
+    runtime = Runtime(config)
+    assert runtime.startup_report.repaired == []
+    assert len(_executed_rows(runtime, "step-fine")) == 1
+    assert runtime.journal.unaudited() == []  # checked once, not at every start
+    runtime.close()
+
+
+def test_a_live_process_done_entry_is_left_for_a_later_start(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.db")
+    journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments={}, actor="a")
+    journal.complete("k1", {"summary": "ok"})
+    assert journal.unaudited() == []  # ours: its audit row may be on its way
+    journal.close()

@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from lamworks import ConfirmationError, Step, Turn
+from lamworks import LamworksError, Step, Turn
 from lamworks.ui.state import current_user, guarded, runtime, session_id
 
 _STATUS = {"executed": "✅ done", "denied": "⛔ denied", "failed": "⚠️ failed",
@@ -85,7 +85,7 @@ def render() -> None:
     def settle(action: Callable[[], Turn]) -> None:
         try:
             turns.append(action())
-        except ConfirmationError as exc:
+        except LamworksError as exc:  # a stale confirmation, a database that stayed busy
             st.session_state["flash"] = str(exc)
         st.rerun()
 

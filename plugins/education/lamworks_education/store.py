@@ -2,8 +2,12 @@
 calendar, grades (seeded for the demo) and the enrolment roster (see :mod:`.roster`).
 
 One file, ``<data_dir>/education/education.sqlite``, WAL mode, opened per call (tools run rarely
-and may run in different processes). What does not live here: the calibration models
-(:mod:`lamworks_education.calibration` keeps them as ``.npz`` files beside this one).
+and may run in different processes). A connection per call is also what makes it safe for the
+threads of one runtime: no two threads ever share a connection, so no thread's statements land
+in another's transaction. A check-then-write (seeding the demo grades) runs under
+``BEGIN IMMEDIATE`` so two first calls at once seed once. What does not live here: the
+calibration models (:mod:`lamworks_education.calibration` keeps them as ``.npz`` files beside
+this one).
 """
 
 from __future__ import annotations
@@ -56,10 +60,16 @@ def connect(data_dir: Path, *, demo_grades: bool = False) -> Iterator[sqlite3.Co
     """An open connection with the schema in place (committed on success, always closed)."""
     db = sqlite3.connect(education_dir(data_dir) / "education.sqlite", timeout=10)
     try:
-        db.execute("PRAGMA journal_mode=WAL")
+        # Switching to WAL takes an exclusive lock the busy timeout does not always wait for:
+        # only ask when the file is not in WAL mode yet.
+        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            db.execute("PRAGMA journal_mode=WAL")
         db.executescript(_SCHEMA)
-        if demo_grades and db.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 0:
-            db.executemany("INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?)", DEMO_GRADES)
+        if demo_grades:
+            db.execute("BEGIN IMMEDIATE")
+            if db.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 0:
+                db.executemany("INSERT INTO grades VALUES (?, ?, ?, ?, ?, ?)", DEMO_GRADES)
+            db.commit()
         with db:
             yield db
     finally:

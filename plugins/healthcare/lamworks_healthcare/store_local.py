@@ -6,6 +6,16 @@ with ``meta.versionId`` and ``meta.lastUpdated``, and kept in a history table. W
 atomic across threads and processes: of two bookings of one slot, exactly one wins. Searches
 load the type's current resources and filter them with :mod:`.search` (fine for a clinic's
 thousands of rows; a larger deployment uses :class:`~.store_rest.RestFHIRStore`).
+
+Threads: one connection per store, and a lock held for a whole unit of work (a read, or a
+transaction from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``), so no thread's statements
+ever land in another's transaction. A lock rather than a connection per thread (as the core's
+stores have) because every unit of work here is short and in-process, the store is one object
+the plugin shares through the runtime's services, and a write holds SQLite's write lock anyway:
+a second connection would only wait on the file instead of on the lock. Processes serialise on
+SQLite's file lock (busy timeout); a file that stays busy, or any other SQLite failure, is
+raised as :class:`~.errors.ServerError` (the transaction rolled back, nothing written), never
+as a raw ``sqlite3`` error.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from .errors import (
     InvalidResource,
     MultipleMatches,
     ResourceNotFound,
+    ServerError,
     VersionConflict,
 )
 from .search import SearchParams, matches
@@ -51,12 +62,16 @@ class LocalFHIRStore:
         self.fhir_version: FHIRVersion = fhir_version
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
-        self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
-                                     check_same_thread=False)
-        self._conn.row_factory = sqlite3.Row
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._conn.executescript(_SCHEMA)
+        with _store_errors():
+            self._conn = sqlite3.connect(self.path, timeout=30, isolation_level=None,
+                                         check_same_thread=False)
+            self._conn.row_factory = sqlite3.Row
+            # Switching to WAL takes an exclusive lock the busy timeout does not always wait
+            # for (processes opening a new file together): only ask when not in WAL yet.
+            if str(self._conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.executescript(_SCHEMA)
 
     def close(self) -> None:
         with self._lock:
@@ -68,7 +83,7 @@ class LocalFHIRStore:
     # -- reads -----------------------------------------------------------------------------------
 
     def read(self, resource_type: str, resource_id: str) -> dict[str, Any]:
-        with self._lock:
+        with self._lock, _store_errors():
             row = self._conn.execute(
                 "SELECT body, deleted FROM resources WHERE type = ? AND id = ?",
                 (resource_type, resource_id)).fetchone()
@@ -79,7 +94,7 @@ class LocalFHIRStore:
     def search(self, resource_type: str,
                params: SearchParams | None = None) -> list[dict[str, Any]]:
         params = dict(params or {})
-        with self._lock:
+        with self._lock, _store_errors():
             rows = self._conn.execute(
                 "SELECT body FROM resources WHERE type = ? AND deleted = 0 ORDER BY id",
                 (resource_type,)).fetchall()
@@ -93,14 +108,14 @@ class LocalFHIRStore:
         args: tuple[str, ...] = ()
         if resource_type:
             sql, args = sql + " AND type = ?", (resource_type,)
-        with self._lock:
+        with self._lock, _store_errors():
             return int(self._conn.execute(sql, args).fetchone()[0])
 
     # -- change feed (for caches such as the extractors' name index) -------------------------------
 
     def change_cursor(self) -> int:
         """A position in the change feed: the newest ``history`` row (O(1), the rowid b-tree)."""
-        with self._lock:
+        with self._lock, _store_errors():
             return int(self._conn.execute(
                 "SELECT COALESCE(MAX(rowid), 0) FROM history").fetchone()[0])
 
@@ -116,7 +131,7 @@ class LocalFHIRStore:
         """
         types = list(resource_types)
         marks = ", ".join("?" * len(types))
-        with self._lock:
+        with self._lock, _store_errors():
             newest = int(self._conn.execute(
                 "SELECT COALESCE(MAX(rowid), 0) FROM history").fetchone()[0])
             if newest <= cursor or not types:
@@ -160,15 +175,16 @@ class LocalFHIRStore:
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _store_errors():
             conn = self._conn
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
 
     def _apply(self, conn: sqlite3.Connection, entry: BundleEntry) -> dict[str, Any] | None:
         rtype, _, rid = entry.url.partition("/")
@@ -239,11 +255,25 @@ class LocalFHIRStore:
 
     def history(self, resource_type: str, resource_id: str) -> list[dict[str, Any]]:
         """Every stored version, oldest first (deleted versions included)."""
-        with self._lock:
+        with self._lock, _store_errors():
             rows = self._conn.execute(
                 "SELECT body FROM history WHERE type = ? AND id = ? ORDER BY version",
                 (resource_type, resource_id)).fetchall()
         return [json.loads(row["body"]) for row in rows]
+
+
+@contextmanager
+def _store_errors() -> Iterator[None]:
+    """SQLite failures as :class:`ServerError`: what tools show people, never raw sqlite3."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        busy = isinstance(exc, sqlite3.OperationalError) and any(
+            word in str(exc).lower() for word in ("locked", "busy"))
+        raise ServerError("The clinic's records are busy right now; nothing was changed. "
+                          "Please try again." if busy else
+                          "The clinic's records could not be read or written; nothing was "
+                          "changed.", diagnostics=str(exc)) from exc
 
 
 def _parse_query(query: str) -> dict[str, str | list[str]]:

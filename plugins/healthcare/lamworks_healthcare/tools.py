@@ -23,8 +23,8 @@ from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write,
 from .changes import fhir_errors, fhir_transaction, new_id, store_of
 from .clinic import MRN_SYSTEM
 from .directory import (
-    PatientMatch,
     SELF_WORDS,
+    PatientMatch,
     PractitionerInfo,
     find_patients,
     is_self_service,
