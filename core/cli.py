@@ -3,7 +3,11 @@
 The configuration comes from ``--config PATH``, else ``LAMWORKS_CONFIG``, else ``./lamworks.toml``.
 Commands that only read (``plugins``, ``tools``, ``config check``, ``audit``) never load a model.
 Exit codes: 0 ok, 1 a failed check (``audit verify``, ``audit checkpoint`` on a broken chain),
-2 bad input or configuration.
+2 bad input or configuration — including a store that cannot be opened (a folder or a file that
+is not SQLite where a database should be, a data folder that cannot be written).
+
+Text that comes from people, documents, plugins or the stores is printed as it is: never read as
+Rich markup (``[/b]`` in a question is just text), so every such value is escaped.
 """
 
 from __future__ import annotations
@@ -11,14 +15,18 @@ from __future__ import annotations
 import base64
 import json
 import os
+import sqlite3
 import sys
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .audit import AuditLog
 from .audit_signing import (
@@ -31,8 +39,8 @@ from .audit_signing import (
     verify_checkpoints,
     write_key_pair,
 )
-from .config import InstitutionConfig, load_config
-from .errors import ConfigError, ConfirmationError
+from .config import InstitutionConfig, check_stores, load_config
+from .errors import ConfigError, ConfirmationError, LamworksError
 from .plan import Step, Turn
 from .plugins import make_plugin_manager
 
@@ -65,11 +73,38 @@ def _config_path(path: Path | None) -> Path:
     return Path(env) if env else Path("lamworks.toml")
 
 
+T = TypeVar("T")
+
+
+def _config_error(exc: ConfigError) -> NoReturn:
+    err.print("[red]configuration error[/red]")
+    err.print(str(exc), markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 def _load(path: Path | None) -> InstitutionConfig:
     try:
         return load_config(_config_path(path))
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
+        _config_error(exc)
+
+
+def _open_store(cfg: InstitutionConfig, what: str, opener: Callable[[], T], *,
+                write: bool = True) -> T:
+    """``opener()``, after checking the data folder and the store files; any problem with them
+    (a folder or a non-SQLite file in a database's place, an unwritable folder) exits 2."""
+    try:
+        check_stores(cfg, write=write)
+        return opener()
+    except ConfigError as exc:
+        _config_error(exc)
+    except (sqlite3.Error, OSError, LamworksError) as exc:
+        # StoreError and AuditError come from the stores; other errors are the runtime's own.
+        from_store = (isinstance(exc, sqlite3.Error | OSError)
+                      or type(exc).__name__ in ("StoreError", "AuditError"))
+        err.print("[red]store error[/red]" if from_store else "[red]error[/red]")
+        err.print(f"{cfg.source or 'lamworks.toml'}: {what}: {exc}" if from_store else str(exc),
+                  markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
@@ -81,39 +116,44 @@ def plugins(config: ConfigOption = None,
     try:
         pm = make_plugin_manager(cfg)
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _config_error(exc)
     if json_out:
         out.print_json(json.dumps([vars(r) for r in pm.records.values()]))
         return
     for record in pm.records.values():
         colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}[record.status]
         builtin = " (built-in)" if record.builtin else ""
-        out.print(f"[bold]{record.name}[/bold] {record.version} "
+        out.print(f"[bold]{escape(record.name)}[/bold] {escape(record.version)} "
                   f"[{colour}]{record.status}[/{colour}]{builtin}", highlight=False)
         for label, items in (("tools", record.tools), ("policies", record.policies),
                              ("knowledge", record.knowledge_sources),
                              ("slot extractors", record.slot_extractors),
                              ("planners", record.planners), ("pages", record.ui_pages)):
             if items:
-                out.print(f"  {label}: {', '.join(items)}", highlight=False, soft_wrap=True)
+                out.print(f"  {label}: {', '.join(items)}", markup=False, highlight=False,
+                          soft_wrap=True)
         if record.error:
-            out.print(f"  [red]error:[/red] {record.error}", highlight=False, soft_wrap=True)
+            out.print(f"  [red]error:[/red] {escape(record.error)}", highlight=False,
+                      soft_wrap=True)
     for warning in pm.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
 @app.command()
 def tools(config: ConfigOption = None,
           json_out: Annotated[bool, typer.Option("--json", help="JSON schemas")] = False) -> None:
     """List every available tool (``--json``: their MCP tool descriptions)."""
-    pm = make_plugin_manager(_load(config))
+    try:
+        pm = make_plugin_manager(_load(config))
+    except ConfigError as exc:
+        _config_error(exc)
     if json_out:
         out.print_json(json.dumps([t.to_mcp_tool() for t in pm.tools.values()]))
         return
     table = Table("tool", "risk", "scopes", "description")
     for t in pm.tools.values():
-        table.add_row(t.name, t.risk, " ".join(str(s) for s in t.scopes), t.description)
+        table.add_row(Text(t.name), t.risk, Text(" ".join(str(s) for s in t.scopes)),
+                      Text(t.description))
     out.print(table)
 
 
@@ -121,45 +161,46 @@ def _runtime(config: Path | None) -> Any:
     from .runtime import Runtime
 
     cfg = _load(config)
-    try:
-        runtime = Runtime(cfg)
-    except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
-        raise typer.Exit(2) from None
+    runtime = _open_store(cfg, "cannot open the runtime's stores", lambda: Runtime(cfg))
     report = runtime.startup_report
     for line in report.failed_plugins:
-        err.print(f"[yellow]plugin disabled:[/yellow] {line}")
+        err.print(f"[yellow]plugin disabled:[/yellow] {escape(line)}", highlight=False)
     for line in report.unresolved:
-        err.print(f"[yellow]journal entry needs an operator:[/yellow] {line}")
+        err.print(f"[yellow]journal entry needs an operator:[/yellow] {escape(line)}",
+                  highlight=False)
     return runtime
 
 
 def _print_step(step: Step) -> None:
     colour = {"executed": "green", "denied": "red", "failed": "red",
               "awaiting_confirmation": "yellow"}.get(step.status, "white")
-    out.print(f"  [bold]{step.tool}[/bold] [{colour}]{step.status}[/{colour}]")
-    out.print(f"    arguments: {json.dumps(step.arguments, default=str, ensure_ascii=False)}",
+    out.print(f"  [bold]{escape(step.tool)}[/bold] [{colour}]{escape(step.status)}[/{colour}]",
               highlight=False)
+    _plain(f"    arguments: {json.dumps(step.arguments, default=str, ensure_ascii=False)}")
     for name, span in step.spans.items():
-        out.print(f"      {name} ← “{span.text}” [{span.start}:{span.end}]", highlight=False)
+        _plain(f"      {name} ← “{span.text}” [{span.start}:{span.end}]")
     for d in step.decisions:
         reason = f": {d.reason}" if d.reason else ""
         fields = f" {list(d.fields)}" if d.fields else ""
-        out.print(f"    policy {d.policy} → {d.kind}{fields}{reason}", highlight=False)
+        _plain(f"    policy {d.policy} → {d.kind}{fields}{reason}")
     if step.result is not None and step.result.data is not None:
-        out.print(f"    result: {json.dumps(step.result.data, default=str, ensure_ascii=False)}",
-                  highlight=False)
+        _plain(f"    result: {json.dumps(step.result.data, default=str, ensure_ascii=False)}")
     if step.error:
-        out.print(f"    error: {step.error}", highlight=False)
+        _plain(f"    error: {step.error}")
+
+
+def _plain(text: str, *, style: str | None = None, console: Console = out) -> None:
+    """Print text that came from people, documents or plugins: never read as markup."""
+    console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
 
 
 def _print_turn(turn: Turn, explain: bool) -> None:
     if explain and turn.plan and turn.plan.why:
         why = turn.plan.why
-        out.print(f"[dim]planner {why.planner}; candidates: "
-                  + ", ".join(f"{c.tool} {c.score:.3f}" for c in why.candidates) + "[/dim]")
+        _plain(f"planner {why.planner}; candidates: "
+               + ", ".join(f"{c.tool} {c.score:.3f}" for c in why.candidates), style="dim")
         for note in why.notes:
-            out.print(f"[dim]  {note}[/dim]")
+            _plain(f"  {note}", style="dim")
     if turn.steps:
         out.print("[bold]plan[/bold]")
         for step in turn.steps:
@@ -167,16 +208,15 @@ def _print_turn(turn: Turn, explain: bool) -> None:
     if turn.follow_up and explain:
         follow = turn.follow_up
         filled = {k: v for k, v in follow.arguments.items() if not k.startswith("__")}
-        out.print(f"[dim]missing: {follow.field} of {follow.tool}; filled so far: "
-                  f"{json.dumps(filled, default=str, ensure_ascii=False)}[/dim]",
-                  highlight=False)
+        _plain(f"missing: {follow.field} of {follow.tool}; filled so far: "
+               f"{json.dumps(filled, default=str, ensure_ascii=False)}", style="dim")
         for name, span in follow.spans.items():
-            out.print(f"[dim]  {name} ← “{span.text}” [{span.start}:{span.end}][/dim]",
-                      highlight=False)
+            _plain(f"  {name} ← “{span.text}” [{span.start}:{span.end}]", style="dim")
     for c in turn.citations:
         where = " › ".join(p for p in (c.title or c.source, c.section) if p)
-        out.print(f"  [dim]source: {where}[/dim]", highlight=False)
-    out.print(f"[bold cyan]assistant:[/bold cyan] {turn.answer}", highlight=False)
+        _plain(f"  source: {where}", style="dim")
+    out.print(f"[bold cyan]assistant:[/bold cyan] {escape(turn.answer)}", highlight=False,
+              soft_wrap=True)
 
 
 def _settle_confirmations(runtime: Any, turn: Turn, yes: bool, explain: bool) -> Turn:
@@ -187,8 +227,8 @@ def _settle_confirmations(runtime: Any, turn: Turn, yes: bool, explain: bool) ->
         elif sys.stdin.isatty():
             approve = typer.confirm(f"Run {step.tool} with these arguments?", default=False)
         else:
-            out.print(f"(awaiting confirmation: lamworks confirm --session {turn.session_id} "
-                      f"{step.id}, or pass --yes)")
+            _plain(f"(awaiting confirmation: lamworks confirm --session {turn.session_id} "
+                   f"{step.id}, or pass --yes)")
             return turn
         turn = (runtime.confirm(turn.session_id, step.id) if approve
                 else runtime.cancel(turn.session_id, step.id))
@@ -215,7 +255,7 @@ def ask(
         _settle_confirmations(runtime, turn, yes, explain)
     finally:
         runtime.close()  # with a signing key, the audit head is signed here
-    out.print(f"[dim]session {session_id}[/dim]")
+    _plain(f"session {session_id}", style="dim")
 
 
 @app.command("confirm")
@@ -229,7 +269,7 @@ def confirm_step(
     try:
         _print_turn(runtime.confirm(session, step_id), False)
     except ConfirmationError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
     finally:
         runtime.close()
@@ -251,7 +291,7 @@ def chat(
 
 def _chat(runtime: Any, user: str, explain: bool) -> None:
     session_id = f"chat-{uuid.uuid4().hex[:8]}"
-    out.print(f"[dim]lamworks chat as {user} (session {session_id}); Ctrl-D to leave[/dim]")
+    _plain(f"lamworks chat as {user} (session {session_id}); Ctrl-D to leave", style="dim")
     while True:
         try:
             line = input("you> ").strip()
@@ -326,23 +366,24 @@ def audit_verify(
 ) -> None:
     """Check the hash chain and its signed checkpoints (--key); exit 1 naming the first bad row."""
     cfg = _load(config)
-    log = AuditLog(cfg.audit_path)
-    public_keys, note = _public_keys(cfg, key or [])
+    log = _audit_log(cfg, write=False)
+    public_keys, note = _open_store(cfg, "cannot read the audit log",
+                                    lambda: _public_keys(cfg, key or []), write=False)
     anchors = [_read_anchor(path) for path in anchor or []]
     if not public_keys:
         if anchors:
             err.print("[red]an anchored checkpoint is checked with the public key: pass --key "
                       "PUBLIC[/red]")
             raise typer.Exit(2)
-        result = log.verify()
+        result = _open_store(cfg, "cannot read the audit log", log.verify, write=False)
         if not result.ok:
             err.print(str(result), style="red", markup=False, highlight=False, soft_wrap=True)
             raise typer.Exit(1)
         out.print(str(result), style="green", markup=False, highlight=False, soft_wrap=True)
         out.print(note, markup=False, highlight=False, soft_wrap=True)
         return
-    report = verify_checkpoints(log, public_keys, every=cfg.audit.checkpoint_every,
-                                anchors=anchors)
+    report = _open_store(cfg, "cannot read the audit log", lambda: verify_checkpoints(
+        log, public_keys, every=cfg.audit.checkpoint_every, anchors=anchors), write=False)
     if not report.ok:
         err.print(str(report), style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
@@ -362,15 +403,15 @@ def audit_checkpoint(config: ConfigOption = None) -> None:
     try:
         signer = CheckpointSigner.from_config(cfg)
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _config_error(exc)
     if signer is None:
         err.print("no signing key: set [audit] signing_key_file or signing_key_env (lamworks "
                   "audit keygen writes a key pair)", style="red", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(2)
-    log = AuditLog(cfg.audit_path)
-    report = verify_checkpoints(log, signer.public_key, every=signer.every)
+    log = _audit_log(cfg)
+    report = _open_store(cfg, "cannot read the audit log",
+                         lambda: verify_checkpoints(log, signer.public_key, every=signer.every))
     first = report.chain.ok and not read_checkpoints(cfg.audit_path)
     if not report.ok and not first:
         err.print(f"refusing to sign: {report}", style="red", markup=False, highlight=False,
@@ -416,7 +457,7 @@ def audit_export(
 ) -> None:
     """Write every audit row to standard output."""
     cfg = _load(config)
-    log = AuditLog(cfg.audit_path)
+    log = _audit_log(cfg, write=False)
     if fmt == "jsonl":
         for entry in log.entries():
             sys.stdout.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
@@ -424,7 +465,7 @@ def audit_export(
     formats = make_plugin_manager(cfg).audit_formats
     if fmt not in formats:
         known = ", ".join(["jsonl", *sorted(formats)])
-        err.print(f"[red]unknown format {fmt!r}; supported: {known}[/red]")
+        _plain(f"unknown format {fmt!r}; supported: {known}", style="red", console=err)
         raise typer.Exit(2)
     formats[fmt].write(log.entries(), sys.stdout)
 
@@ -432,8 +473,15 @@ def audit_export(
 @audit_app.command("head")
 def audit_head(config: ConfigOption = None) -> None:
     """Print the chain's head (sequence and hash), to anchor it outside this machine."""
-    seq, digest = AuditLog(_load(config).audit_path).head()
+    cfg = _load(config)
+    seq, digest = _open_store(cfg, "cannot read the audit log", _audit_log(cfg, write=False).head,
+                              write=False)
     out.print(f"{seq} {digest}")
+
+
+def _audit_log(cfg: InstitutionConfig, *, write: bool = True) -> AuditLog:
+    return _open_store(cfg, "cannot open the audit log", lambda: AuditLog(cfg.audit_path),
+                       write=write)
 
 
 def _kb(config: Path | None) -> Any:
@@ -442,9 +490,10 @@ def _kb(config: Path | None) -> Any:
 
     cfg = _load(config)
     try:
-        return cfg, KnowledgeBase.from_config(cfg)
+        return cfg, _open_store(cfg, "cannot open the knowledge base",
+                                lambda: KnowledgeBase.from_config(cfg))
     except KnowledgeError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
 
 
@@ -464,14 +513,14 @@ def kb_ingest(
         with rich_progress(f"Ingesting {source}") as progress:
             report = ingest_path(kb, path, source, access, progress)
     except KnowledgeError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
     finally:
         kb.close()
-    out.print(report.summary(), highlight=False)
+    _plain(report.summary())
     for problem in [*report.failed, *report.skipped]:
-        err.print(f"[yellow]skipped[/yellow] {problem.path}: {problem.message}",
-                  highlight=False)
+        err.print(f"[yellow]skipped[/yellow] {escape(problem.path)}: {escape(problem.message)}",
+                  highlight=False, soft_wrap=True)
 
 
 @kb_app.command("sync")
@@ -488,10 +537,10 @@ def kb_sync(config: ConfigOption = None) -> None:
     finally:
         kb.close()
     for report in reports:
-        out.print(report.summary(), highlight=False)
+        _plain(report.summary())
         for problem in [*report.failed, *report.skipped]:
-            err.print(f"[yellow]skipped[/yellow] {problem.path}: {problem.message}",
-                  highlight=False)
+            err.print(f"[yellow]skipped[/yellow] {escape(problem.path)}: "
+                      f"{escape(problem.message)}", highlight=False, soft_wrap=True)
 
 
 @kb_app.command("list")
@@ -506,8 +555,8 @@ def kb_list(config: ConfigOption = None) -> None:
         kb.close()
     table = Table("source", "files", "chunks", "access", "description")
     for info in sources:
-        table.add_row(info.source, str(info.files), str(info.chunks), ", ".join(info.access),
-                      info.description)
+        table.add_row(Text(info.source), str(info.files), str(info.chunks),
+                      Text(", ".join(info.access)), Text(info.description))
     out.print(table)
 
 
@@ -527,16 +576,16 @@ def kb_search(
     try:
         hits = search(kb, query, user=user, k=k)
     except KnowledgeError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
     finally:
         kb.close()
     for rank, hit in enumerate(hits, 1):
         where = " › ".join(p for p in (hit.title or hit.source, hit.section) if p)
         flag = " [red](flagged: instruction-like text)[/red]" if hit.flagged else ""
-        out.print(f"[bold]{rank}. {where}[/bold] [dim]{hit.source} · {hit.access} · score "
-                  f"{hit.score:.3f}[/dim]{flag}", highlight=False)
-        out.print(f"   {hit.text[:300]}", highlight=False, soft_wrap=True)
+        out.print(f"[bold]{rank}. {escape(where)}[/bold] [dim]{escape(hit.source)} · "
+                  f"{escape(hit.access)} · score {hit.score:.3f}[/dim]{flag}", highlight=False)
+        _plain(f"   {hit.text[:300]}")
 
 
 @kb_app.command("drop")
@@ -550,11 +599,11 @@ def kb_drop(source: Annotated[str, typer.Argument(help="Source to remove")],
     try:
         removed = drop_source(kb, source)
     except KnowledgeError as exc:
-        err.print(f"[red]{exc}[/red]")
+        _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
     finally:
         kb.close()
-    out.print(f"dropped {source}: {removed} chunks")
+    _plain(f"dropped {source}: {removed} chunks")
 
 
 @config_app.command("check")
@@ -563,14 +612,15 @@ def config_check(path: Annotated[Path, typer.Argument(help="lamworks.toml to che
     cfg = _load(path)
     try:
         pm = make_plugin_manager(cfg)
+        check_stores(cfg, write=False)
     except ConfigError as exc:
-        err.print(f"[red]configuration error[/red]\n{exc}", highlight=False)
-        raise typer.Exit(2) from None
+        _config_error(exc)
     loaded = [r.name for r in pm.records.values() if r.status == "loaded"]
-    out.print(f"[green]OK[/green] {path}: {cfg.institution.name}; {len(cfg.roles)} roles, "
-              f"{len(cfg.users)} users; plugins: {', '.join(loaded)}")
+    out.print(f"[green]OK[/green] {escape(str(path))}: {escape(cfg.institution.name)}; "
+              f"{len(cfg.roles)} roles, {len(cfg.users)} users; plugins: "
+              f"{escape(', '.join(loaded))}", highlight=False, soft_wrap=True)
     for warning in pm.warnings:
-        err.print(f"[yellow]warning:[/yellow] {warning}")
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
 @app.command()

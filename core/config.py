@@ -6,14 +6,20 @@ declare it through the ``plugin_settings`` hook and :mod:`lamworks.plugins` vali
 ``[plugins.<name>]`` against it.
 
 Environment variables override the file: ``LAMWORKS_DATA_DIR``, ``LAMWORKS_KNOWLEDGE__CHROMA_URL``
-(``__`` separates nesting levels). Secrets (keys ending in ``secret``, ``password``,
-``token`` or ``api_key``) come only from the environment; a secret in the file is refused, and
-:meth:`InstitutionConfig.masked` hides them when the configuration is shown.
+(``__`` separates nesting levels); a bad value names its variable. Secrets (keys ending in
+``secret``, ``password``, ``token`` or ``api_key``) come only from the environment; a secret in
+the file is refused, and :meth:`InstitutionConfig.masked` hides them when the configuration is
+shown.
 
 Example::
 
     config = load_config("examples/lamworks.toml")
     config.roles["frontdesk"].scopes      # -> [Scope('user', 'Patient', ...), ...]
+
+Every problem with the file, an override or the stores named in it (a folder where a file should
+be, a file that is not SQLite, a data folder that cannot be written, nesting deeper than
+:data:`MAX_NESTING`) is a :class:`ConfigError` naming the path and the key, never a traceback:
+:func:`load_config` checks the file and the overrides, :func:`check_stores` the stores.
 """
 
 from __future__ import annotations
@@ -28,13 +34,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PositiveFloat,
     PositiveInt,
     PrivateAttr,
     ValidationError,
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
 from .errors import ConfigError
 from .scopes import Scope
@@ -45,10 +57,13 @@ __all__ = [
     "InstitutionInfo",
     "KnowledgeConfig",
     "KnowledgePath",
+    "LimitsConfig",
+    "MAX_NESTING",
     "PluginsConfig",
     "RoleConfig",
     "StoresConfig",
     "UserConfig",
+    "check_stores",
     "format_validation_error",
     "load_config",
 ]
@@ -56,6 +71,13 @@ __all__ = [
 Risk = Literal["read", "write", "irreversible"]
 _CONFIRM_BY_DEFAULT: tuple[Risk, ...] = ("write", "irreversible")
 _SECRET_KEYS = ("secret", "password", "api_key", "token")
+_ENV_PREFIX = "LAMWORKS_"
+_SQLITE_HEADER = b"SQLite format 3\x00"
+_MIB = 1024 * 1024
+
+MAX_NESTING = 32
+"""Tables and arrays nested deeper than this are refused (a real configuration needs about six);
+deeper input would exhaust the parser's recursion instead of getting a message."""
 
 
 class _Section(BaseModel):
@@ -127,6 +149,36 @@ class StoresConfig(_Section):
     audit: Path = Field(Path("audit.db"), description="The hash-chained audit log.")
 
 
+class LimitsConfig(_Section):
+    """Resource limits. Each one, when met, refuses with a message that names its key here, and
+    the runtime records the refusal in the audit log; raise a limit when legitimate work meets it.
+    """
+
+    max_utterance_chars: PositiveInt = Field(
+        50_000, description="Longest message a person may send (an essay of ~6,000 words fits).")
+    max_steps_per_turn: PositiveInt = Field(
+        8, description="Most actions one request may plan; a longer plan is refused whole.")
+    tool_timeout_seconds: PositiveFloat = Field(
+        120.0, description="A tool call still running after this is abandoned and its plugin "
+                           "switched off until restart (a first call may load a model: tens of "
+                           "seconds on a busy CPU).")
+    ingest_max_file_bytes: PositiveInt = Field(
+        20 * _MIB, description="Largest document file ingested.")
+    ingest_max_run_bytes: PositiveInt = Field(
+        512 * _MIB, description="Most bytes of new or changed documents read in one ingestion.")
+    ingest_max_expanded_bytes: PositiveInt = Field(
+        64 * _MIB, description="Most bytes a zip-based document (DOCX) may unpack to, checked in "
+                               "its central directory before anything is unpacked.")
+    ingest_max_compression_ratio: PositiveFloat = Field(
+        100.0, description="Highest unpacked/packed ratio of a zip-based document's parts "
+                           "(ordinary DOCX: under 20; zip bombs: thousands).")
+    ingest_max_archive_members: PositiveInt = Field(
+        10_000, description="Most files inside one zip-based document.")
+    ingest_max_seconds: PositiveFloat = Field(
+        1800.0, description="Longest one ingestion run may take; files not reached by then are "
+                            "reported and can be ingested by running it again.")
+
+
 class AuditConfig(_Section):
     """Signed checkpoints of the audit chain: where the Ed25519 private key comes from, how often.
 
@@ -195,6 +247,7 @@ class InstitutionConfig(BaseSettings):
     knowledge: KnowledgeConfig = Field(default_factory=KnowledgeConfig)
     stores: StoresConfig = Field(default_factory=StoresConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     planner: str | None = Field(None, description="Planner name; default: the best registered.")
 
     _source: Path | None = PrivateAttr(None)
@@ -251,8 +304,26 @@ def format_validation_error(error: ValidationError, *, path: str | None = None) 
             message = "unknown key (misspelt, or in the wrong table?)"
         elif item["type"] == "missing":
             message = "required key is missing"
+        override = _overriding_variable(item["loc"])
+        if override:
+            message += f" (the value comes from the environment variable {override})"
         lines.append(": ".join(p for p in (path, key, message) if p))
     return lines
+
+
+def _overriding_variable(loc: tuple[int | str, ...]) -> str | None:
+    """The ``LAMWORKS_...`` variable that set the value at ``loc``, if one did."""
+    present = {name.upper(): name for name in os.environ if name.upper().startswith(_ENV_PREFIX)}
+    parts: list[str] = []
+    found = None
+    for part in loc:
+        if not isinstance(part, str):
+            break
+        parts.append(part.upper())
+        name = _ENV_PREFIX + "__".join(parts)
+        if name in present:
+            found = present[name]
+    return found
 
 
 def _mask(data: Any) -> Any:
@@ -284,7 +355,8 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
     """Read, validate and cross-check ``lamworks.toml``; raise :class:`ConfigError` naming the key.
 
     Relative ``data_dir`` and knowledge paths are resolved against the file's folder.
-    ``LAMWORKS_DATA_DIR`` and other ``LAMWORKS_...`` variables override the file.
+    ``LAMWORKS_DATA_DIR`` and other ``LAMWORKS_...`` variables override the file; a bad override
+    names its variable.
     """
     file = Path(path)
     shown = str(file)
@@ -292,11 +364,23 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
         raw = tomllib.loads(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError("file not found", path=shown) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder; give the path of the lamworks.toml file in it",
+                          path=shown) from None
     except UnicodeDecodeError:
         raise ConfigError("not a UTF-8 text file", path=shown) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"not valid TOML: {exc}", path=shown) from None
+    except RecursionError:
+        raise ConfigError(f"not valid TOML: tables or arrays nested deeper than {MAX_NESTING} "
+                          "levels", path=shown) from None
+    except (OSError, ValueError) as exc:  # permission denied, a NUL in the path, ...
+        raise ConfigError(f"cannot read: {getattr(exc, 'strerror', None) or exc}",
+                          path=shown) from None
 
+    deep = _too_deep(raw)
+    if deep is not None:
+        raise ConfigError(f"nested deeper than {MAX_NESTING} levels", path=shown, key=deep)
     secrets = _find_secrets(raw)
     if secrets:
         raise ConfigError(
@@ -309,6 +393,11 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
         config = InstitutionConfig(**raw)
     except ValidationError as exc:
         raise ConfigError("\n".join(format_validation_error(exc, path=shown))) from None
+    except SettingsError as exc:
+        raise ConfigError(_settings_error_message(exc), path=shown) from None
+    except RecursionError:
+        raise ConfigError(f"a value (or a LAMWORKS_... environment override) is nested deeper "
+                          f"than {MAX_NESTING} levels", path=shown) from None
 
     base = file.resolve().parent
     updates: dict[str, Any] = {}
@@ -326,7 +415,13 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
         updates["audit"] = config.audit.model_copy(update={"signing_key_file": key_file})
     if updates:
         config = config.model_copy(update=updates)
-    if key_file is not None and key_file.resolve().is_relative_to(config.data_dir.resolve()):
+    try:
+        key_in_data = key_file is not None and key_file.resolve().is_relative_to(
+            config.data_dir.resolve())
+    except (OSError, RuntimeError) as exc:  # a symlink loop
+        raise ConfigError(f"cannot resolve {key_file}: {exc}", path=shown,
+                          key="audit.signing_key_file") from None
+    if key_in_data:
         raise ConfigError(
             f"{key_file} is inside the data folder {config.data_dir}; keep the signing key where "
             "someone who can write the data folder cannot read it",
@@ -344,3 +439,96 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
             )
     config._source = file.resolve()
     return config
+
+
+def check_stores(config: InstitutionConfig, *, write: bool = True) -> None:
+    """Raise :class:`ConfigError` naming the path and the key when the data folder or a store
+    file cannot serve: a file where the data folder should be, a folder where a database should
+    be, a file that is not SQLite, or (``write=True``) a folder that cannot be written.
+
+    Called before the stores are opened (the runtime, ``lamworks audit ...``), so these problems
+    get a message instead of SQLite's "file is not a database" from deep inside a store.
+    """
+    source = str(config.source) if config.source else None
+    data_dir = config.data_dir
+    data_key = "data_dir (or LAMWORKS_DATA_DIR)"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise ConfigError(f"{data_dir} is a file, not a folder", path=source, key=data_key)
+    if write:
+        _check_writable_folder(data_dir, source, data_key)
+    for key, store in (("stores.database", config.database_path),
+                       ("stores.audit", config.audit_path)):
+        if store.is_dir():
+            raise ConfigError(f"{store} is a folder, not a database file", path=source, key=key)
+        if not store.parent.is_dir():
+            if store.parent.exists():
+                raise ConfigError(f"{store.parent} is a file, not a folder", path=source,
+                                  key=key)
+            if write:
+                _check_writable_folder(store.parent, source, key)
+            continue
+        try:
+            with store.open("rb") as handle:
+                header = handle.read(len(_SQLITE_HEADER))
+        except FileNotFoundError:
+            if write and not os.access(store.parent, os.W_OK | os.X_OK):
+                raise ConfigError(f"cannot create {store}: its folder is not writable",
+                                  path=source, key=key) from None
+            continue
+        except OSError as exc:
+            raise ConfigError(f"cannot read {store}: {exc.strerror or exc}", path=source,
+                              key=key) from None
+        if header and header != _SQLITE_HEADER:
+            raise ConfigError(f"{store} is not an SQLite database (another file is in its "
+                              "place?)", path=source, key=key)
+        if write and not os.access(store, os.R_OK | os.W_OK):
+            raise ConfigError(f"{store} is not writable", path=source, key=key)
+
+
+def _check_writable_folder(folder: Path, source: str | None, key: str) -> None:
+    """The folder exists (or can be created) and can be written."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigError(f"{folder} is a file, not a folder", path=source, key=key) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot create the folder {folder}: {exc.strerror or exc}",
+                          path=source, key=key) from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"the folder {folder} is not writable", path=source, key=key)
+
+
+def _too_deep(data: Any, depth: int = 0, where: str = "") -> str | None:
+    """The key path of the first value nested deeper than :data:`MAX_NESTING`, or None."""
+    if depth > MAX_NESTING:
+        return (where[:40] + "...") if len(where) > 40 else (where or "(top)")
+    if isinstance(data, dict):
+        for key, value in data.items():
+            found = _too_deep(value, depth + 1, f"{where}.{key}" if where else str(key))
+            if found is not None:
+                return found
+    elif isinstance(data, list):
+        for index, value in enumerate(data):
+            found = _too_deep(value, depth + 1, f"{where}[{index}]")
+            if found is not None:
+                return found
+    return None
+
+
+def _env_names(key: str) -> list[str]:
+    """The set ``LAMWORKS_`` variables that override the top-level key ``key``."""
+    wanted = f"{_ENV_PREFIX}{key}".upper()
+    return sorted(name for name in os.environ
+                  if name.upper() == wanted or name.upper().startswith(wanted + "__"))
+
+
+def _settings_error_message(exc: SettingsError) -> str:
+    """pydantic-settings' "error parsing value for field ..." as a line naming the variable."""
+    text = str(exc)
+    field_name = text.split('field "', 1)[1].split('"', 1)[0] if 'field "' in text else ""
+    names = ", ".join(_env_names(field_name)) if field_name else ""
+    cause = exc.__cause__
+    detail = f": {cause}" if cause is not None else ""
+    where = names or f"a {_ENV_PREFIX}... environment variable"
+    return (f"{where}: the environment override of {field_name or 'a key'!s} is not valid JSON"
+            f"{detail}")

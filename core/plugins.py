@@ -4,7 +4,9 @@
 plugins first, then every entry point of group ``lamworks`` that the allow-list and block-list
 admit. Each plugin's registration hooks run on their own, into a staging area; a plugin whose
 import, hook or registration fails is disabled as a whole (nothing of it stays registered) and
-recorded with its error. This is the one place that catches plugin exceptions.
+recorded with its error. This is the one place that catches plugin exceptions. At run time
+:meth:`PluginManager.disable` switches off a plugin that misbehaved (a tool call that hung past
+``limits.tool_timeout_seconds``) the same way.
 
 Allow-list: ``LAMWORKS_LOAD_PLUGINS=a,b`` (environment; empty means "none") wins over
 ``[plugins] allow``; ``[plugins] block`` always applies. Built-in default plugins (the core's
@@ -16,12 +18,13 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
@@ -66,6 +69,7 @@ RESERVED_COMMANDS = frozenset({"plugins", "tools", "ask", "confirm", "chat", "au
                                "ui", "kb"})
 
 Status = Literal["loaded", "failed", "blocked"]
+T = TypeVar("T")
 
 
 @dataclass
@@ -118,6 +122,7 @@ class PluginManager(pluggy.PluginManager):
         self.commands: dict[str, CommandGroup] = {}
         self.audit_formats: dict[str, AuditFormat] = {}
         self.warnings: list[str] = []
+        self._disabling = threading.Lock()
 
     # -- loading -------------------------------------------------------------------------------
 
@@ -278,20 +283,14 @@ class PluginManager(pluggy.PluginManager):
         record = self.records.get(name)
         if record is None:
             return
-        for tool_name in record.tools:
-            self.tools.pop(tool_name, None)
-        for policy_name in record.policies:
-            self.policies.pop(policy_name, None)
-        for source_name in record.knowledge_sources:
-            self.knowledge_sources.pop(source_name, None)
-        for extractor_name in record.slot_extractors:
-            self.slot_extractors.pop(extractor_name, None)
-        for planner_name in record.planners:
-            self.planners.pop(planner_name, None)
-        for command_name in record.commands:
-            self.commands.pop(command_name, None)
-        for format_name in record.audit_formats:
-            self.audit_formats.pop(format_name, None)
+        # New dicts, not pops: a request on another thread may be iterating the old ones.
+        self.tools = _without(self.tools, record.tools)
+        self.policies = _without(self.policies, record.policies)
+        self.knowledge_sources = _without(self.knowledge_sources, record.knowledge_sources)
+        self.slot_extractors = _without(self.slot_extractors, record.slot_extractors)
+        self.planners = _without(self.planners, record.planners)
+        self.commands = _without(self.commands, record.commands)
+        self.audit_formats = _without(self.audit_formats, record.audit_formats)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
@@ -303,6 +302,17 @@ class PluginManager(pluggy.PluginManager):
         record.error = _describe(exc)
         log.error("plugin %r disabled: %s", record.name, record.error)
         log.debug("".join(traceback.format_exception(exc)))
+
+    def disable(self, name: str, reason: str) -> PluginRecord | None:
+        """Switch off a loaded plugin at run time (it misbehaved: a tool call hung): everything
+        it registered goes, its record says ``failed`` with ``reason`` (``lamworks plugins``
+        and the Plugins page show it). Until restart; returns the record (None: unknown)."""
+        with self._disabling:
+            record = self.records.get(name)
+            if record is None or record.status != "loaded":
+                return record
+            self._fail(record, self.get_plugin(name), PluginError(name, reason))
+            return record
 
     def record_failure(self, name: str, exc: BaseException, *, version: str = "",
                        module: str = "") -> PluginRecord:
@@ -348,6 +358,11 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, PluginError):
         return str(exc).split(": ", 1)[1] if str(exc).startswith("plugin ") else str(exc)
     return f"{type(exc).__name__}: {exc}"
+
+
+def _without(items: dict[str, T], names: Iterable[str]) -> dict[str, T]:
+    gone = set(names)
+    return {key: value for key, value in items.items() if key not in gone}
 
 
 def _returning(obj: object) -> Callable[[], object]:

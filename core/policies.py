@@ -35,16 +35,22 @@ Example (a plugin module)::
 
 Pre-stage ``redact(fields)`` names argument fields hidden from the audit log and logs; post-stage
 ``redact(fields)`` names fields of the result's ``data`` hidden from the user and the audit log
-(dotted paths; a path through a list applies to every element).
+(dotted paths; a path through a list applies to every element). A tool's summary sentence is
+built from the same values, so the executor hides them there too (:func:`redact_text`): every
+value a redaction removes from ``data`` is removed from ``summary`` and ``audit_summary``,
+wherever and however often the tool wrote it — whichever tool wrote the sentence, with no
+cooperation needed from it.
 """
 
 from __future__ import annotations
 
 import copy
 import logging
+import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import Any, Literal, overload
 
 from .plan import Decision, Step
@@ -63,6 +69,7 @@ __all__ = [
     "policy",
     "redact",
     "redact_data",
+    "redact_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -70,6 +77,7 @@ log = logging.getLogger(__name__)
 Stage = Literal["request", "pre", "post"]
 REQUEST_TOOL = "(request)"
 REDACTED = "[redacted]"
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 @dataclass(frozen=True)
@@ -231,3 +239,70 @@ def _redact_path(node: Any, parts: list[str]) -> None:
         _redact_path(node[head], rest)
     else:
         node[head] = REDACTED
+
+
+def redact_text(text: str, data: Any, fields: Iterable[str]) -> str:
+    """``text`` with every value found at ``fields`` in ``data`` (the result's data before
+    redaction) replaced by ``"[redacted]"``.
+
+    A value is matched as a whole token (``MRN-000001``, not the ``1`` inside a longer number);
+    an ISO date is also matched as tools commonly print it (``12 Mar 1984``, ``March 12,
+    1984``, ``03/12/1984``). Values shorter than two characters and booleans are left alone:
+    they cannot be told apart from ordinary words.
+    """
+    if not text:
+        return text
+    values: set[str] = set()
+    for path in fields:
+        _collect(data, path.split("."), values)
+    forms = sorted({form for value in values for form in _renderings(value)}, key=len,
+                   reverse=True)
+    for form in forms:
+        # An ISO date is also hidden as the start of a timestamp (1984-03-12T09:00).
+        tail = r"(?:(?=T\d)|(?![\w-]))" if _ISO_DAY.fullmatch(form) else r"(?![\w-])"
+        text = re.sub(rf"(?<![\w-]){re.escape(form)}{tail}", REDACTED, text,
+                      flags=re.IGNORECASE)
+    return text
+
+
+def _collect(node: Any, parts: list[str], into: set[str]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _collect(item, parts, into)
+        return
+    if not isinstance(node, dict) or not parts or parts[0] not in node:
+        return
+    value = node[parts[0]]
+    if len(parts) > 1:
+        _collect(value, parts[1:], into)
+        return
+    _leaves(value, into)
+
+
+def _leaves(value: Any, into: set[str]) -> None:
+    """Every scalar under a hidden field (a hidden address is a dict of parts)."""
+    if isinstance(value, dict):
+        for item in value.values():
+            _leaves(item, into)
+    elif isinstance(value, list):
+        for item in value:
+            _leaves(item, into)
+    elif value is not None and not isinstance(value, bool):
+        shown = str(value).strip()
+        if len(shown) >= 2 and shown != REDACTED:
+            into.add(shown)
+
+
+def _renderings(value: str) -> list[str]:
+    forms = [value]
+    try:
+        day = date.fromisoformat(value[:10]) if len(value) >= 10 else None
+    except ValueError:
+        day = None
+    if day is not None:
+        forms += [day.isoformat(), f"{day.day} {day:%b %Y}", f"{day:%d %b %Y}",
+                  f"{day.day} {day:%B %Y}", f"{day:%d %B %Y}", f"{day:%b} {day.day}, {day.year}",
+                  f"{day:%B} {day.day}, {day.year}", f"{day:%b} {day.day} {day.year}",
+                  f"{day:%B} {day.day} {day.year}", f"{day:%m/%d/%Y}", f"{day:%d/%m/%Y}",
+                  f"{day.month}/{day.day}/{day.year}", f"{day:%d.%m.%Y}"]
+    return forms

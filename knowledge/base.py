@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from lamworks.errors import KnowledgeError
 from .chunking import ChunkingOptions, with_context
 from .embedder import Embedder, EmbeddingCache
 from .lexical import LexicalIndex
+from .limits import IngestLimits
 from .manifest import Manifest
 from .store import VectorStore
 
@@ -29,8 +31,9 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_MAX_FILE_BYTES", "PUBLIC", "KnowledgeBase"]
 
-DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024
-"""Documents larger than this (20 MiB) are refused with a message; the rest of a folder goes on."""
+DEFAULT_MAX_FILE_BYTES = IngestLimits().max_file_bytes
+"""Documents larger than this (20 MiB) are refused with a message; the rest of a folder goes on
+(``limits.ingest_max_file_bytes``)."""
 
 PUBLIC = "public"
 """The access label everyone may read, and the only one an anonymous search sees."""
@@ -54,15 +57,19 @@ class KnowledgeBase:
         manifest: Manifest,
         roles: Mapping[str, Sequence[str]] | None = None,
         users: Mapping[str, str] | None = None,
-        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_file_bytes: int | None = None,
         chunking: ChunkingOptions | None = None,
+        limits: IngestLimits | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
         self.manifest = manifest
         self.roles = {name: tuple(labels) for name, labels in (roles or {}).items()}
         self.users = dict(users or {})
-        self.max_file_bytes = max_file_bytes
+        self.limits = limits or IngestLimits()
+        """What one ingestion may read: sizes, unpacked archives, time (``[limits]``)."""
+        if max_file_bytes is not None:
+            self.limits = replace(self.limits, max_file_bytes=max_file_bytes)
         self.chunking = chunking or ChunkingOptions()
         self._lexical: LexicalIndex | None = None
         self._lexical_generation = -1
@@ -79,8 +86,9 @@ class KnowledgeBase:
         embedder: Embedder | None = None,
         roles: Mapping[str, Sequence[str]] | None = None,
         users: Mapping[str, str] | None = None,
-        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        max_file_bytes: int | None = None,
         chunking: ChunkingOptions | None = None,
+        limits: IngestLimits | None = None,
     ) -> KnowledgeBase:
         """A knowledge base in ``data_dir`` without a configuration file (tests, benchmarks).
 
@@ -93,7 +101,8 @@ class KnowledgeBase:
         store = (VectorStore.http(chroma_url, institution) if chroma_url
                  else VectorStore.embedded(data_dir / "chroma", institution))
         return cls(store=store, embedder=embedder, manifest=Manifest(data_dir / "knowledge.sqlite"),
-                   roles=roles, users=users, max_file_bytes=max_file_bytes, chunking=chunking)
+                   roles=roles, users=users, max_file_bytes=max_file_bytes, chunking=chunking,
+                   limits=limits)
 
     @classmethod
     def from_config(
@@ -108,7 +117,13 @@ class KnowledgeBase:
             embedder=embedder,
             roles={name: role.access for name, role in config.roles.items()},
             users={name: user.role for name, user in config.users.items()},
+            limits=IngestLimits.from_config(config.limits),
         )
+
+    @property
+    def max_file_bytes(self) -> int:
+        """The largest document file ingested (``limits.max_file_bytes``)."""
+        return self.limits.max_file_bytes
 
     # ---- access --------------------------------------------------------------------------
 

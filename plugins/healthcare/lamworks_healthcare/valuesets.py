@@ -10,7 +10,7 @@ codes; service types are this clinic's own small code system.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from .errors import InvalidResource
@@ -95,34 +95,50 @@ _SYSTEM_CODES: Mapping[str, frozenset[str]] = {
 
 
 def _fail(rtype: str, path: str, value: Any) -> InvalidResource:
-    return InvalidResource(f"{rtype}.{path}: {value!r} is not an allowed code here")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return InvalidResource(f"{rtype}.{path}: {shown} is not an allowed code here")
+
+
+def _allowed(value: Any, codes: Collection[str]) -> bool:
+    # A code is a string; anything else (a list, an object) is never an allowed code.
+    return isinstance(value, str) and value in codes
 
 
 def check_codes(resource: Mapping[str, Any]) -> None:
-    """Raise :class:`InvalidResource` for the first code outside its value set."""
+    """Raise :class:`InvalidResource` for the first code outside its value set.
+
+    Only codes are checked here, wherever the resource has the expected shape; an element of
+    the wrong shape (a status that is an object, telecom that is not a list) is left to the
+    fhir.resources validation, which names it."""
     rtype = str(resource.get("resourceType", ""))
     for element, allowed in _STATUS_FIELDS.get(rtype, {}).items():
-        if element in resource and resource[element] not in allowed:
+        if element in resource and not _allowed(resource[element], allowed):
             raise _fail(rtype, element, resource[element])
     for contact_path, contacts in _contacts(resource):
         for index, point in enumerate(contacts):
-            if "system" in point and point["system"] not in CONTACT_SYSTEM:
+            if not isinstance(point, dict):
+                continue
+            if "system" in point and not _allowed(point["system"], CONTACT_SYSTEM):
                 raise _fail(rtype, f"{contact_path}[{index}].system", point["system"])
-            if "use" in point and point["use"] not in CONTACT_USE:
+            if "use" in point and not _allowed(point["use"], CONTACT_USE):
                 raise _fail(rtype, f"{contact_path}[{index}].use", point["use"])
-    for index, participant in enumerate(resource.get("participant", []) or []):
+    participants = resource.get("participant")
+    for index, participant in enumerate(participants if isinstance(participants, list) else []):
         status = participant.get("status") if isinstance(participant, dict) else None
-        if rtype == "Appointment" and status is not None and status not in PARTICIPATION_STATUS:
+        if (rtype == "Appointment" and status is not None
+                and not _allowed(status, PARTICIPATION_STATUS)):
             raise _fail(rtype, f"participant[{index}].status", status)
     for key in ("serviceType",):
         for coding in _codings(resource.get(key)):
-            allowed = _SYSTEM_CODES.get(str(coding.get("system")))
-            if allowed is not None and coding.get("code") not in allowed:
+            codes = _SYSTEM_CODES.get(str(coding.get("system")))
+            if codes is not None and not _allowed(coding.get("code"), codes):
                 raise _fail(rtype, key, coding.get("code"))
 
 
-def _contacts(resource: Mapping[str, Any]) -> list[tuple[str, list[dict[str, Any]]]]:
-    return [("telecom", list(resource.get("telecom", []) or []))]
+def _contacts(resource: Mapping[str, Any]) -> list[tuple[str, list[Any]]]:
+    telecom = resource.get("telecom")
+    return [("telecom", telecom if isinstance(telecom, list) else [])]
 
 
 def _codings(value: Any) -> list[dict[str, Any]]:
@@ -133,5 +149,7 @@ def _codings(value: Any) -> list[dict[str, Any]]:
         if not isinstance(item, dict):
             continue
         concept = item.get("concept", item)
-        codings.extend(c for c in concept.get("coding", []) or [] if isinstance(c, dict))
+        coding = concept.get("coding") if isinstance(concept, dict) else None
+        if isinstance(coding, list):
+            codings.extend(c for c in coding if isinstance(c, dict))
     return codings
