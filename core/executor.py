@@ -3,7 +3,9 @@
 The order is the contract:
 
 1. journal ``pending`` row under the idempotency key (committed, fsynced) — or stop if the key
-   was seen before;
+   was seen before. The row keeps digests of the arguments and of the change, never the
+   arguments: the key is stamped on what the tool writes, and reconciliation finds it there
+   (and of the result, only what the audit keeps: :func:`journal_result`);
 2. ``before_action`` observers;
 3. the tool — for a tool that plans its writes, its ``apply`` with the step's stored
    :class:`~lamworks.Change` (the one the person confirmed), never a fresh plan;
@@ -12,6 +14,11 @@ The order is the contract:
 5. post-policies on the result (deny withholds it, redact hides fields);
 6. ``after_action`` observers;
 7. one audit row.
+
+:meth:`Executor.compensate` undoes an executed step whose plan could not finish (its tool's
+``compensate``), under a key derived from the step's, journaled and audited the same way.
+``lamworks.crashpoints.crash_point`` marks where the crash harness may kill the process (a test
+hook; nothing without ``LAMWORKS_CRASH_AT``).
 """
 
 from __future__ import annotations
@@ -24,14 +31,17 @@ from typing import Any
 
 from ._canonical import digest
 from .audit import AuditLog
+from .crashpoints import crash_point
 from .errors import ChangeConflict, ToolError
-from .journal import Journal
-from .plan import ActionResult, Decision, Step
+from .journal import Journal, arguments_digest
+from .limits import ToolTimedOut, call_with_timeout
+from .plan import ActionResult, Decision, Ref, Step
 from .plugins import PluginManager
 from .policies import Policy, PolicyContext, combine, evaluate, redact_data
 from .tools import ActionContext, Tool, as_action_result
 
-__all__ = ["Executor", "idempotency_key", "redacted_arguments"]
+__all__ = ["Executor", "compensation_key", "idempotency_key", "journal_result",
+           "redacted_arguments"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +49,21 @@ log = logging.getLogger(__name__)
 def idempotency_key(session_id: str, step: Step) -> str:
     """Stable for one step with one set of arguments; a retried step gets the same key."""
     return digest("lamworks-step", session_id, step.id, step.tool, step.arguments)
+
+
+def journal_result(result: ActionResult) -> dict[str, Any]:
+    """What the journal keeps of a result: what the audit log records of it (the audit
+    summary, else the summary, and the records it touched, ``Type/id`` without their display
+    names) — never its data, which may name someone. A step run again under its key gets
+    this back."""
+    summary = result.audit_summary if result.audit_summary is not None else result.summary
+    refs = [Ref(type=r.type, id=r.id) for r in result.refs]
+    return ActionResult(summary=summary, refs=refs).model_dump(mode="json")
+
+
+def compensation_key(key: str) -> str:
+    """The key of the undoing of the step whose key is ``key``."""
+    return digest("lamworks-compensation", key)
 
 
 def redacted_arguments(step: Step) -> dict[str, Any]:
@@ -66,10 +91,14 @@ class Executor:
         key = idempotency_key(ctx.session_id, step)
         ctx = replace(ctx, step_id=step.id, idempotency_key=key)
         shown_args = redacted_arguments(step)
+        crash_point("before_journal")
         seen = self.journal.begin(key, session_id=ctx.session_id, step_id=step.id,
-                                  tool=step.tool, arguments=shown_args, actor=ctx.user)
+                                  tool=step.tool, actor=ctx.user,
+                                  arguments_digest=arguments_digest(step.arguments),
+                                  change_digest=step.change_digest)
         if seen is not None:
             return self._already_seen(step, ctx, seen.status, seen.result, shown_args)
+        crash_point("after_journal")
 
         self.plugins.call_each("before_action", step=step, context=ctx, arguments=shown_args)
         try:
@@ -92,13 +121,63 @@ class Executor:
                 "error": f"The action failed unexpectedly (reference {reference}).",
             })
         else:
-            self.journal.complete(key, result.model_dump(mode="json"))
+            crash_point("before_complete")
+            self.journal.complete(key, journal_result(result))
             step = step.model_copy(update={"status": "executed", "result": result})
             step = self._post_policies(step, tool, ctx, post_policies, rate_counter)
 
         self.plugins.call_each("after_action", step=step, context=ctx, result=step.result)
+        crash_point("before_audit")
         self._audit(step, ctx, shown_args, event=f"step.{step.status}")
+        crash_point("after_audit")
         return step
+
+    def compensate(self, step: Step, tool: Tool, ctx: ActionContext, reason: str) -> bool:
+        """Undo an executed step with its tool's ``compensate``, at most once (journaled under
+        :func:`compensation_key`), and audit it (``step.compensated`` with ``reason``, or
+        ``step.compensation_failed``). Returns whether it was undone."""
+        if tool.compensate is None:
+            return False
+        key = idempotency_key(ctx.session_id, step)
+        undo_key = compensation_key(key)
+        ctx = replace(ctx, step_id=step.id, idempotency_key=undo_key)
+        shown_args = redacted_arguments(step)
+        seen = self.journal.begin(undo_key, session_id=ctx.session_id, step_id=step.id,
+                                  tool=step.tool, actor=ctx.user,
+                                  arguments_digest=arguments_digest(step.arguments),
+                                  change_digest=step.change_digest, compensates=key)
+        detail: dict[str, Any] = {"idempotency_key": undo_key, "compensates": key,
+                                  "reason": reason}
+        if step.change_digest:
+            detail["change_digest"] = step.change_digest
+        if seen is not None:
+            return seen.status == "done"
+        compensate, change = tool.compensate, step.change
+        try:
+            result = as_action_result(call_with_timeout(
+                lambda: compensate(ctx, change, key), ctx.config.limits.tool_timeout_seconds,
+                tool=tool.name))
+        except ToolTimedOut as exc:
+            # It may still write: the entry stays pending for start-up reconciliation.
+            detail["error"] = str(exc)
+            self.plugins.disable(tool.plugin, str(exc))
+            event, outcome, undone = "step.compensation_failed", "failed", False
+        except Exception as exc:
+            error = str(exc) if isinstance(exc, ToolError) else type(exc).__name__
+            if not isinstance(exc, ToolError):
+                log.exception("undoing %s failed", step.tool)
+            self.journal.fail(undo_key, error)
+            detail["error"] = error
+            event, outcome, undone = "step.compensation_failed", "failed", False
+        else:
+            self.journal.complete(undo_key, journal_result(result))
+            detail["refs"] = [str(r) for r in result.refs]
+            event, outcome, undone = "step.compensated", "compensated", True
+        self.audit.append(
+            actor=ctx.user, role=ctx.role, session_id=ctx.session_id, event=event,
+            tool=step.tool, step_id=step.id, arguments=shown_args,
+            decisions=decisions_for_audit(step.decisions), outcome=outcome, detail=detail)
+        return undone
 
     def _post_policies(self, step: Step, tool: Tool, ctx: ActionContext,
                        policies: Iterable[Policy], rate_counter: Any) -> Step:

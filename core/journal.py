@@ -5,10 +5,20 @@ key and commits it (fsynced, see :mod:`lamworks._sqlite`); after the effect it c
 with the result. A key that already has a row never executes again: ``done`` returns the stored
 result, ``pending`` means a crash happened mid-action and only reconciliation may settle it.
 
+The journal keeps no personal data: not the arguments (even redacted ones: a policy's redaction
+is for the audit, and what it leaves may still name someone), only their digest and the digest
+of the step's :class:`~lamworks.Change`, so a row can be matched with what a person confirmed
+without saying what it was; of the result, only what the audit log records of it (the executor's
+``journal_result``). Reconciliation never needs them: the key is stamped on what the
+action writes (a FHIR ``meta.tag``, a column of the plugin's own table), so after a crash the
+tool's ``reconcile(ctx, key)`` looks the key up in its store.
+
 At start-up :meth:`Journal.pending` lists rows a crash left behind; the runtime asks each tool's
 ``reconcile`` whether the effect happened and records ``done`` or ``abandoned``. Rows of tools
 without ``reconcile`` stay ``pending`` and are reported to the operator: the action is blocked
-rather than risk running twice. A crash can also fall between ``done`` (or ``failed``,
+rather than risk running twice. A row with ``compensates`` set is the undoing of an earlier
+step (a later step of its plan failed): it happened when the earlier step's effect is no longer
+found by that step's key. A crash can also fall between ``done`` (or ``failed``,
 ``abandoned``) and the step's audit row: :meth:`Journal.unaudited` lists settled rows of ended
 processes that no start-up has checked against the audit log yet, and
 :meth:`Journal.mark_audited` records the check, so each row is checked once.
@@ -27,15 +37,16 @@ import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from ._canonical import digest
 from ._sqlite import Database
 
-__all__ = ["Journal", "JournalEntry"]
+__all__ = ["Journal", "JournalEntry", "arguments_digest"]
 
 EntryStatus = Literal["pending", "done", "failed", "abandoned"]
 
@@ -45,7 +56,9 @@ CREATE TABLE IF NOT EXISTS journal (
     session_id TEXT NOT NULL,
     step_id    TEXT NOT NULL,
     tool       TEXT NOT NULL,
-    arguments  TEXT NOT NULL,
+    arguments_digest TEXT NOT NULL,
+    change_digest TEXT,
+    compensates TEXT,
     actor      TEXT NOT NULL,
     owner      TEXT NOT NULL,
     status     TEXT NOT NULL CHECK (status IN ('pending', 'done', 'failed', 'abandoned')),
@@ -62,6 +75,11 @@ CREATE INDEX IF NOT EXISTS journal_status ON journal (status);
 _AUDITED_INDEX = "CREATE INDEX IF NOT EXISTS journal_unaudited ON journal (audited, status)"
 
 
+def arguments_digest(arguments: Mapping[str, Any]) -> str:
+    """What the journal keeps of a step's arguments: their canonical SHA-256."""
+    return digest("lamworks-arguments", dict(arguments))
+
+
 @dataclass(frozen=True)
 class JournalEntry:
     """One row of the journal."""
@@ -70,7 +88,12 @@ class JournalEntry:
     session_id: str
     step_id: str
     tool: str
-    arguments: dict[str, Any]
+    arguments_digest: str
+    """:func:`arguments_digest` of the step's arguments (the arguments are not kept)."""
+    change_digest: str | None
+    """The digest of the step's :class:`~lamworks.Change`, for a tool that plans its writes."""
+    compensates: str | None
+    """For the undoing of an earlier step: that step's key."""
     actor: str
     owner: str
     status: EntryStatus
@@ -90,6 +113,8 @@ class Journal:
             columns = {row["name"] for row in conn.execute("PRAGMA table_info(journal)")}
             if "audited" not in columns:
                 conn.execute("ALTER TABLE journal ADD COLUMN audited INTEGER NOT NULL DEFAULT 0")
+            if "arguments" in columns:
+                _forget_arguments(conn)
             conn.execute(_AUDITED_INDEX)
 
     @property
@@ -100,17 +125,19 @@ class Journal:
         self._db.close()
 
     def begin(
-        self, key: str, *, session_id: str, step_id: str, tool: str,
-        arguments: dict[str, Any], actor: str,
+        self, key: str, *, session_id: str, step_id: str, tool: str, actor: str,
+        arguments_digest: str, change_digest: str | None = None,
+        compensates: str | None = None,
     ) -> JournalEntry | None:
         """Record intent to run. Returns ``None`` when this call owns the key (go ahead), or the
         existing entry when the key was seen before (do not run again)."""
         try:
             self._db.execute(
-                "INSERT INTO journal (key, session_id, step_id, tool, arguments, actor, owner,"
-                " status, created) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
-                (key, session_id, step_id, tool, json.dumps(arguments, default=str), actor,
-                 f"{_HOST}:{os.getpid()}", time.time()),
+                "INSERT INTO journal (key, session_id, step_id, tool, arguments_digest,"
+                " change_digest, compensates, actor, owner, status, created)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+                (key, session_id, step_id, tool, arguments_digest, change_digest, compensates,
+                 actor, f"{_HOST}:{os.getpid()}", time.time()),
             )
         except sqlite3.IntegrityError:
             return self.get(key)
@@ -199,13 +226,36 @@ def _orphaned(entry: JournalEntry, grace: float) -> bool:
     return False
 
 
+def _forget_arguments(conn: sqlite3.Connection) -> None:
+    """Migrate a journal from before digests: each row's arguments become their digest, and the
+    column goes; a result keeps only its audit summary and refs (``secure_delete``: the old
+    pages are overwritten, not just unlinked)."""
+    conn.execute("PRAGMA secure_delete = ON")
+    conn.execute("ALTER TABLE journal ADD COLUMN arguments_digest TEXT NOT NULL DEFAULT ''")
+    conn.execute("ALTER TABLE journal ADD COLUMN change_digest TEXT")
+    conn.execute("ALTER TABLE journal ADD COLUMN compensates TEXT")
+    for row in conn.execute("SELECT key, arguments, result FROM journal").fetchall():
+        result = json.loads(row["result"]) if row["result"] else None
+        if isinstance(result, dict):  # only what the audit keeps (see journal_result)
+            summary = result.get("audit_summary")
+            result = {"summary": result.get("summary", "") if summary is None else summary,
+                      "refs": [{"type": r.get("type"), "id": r.get("id")}
+                               for r in result.get("refs", []) if isinstance(r, dict)]}
+        conn.execute("UPDATE journal SET arguments_digest = ?, result = ? WHERE key = ?",
+                     (arguments_digest(json.loads(row["arguments"] or "{}")),
+                      None if result is None else json.dumps(result), row["key"]))
+    conn.execute("ALTER TABLE journal DROP COLUMN arguments")
+
+
 def _entry(row: sqlite3.Row) -> JournalEntry:
     return JournalEntry(
         key=row["key"],
         session_id=row["session_id"],
         step_id=row["step_id"],
         tool=row["tool"],
-        arguments=json.loads(row["arguments"]),
+        arguments_digest=row["arguments_digest"],
+        change_digest=row["change_digest"],
+        compensates=row["compensates"],
         actor=row["actor"],
         owner=row["owner"],
         status=row["status"],

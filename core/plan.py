@@ -43,10 +43,11 @@ earlier step of the same plan; the runtime fills it in when the step is reached.
 DecisionKind = Literal["allow", "deny", "confirm", "redact"]
 StepStatus = Literal[
     "planned", "denied", "awaiting_confirmation", "executed", "failed", "cancelled", "skipped",
-    "conflict",
+    "conflict", "compensated",
 ]
 """``conflict``: the step's :class:`Change` no longer matched the records when it was applied
-(a version it expected had moved), so nothing was written."""
+(a version it expected had moved), so nothing was written. ``compensated``: the step ran, then
+was undone because a later step of its plan could not run."""
 
 
 class Decision(BaseModel):

@@ -70,6 +70,9 @@ class DialogState(BaseModel):
     """The question a new request set aside last turn; a reply that picks one of the
     ``options`` that request listed answers it ("book Ana on Friday" → "what times?" → "the
     9:30 one"). Kept for one turn."""
+    plan_done: list[Step] = Field(default_factory=list)
+    """The steps of the plan in progress that have run (a plan paused for a confirmation keeps
+    them): if a later step cannot run, those the runtime can undo are undone."""
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})

@@ -10,8 +10,15 @@
 Nothing half-executes: every step's pre-policies run before the first step does, and one deny
 stops the whole plan. A step of a tool that plans its writes gets its exact
 :class:`~lamworks.Change` once its policies allow it (a change that cannot be planned denies the
-step). A step that needs confirmation pauses the plan, with its change and a token bound to
-the change's digest; :meth:`Runtime.confirm` resumes it — the pre-policies of every step that
+step). A later step that uses what an earlier one creates is checked on the values that step's
+change mints (the patient id a registration will have), and planned through the earlier
+changes (``ActionContext.planned``), before anything runs. When a later write step is denied or
+fails once earlier ones ran, the earlier ones are undone (their tools' ``compensate``, audited
+as ``step.compensated`` with the reason); a plan with a write that cannot be undone before
+another write says so first and waits for the person's confirmation (``core.not_atomic``).
+
+A step that needs confirmation pauses the plan, with its change and a token bound to the
+change's digest; :meth:`Runtime.confirm` resumes it — the pre-policies of every step that
 runs are checked again with what is true then, and the confirmed change is applied exactly, or,
 when the records moved meanwhile, not at all: the step is planned again and the person is asked
 about the new proposal. :meth:`Runtime.cancel` drops it. Everything a later request needs
@@ -43,7 +50,13 @@ from .audit import AuditLog
 from .audit_signing import CheckpointSigner
 from .config import InstitutionConfig, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError, ToolError
-from .executor import Executor, decisions_for_audit, idempotency_key, redacted_arguments
+from .executor import (
+    Executor,
+    decisions_for_audit,
+    idempotency_key,
+    journal_result,
+    redacted_arguments,
+)
 from .journal import Journal, JournalEntry
 from .plan import (
     REF_PLACEHOLDER,
@@ -65,6 +78,9 @@ from .tools import ActionContext, Tool, tool
 __all__ = ["Runtime", "StartupReport"]
 
 log = logging.getLogger(__name__)
+
+NOT_ATOMIC_POLICY = "core.not_atomic"
+"""The policy name of the confirmation a plan asks for when it is not all-or-nothing."""
 
 
 @dataclass
@@ -217,6 +233,7 @@ class Runtime:
         cancelled = step.model_copy(update={"status": "cancelled", "confirmation_token": None})
         self._audit_step(base, cancelled, "step.cancelled", outcome="cancelled")
         state.pending_steps = []
+        state.plan_done = []  # what already ran stays: the person stopped the rest
         state.remember("assistant", "Cancelled.")
         self.sessions.save(session_id, user, state, version)
         return Turn(session_id=session_id, turn_id=_new_id(), user=user,
@@ -261,6 +278,7 @@ class Runtime:
                 self.confirmations.cancel(stale.confirmation_token)
             self._audit_step(base, stale, "step.cancelled", outcome="superseded")
         state.pending_steps = []
+        state.plan_done = []  # a new request: the paused plan (if any) ends as it stands
         state.remember("user", turn.utterance)
 
         refusal = self.screen_request(base, turn.utterance)
@@ -286,7 +304,7 @@ class Runtime:
             self.sessions.save(turn.session_id, turn.user, state, version)
             return turn.model_copy(update={"answer": answer, "follow_up": plan.follow_up})
 
-        checked = [self._pre_check(base, step) for step in plan.steps]
+        checked = self._check_plan(base, plan.steps)
         denied = [s for s in checked if s.status == "denied"]
         if denied:
             steps = [s if s.status == "denied" else s.model_copy(update={"status": "skipped"})
@@ -319,12 +337,73 @@ class Runtime:
         self._audit_step(base, refused, "request.denied", outcome="denied")
         return verdict
 
+    def _check_plan(self, base: ActionContext, steps: list[Step]) -> list[Step]:
+        """Every step checked before the first runs: its pre-policies and its change, a later
+        step through the changes of the earlier ones (placeholders bound to the records those
+        changes mint, its change planned with ``ActionContext.planned``). A step that uses an
+        earlier step's record keeps its placeholders (it is bound and planned again, on what
+        really happened, when it is reached); if its tool cannot plan it before that record
+        exists (a refusal about the argument that names the record, or about no argument in
+        particular), its policies still decide now on the values it will have; any other
+        refusal denies the plan.
+
+        A plan whose write is followed by another write that may still fail, and whose tool
+        cannot undo it, waits for the person's confirmation saying so (``core.not_atomic``)."""
+        checked: list[Step] = []
+        planned: list[Change] = []
+        provisional: list[Step] = []  # the earlier steps as if done: their changes' results
+        for step in steps:
+            bound = _bind_references(step, provisional)
+            if bound is None:
+                result = self._pre_check(base, step)
+            else:
+                result = self._pre_check(base, bound, planned=tuple(planned))
+                denial = result.denial()
+                waiting = {k for k, v in step.arguments.items()
+                           if isinstance(v, dict) and REF_PLACEHOLDER in v}
+                if bound is not step and denial is not None and denial.policy == "core.plan" \
+                        and (not denial.fields or set(denial.fields) & waiting):
+                    # Its tool cannot plan before the earlier record exists: the policies
+                    # decided on the real values; the change is planned when it is reached.
+                    result = result.model_copy(update={
+                        "decisions": [d for d in result.decisions if d is not denial],
+                        "status": "planned"})
+            if result.change is not None:
+                planned.append(result.change)
+            provisional.append(result.model_copy(update={
+                "id": step.id, "result": result.change.result() if result.change else None}))
+            if bound is not None and bound is not step and result.status != "denied":
+                # Stored with its placeholders: bound to what the earlier step really produced.
+                result = step.model_copy(update={"decisions": result.decisions,
+                                                 "status": result.status})
+            checked.append(result)
+        return self._not_atomic(checked)
+
+    def _not_atomic(self, steps: list[Step]) -> list[Step]:
+        """The steps, the first write among them asking for confirmation when a write that
+        cannot be undone comes before another write (which could still fail)."""
+        writes = [i for i, s in enumerate(steps)
+                  if (t := self.tools.get(s.tool)) is not None and t.risk != "read"]
+        if len(writes) < 2 or any(s.status == "denied" for s in steps):
+            return steps
+        stuck = [steps[i] for i in writes[:-1] if self.tools[steps[i].tool].compensate is None]
+        if not stuck:
+            return steps
+        names = ", ".join(dict.fromkeys(self.tools[s.tool].short_name for s in stuck))
+        ask = Decision(kind="confirm", policy=NOT_ATOMIC_POLICY, reason=(
+            f"These {len(writes)} changes are not all-or-nothing: if a later one cannot be "
+            f"done, what {names} did stays done (it cannot be undone automatically)."))
+        first = writes[0]
+        marked = steps[first].model_copy(update={"decisions": [*steps[first].decisions, ask]})
+        return [*steps[:first], marked, *steps[first + 1:]]
+
     def _pre_check(self, base: ActionContext, step: Step, *, recheck: bool = False,
-                   keep_change: bool = False) -> Step:
+                   keep_change: bool = False, planned: tuple[Change, ...] = ()) -> Step:
         """The step with its pre-policies' decisions and, for a tool that plans its writes, the
         exact Change it will make, planned once no policy denies (a change that cannot be
         planned denies the step). ``keep_change``: the step keeps the change it carries (the
-        one a person confirmed); any other change is planned afresh, never trusted."""
+        one a person confirmed); any other change is planned afresh, never trusted.
+        ``planned``: the changes earlier steps of the plan will make first."""
         tool = self.tools.get(step.tool)
         if tool is None:
             return step.model_copy(update={"status": "denied", "decisions": [
@@ -337,11 +416,11 @@ class Runtime:
         if combine(decisions).kind == "deny":
             return step.model_copy(update={"decisions": decisions, "status": "denied"})
         if tool.apply is not None and step.change is None and not _waits_for_references(step):
-            planned = self._plan_change(base, tool, step)
-            if isinstance(planned, Decision):
-                return step.model_copy(update={"decisions": [*decisions, planned],
+            change = self._plan_change(replace(base, planned=planned), tool, step)
+            if isinstance(change, Decision):
+                return step.model_copy(update={"decisions": [*decisions, change],
                                                "status": "denied"})
-            step = step.model_copy(update={"change": planned, "change_digest": planned.digest()})
+            step = step.model_copy(update={"change": change, "change_digest": change.digest()})
         return step.model_copy(update={"decisions": decisions, "status": "planned"})
 
     def _plan_change(self, base: ActionContext, tool: Tool, step: Step) -> Change | Decision:
@@ -352,7 +431,9 @@ class Runtime:
         try:
             return tool.plan(ctx, step.arguments)
         except ToolError as exc:
-            return Decision(kind="deny", policy="core.plan", reason=str(exc))
+            # ``fields``: the argument the refusal is about, when the tool says.
+            return Decision(kind="deny", policy="core.plan", reason=str(exc),
+                            fields=(exc.field,) if exc.field else ())
         except Exception:
             reference = uuid.uuid4().hex[:8]
             log.exception("planning %s failed (ref %s)", tool.name, reference)
@@ -420,6 +501,8 @@ class Runtime:
             finished = self.executor.execute(step, tool, ctx, self.policies("post"),
                                              self.rate_counter)
             done.append(finished)
+            if finished.status == "executed" and tool.risk != "read":
+                state.plan_done.append(finished)
             if finished.status == "conflict":
                 # Nothing was written. Plan again on what is true now and ask the person about
                 # the new situation; the later steps follow the new step.
@@ -445,6 +528,9 @@ class Runtime:
                 state.last_step = state.last_step.model_copy(update={"status": finished.status})
             if finished.status != "executed":
                 break
+        if awaiting is None:
+            done = self._undo_if_unfinished(base, state, done)
+            state.plan_done = []
         answer = _answer(done)
         state.remember("assistant", answer)
         try:
@@ -460,6 +546,37 @@ class Runtime:
         return turn.model_copy(update={"plan": plan, "answer": answer,
                                        "awaiting_confirmation": awaiting,
                                        "citations": citations})
+
+    def _undo_if_unfinished(self, base: ActionContext, state: DialogState,
+                            done: list[Step]) -> list[Step]:
+        """When the plan stopped at a write step that was denied or failed, undo the writes of
+        the plan that ran before it, newest first (their tools' ``compensate``; each audited).
+        Returns ``done`` with the undone steps marked ``compensated``."""
+        stopped = done[-1] if done else None
+        if stopped is None or stopped.status not in ("denied", "failed") or not state.plan_done:
+            return done
+        tool = self.tools.get(stopped.tool)
+        if tool is not None and tool.risk == "read":
+            return done  # a read that failed changed nothing the earlier writes depend on
+        entry = self.journal.get(idempotency_key(base.session_id, stopped))
+        if entry is not None and entry.status == "pending":
+            return done  # timed out: it may still take effect, so what it needs stays
+        denial = stopped.denial()
+        why = (f"was denied: {denial.for_audit()['reason']}" if denial is not None
+               else "failed")
+        reason = f"A later step of the same request ({stopped.tool}) {why}."
+        undone: dict[str, Step] = {}
+        for step in reversed(state.plan_done):
+            earlier = self.tools.get(step.tool)
+            if earlier is not None and self.executor.compensate(
+                    step, earlier, self._tool_context(base, earlier), reason):
+                undone[step.id] = step.model_copy(update={"status": "compensated",
+                                                          "error": reason})
+        gone = {(r.type, r.id) for s in undone.values() if s.result for r in s.result.refs}
+        state.references = {k: r for k, r in state.references.items()
+                            if (r.type, r.id) not in gone}
+        shown = [undone.pop(s.id, s) for s in done]
+        return [*undone.values(), *shown]
 
     def _await(self, turn: Turn, base: ActionContext, step: Step) -> Step:
         """The step paused for confirmation, with a token bound to its tool, arguments and
@@ -513,6 +630,10 @@ class Runtime:
         return report
 
     def _settle_pending(self) -> StartupReport:
+        """Settle the entries a crash left pending, each by its tool's ``reconcile(ctx, key)``:
+        the key is stamped on what the action wrote, so the store says whether it happened (the
+        journal has no arguments to offer). The undoing of an earlier step happened when that
+        step's effect is no longer found by that step's key."""
         report = StartupReport()
         for entry in self.journal.pending():
             tool = self.tools.get(entry.tool)
@@ -521,39 +642,60 @@ class Runtime:
                 report.unresolved.append(label)
                 log.warning("journal entry left pending, needs an operator: %s", label)
                 continue
+            looked_up = entry.compensates or entry.key
             try:
                 base = self.action_context(entry.session_id, entry.actor)
                 ctx = replace(self._tool_context(base, tool), step_id=entry.step_id,
-                              idempotency_key=entry.key)
-                outcome = tool.reconcile(ctx, entry.arguments)
+                              idempotency_key=looked_up)
+                outcome = tool.reconcile(ctx, looked_up)
             except Exception as exc:
                 report.unresolved.append(f"{label}: reconcile failed: {exc!r}")
                 log.exception("reconcile failed for %s", label)
                 continue
-            if outcome is None:
+            if entry.compensates is not None:
+                # Undone when the earlier step's effect is gone; else it stays done.
+                happened = outcome is None
+                outcome = ActionResult(summary="Undone (recovered after a restart).")
+            else:
+                happened = outcome is not None
+            if not happened:
                 self.journal.abandon(entry.key, "interrupted before the side effect (reconciled)")
                 report.abandoned.append(label)
                 event, result = "journal.abandoned", "abandoned"
             else:
-                self.journal.complete(entry.key, outcome.model_dump(mode="json"))
+                assert outcome is not None
+                self.journal.complete(entry.key, journal_result(outcome))
                 report.reconciled.append(label)
-                event, result = "journal.reconciled", "executed"
+                event, result = "journal.reconciled", (
+                    "compensated" if entry.compensates else "executed")
+            detail = {"idempotency_key": entry.key, **_digests(entry)}
             self.audit.append(actor=entry.actor, role=base.role, session_id=entry.session_id,
                               event=event, tool=entry.tool, step_id=entry.step_id,
-                              arguments=entry.arguments, outcome=result,
-                              detail={"idempotency_key": entry.key})
+                              arguments=self._audited_arguments(entry), outcome=result,
+                              detail=detail)
             self.journal.mark_audited(entry.key)
         return report
+
+    def _audited_arguments(self, entry: JournalEntry) -> dict[str, Any]:
+        """The step's arguments as the audit log already holds them (redacted by the step's
+        policies when it was proposed or confirmed), or none: the journal keeps only their
+        digest."""
+        for row in reversed(self.audit.entries_for_step(entry.step_id)):
+            if row.arguments:
+                return dict(row.arguments)
+        return {}
 
     def _repair_audit(self, report: StartupReport) -> None:
         """Give settled journal entries of ended processes the audit row a crash cost them (a
         SIGKILL between the journal's ``done`` and the append); each entry is checked once."""
         expected = {"done": ("step.executed", "journal.reconciled"), "failed": ("step.failed",),
                     "abandoned": ("journal.abandoned",)}
+        undoing = {"done": ("step.compensated", "journal.reconciled"),
+                   "failed": ("step.compensation_failed",), "abandoned": ("journal.abandoned",)}
         for entry in self.journal.unaudited():
             label = f"{entry.tool} (step {entry.step_id}, key {entry.key[:12]})"
             try:
-                events = expected[entry.status]
+                events = (undoing if entry.compensates else expected)[entry.status]
                 if not any(row.event in events and row.detail.get("idempotency_key") == entry.key
                            for row in self.audit.entries_for_step(entry.step_id)):
                     self._append_repaired(entry, events[0])
@@ -569,6 +711,7 @@ class Runtime:
             "idempotency_key": entry.key,
             "repaired": "written at start-up: the process that ran this action stopped before "
                         "its audit row (policy decisions were not kept)",
+            **_digests(entry),
         }
         if entry.status == "done" and entry.result is not None:
             result = ActionResult.model_validate(entry.result)
@@ -578,11 +721,12 @@ class Runtime:
         elif entry.error:
             detail["error"] = entry.error
         user = self.config.users.get(entry.actor)
-        outcome = {"done": "executed"}.get(entry.status, entry.status)
+        outcome = {"done": "compensated" if entry.compensates else "executed"}.get(
+            entry.status, entry.status)
         self.audit.append(actor=entry.actor, role=user.role if user else "",
                           session_id=entry.session_id, event=event, tool=entry.tool,
-                          step_id=entry.step_id, arguments=entry.arguments, outcome=outcome,
-                          detail=detail)
+                          step_id=entry.step_id, arguments=self._audited_arguments(entry),
+                          outcome=outcome, detail=detail)
 
 
 @tool(name=REQUEST_TOOL, description="The person's request itself, before any planning.")
@@ -591,6 +735,13 @@ def _request_stand_in() -> ActionResult:
 
 
 _REQUEST_STAND_IN: Tool = _request_stand_in
+
+
+def _digests(entry: JournalEntry) -> dict[str, str]:
+    """What the journal holds of a step instead of its arguments, for an audit row's detail."""
+    found = {"arguments_digest": entry.arguments_digest, "change_digest": entry.change_digest,
+             "compensates": entry.compensates}
+    return {k: v for k, v in found.items() if v}
 
 
 def _bind_references(step: Step, done: list[Step]) -> Step | None:
@@ -688,5 +839,8 @@ def _answer(steps: list[Step]) -> str:
             parts.append(_denial_text(step))
         elif step.status == "failed":
             parts.append(f"That didn't work: {step.error}")
+        elif step.status == "compensated":
+            summary = step.result.summary if step.result else step.tool
+            parts.append(f"Undone, because the request could not be completed: {summary}")
     return " ".join(parts)
 

@@ -31,6 +31,12 @@ A write tool may plan, then apply: with ``apply=``, the function returns the exa
 the person, binds the confirmation to its digest, and applies what was confirmed (see
 :class:`~lamworks.Change` for a worked example). Tools without ``apply`` act when called.
 
+Exactly once across crashes: a write tool stamps ``ctx.idempotency_key`` on what it writes (a
+FHIR ``meta.tag``, a column of its own table) and its ``reconcile(ctx, key)`` looks the key up
+after a crash — never the arguments, which the journal does not keep. ``compensate(ctx, change,
+key)`` undoes an applied change when a later step of the same plan cannot run; a plan whose
+earlier writes cannot be undone is confirmed as not all-or-nothing first.
+
 What does not live here: deciding whether a tool may run (:mod:`lamworks.policies`) and running it
 with a journal entry (:mod:`lamworks.executor`).
 """
@@ -57,6 +63,7 @@ from .scopes import Scope
 __all__ = [
     "ActionContext",
     "Applier",
+    "Compensator",
     "ENTITY_KEY",
     "REF_KEY",
     "Reconciler",
@@ -101,6 +108,10 @@ class ActionContext:
     """The clock (timezone-aware, in the institution's zone); tests replace it."""
     services: Mapping[str, Any] = field(default_factory=dict)
     """Shared objects published by plugins at startup (a FHIR store, the knowledge base)."""
+    planned: tuple[Change, ...] = ()
+    """While planning a later step of a plan: the changes the earlier steps will make, not yet
+    applied. A tool reads records through them (the patient the step before registers) so the
+    whole plan is planned before its first step runs; empty otherwise."""
 
     @property
     def data_dir(self) -> Path:
@@ -109,16 +120,35 @@ class ActionContext:
 
 
 class Reconciler(Protocol):
-    """Decides after a crash whether a tool's side effect happened.
+    """Decides after a crash whether a tool's side effect happened, by its idempotency key.
 
-    Called at start-up for a journal entry that was written but never completed. Return the
-    result when the effect did happen (the entry is completed with it), or ``None`` when it did
-    not (the entry is marked abandoned; the action is never retried automatically).
+    Called at start-up for a journal entry that was written but never completed, with the
+    entry's key (also ``ctx.idempotency_key``): the tool stamped it on what it writes, so it
+    looks it up in its store. Return the result when the effect did happen (the entry is
+    completed with it), or ``None`` when it did not (the entry is marked abandoned; the action
+    is never retried automatically). The arguments are not available: the journal keeps only
+    their digest.
     """
 
     def __call__(
-        self, ctx: ActionContext, arguments: dict[str, Any]
+        self, ctx: ActionContext, key: str
     ) -> ActionResult | None: ...  # pragma: no cover - protocol
+
+
+class Compensator(Protocol):
+    """Undoes what a tool did, when a later step of the same plan cannot run.
+
+    ``change`` is the :class:`~lamworks.Change` it applied (``None`` for a tool that does not
+    plan its writes: it finds them by the key alone); ``key`` is the idempotency key it ran
+    under (what it wrote carries it); ``ctx.idempotency_key`` is the undoing's own key, to stamp
+    on what it writes. All of it is undone or nothing: when what the step wrote has moved since
+    (someone else edited it), it raises :class:`~lamworks.ChangeConflict` and the step stays
+    done.
+    """
+
+    def __call__(
+        self, ctx: ActionContext, change: Change | None, key: str
+    ) -> ActionResult: ...  # pragma: no cover - protocol
 
 
 class Applier(Protocol):
@@ -154,6 +184,8 @@ class Tool:
     apply: Applier | None = None
     """Set for a write tool that plans: ``function`` returns a :class:`~lamworks.Change` and
     this commits it (see :meth:`plan`)."""
+    compensate: Compensator | None = None
+    """Set for a write tool whose effect can be undone (see :class:`Compensator`)."""
     input_schema: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the tool was declared with (tools from :func:`tool_from_schema`)."""
 
@@ -347,6 +379,7 @@ def tool(
     produces: str | None = None,
     reconcile: Reconciler | None = None,
     apply: Applier | None = None,
+    compensate: Compensator | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -362,6 +395,7 @@ def tool(
     produces: str | None = None,
     reconcile: Reconciler | None = None,
     apply: Applier | None = None,
+    compensate: Compensator | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
 
@@ -374,12 +408,16 @@ def tool(
         examples: A few utterances that should select this tool (used by the router).
         consumes: Types of references the tool needs (``"Patient"``), for the chainer.
         produces: The type of reference it creates (``"Appointment"``).
-        reconcile: Called after a crash to learn whether the side effect happened.
+        reconcile: Called after a crash with the step's idempotency key, to learn whether the
+            side effect happened (see :class:`Reconciler`).
         apply: Makes a write tool that plans: the function returns the
             :class:`~lamworks.Change` it will make, writing nothing, and
             ``apply(ctx, change)`` commits exactly that change or raises
             :class:`~lamworks.ChangeConflict`. The runtime plans before asking for
             confirmation and applies the change the person confirmed.
+        compensate: Undoes what the tool did when a later step of its plan cannot run (see
+            :class:`Compensator`); without it, a plan with this step before another write is
+            confirmed as not all-or-nothing.
     """
     if risk not in _RISKS:
         raise ValueError(f"risk must be one of {', '.join(_RISKS)}, not {risk!r}")
@@ -405,6 +443,7 @@ def tool(
             takes_context=takes_context,
             reconcile=reconcile,
             apply=apply,
+            compensate=compensate,
         )
 
     return build(func) if func is not None else build

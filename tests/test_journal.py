@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from lamworks import AuditLog, Runtime, Step, load_config
-from lamworks.journal import Journal
+from lamworks.executor import idempotency_key
+from lamworks.journal import Journal, arguments_digest
 
 CHILD = textwrap.dedent(
     """
@@ -76,7 +77,10 @@ def test_sigkill_mid_action_then_restart_runs_at_most_once(
     )
 
     # The same step again (same session, step id and arguments → same key) never runs again.
-    step = Step(id=entry.step_id, tool=entry.tool, arguments=entry.arguments)
+    # The journal keeps only the arguments' digest: the child asked for label=first.
+    arguments = {"label": "first"}
+    assert entry.arguments_digest == arguments_digest(arguments)
+    step = Step(id=entry.step_id, tool=entry.tool, arguments=arguments)
     ctx = runtime.action_context(entry.session_id, "alice")
     again = runtime.executor.execute(step, runtime.tools["counter.bump"], ctx, [])
     assert _bumps(config.data_dir) == expected_bumps
@@ -95,7 +99,7 @@ def test_pending_entry_without_reconcile_is_reported_and_blocked(
     # A pending row written by a process that no longer exists (pid 1 is never ours... use a
     # pid that cannot exist) for a tool without reconcile.
     journal.begin("k-orphan", session_id="s", step_id="s-1", tool="counter.fragile",
-                  arguments={}, actor="alice")
+                  arguments_digest=arguments_digest({}), actor="alice")
     journal._conn.execute("UPDATE journal SET owner = ? WHERE key = 'k-orphan'",
                           (f"{os.uname().nodename}:99999999",))
     journal.close()
@@ -107,10 +111,11 @@ def test_pending_entry_without_reconcile_is_reported_and_blocked(
 
 def test_live_process_entries_are_not_reconciled(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.db")
-    journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments={}, actor="a")
+    journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments_digest="d",
+                  actor="a")
     assert journal.pending() == []  # our own, in flight
     assert [e.key for e in journal.pending(orphaned_only=False)] == ["k1"]
-    assert journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments={},
+    assert journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments_digest="d",
                          actor="a") is not None  # a key is claimed once
 
 
@@ -118,7 +123,7 @@ def _settled_by_a_dead_process(database: Path, key: str, step_id: str) -> None:
     """A journal entry marked ``done`` by a process SIGKILLed before its audit append."""
     journal = Journal(database)
     journal.begin(key, session_id="s", step_id=step_id, tool="counter.bump",
-                  arguments={"label": "lost"}, actor="alice")
+                  arguments_digest=arguments_digest({"label": "lost"}), actor="alice")
     journal.complete(key, {"summary": "Bumped the counter.", "refs": [
         {"type": "Counter", "id": "c-1"}]})
     journal._conn.execute("UPDATE journal SET owner = ? WHERE key = ?",
@@ -174,7 +179,53 @@ def test_done_entry_with_its_audit_row_is_checked_not_repaired(
 
 def test_a_live_process_done_entry_is_left_for_a_later_start(tmp_path: Path) -> None:
     journal = Journal(tmp_path / "j.db")
-    journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments={}, actor="a")
+    journal.begin("k1", session_id="s", step_id="s1", tool="t", arguments_digest="d",
+                  actor="a")
     journal.complete("k1", {"summary": "ok"})
     assert journal.unaudited() == []  # ours: its audit row may be on its way
     journal.close()
+
+
+def test_the_journal_keeps_digests_never_arguments(runtime: Runtime) -> None:
+    turn = runtime.handle("s", "alice", "add a note text=hello author_email=ana@example.org")
+    step = turn.awaiting_confirmation
+    assert step is not None
+    runtime.confirm("s", step.id)
+    entry = runtime.journal.get(idempotency_key("s", step))
+    assert entry is not None and entry.status == "done"
+    assert entry.arguments_digest == arguments_digest(step.arguments)
+    columns = {r["name"] for r in runtime.journal._conn.execute("PRAGMA table_info(journal)")}
+    assert "arguments" not in columns
+    rows = [dict(r) for r in runtime.journal._conn.execute("SELECT * FROM journal")]
+    assert len(rows) == 1 and "ana@example.org" not in str(rows)  # nor in its result
+
+
+def test_a_journal_from_before_digests_forgets_its_arguments(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript("""
+        CREATE TABLE journal (key TEXT PRIMARY KEY, session_id TEXT NOT NULL,
+            step_id TEXT NOT NULL, tool TEXT NOT NULL, arguments TEXT NOT NULL,
+            actor TEXT NOT NULL, owner TEXT NOT NULL, status TEXT NOT NULL, result TEXT,
+            error TEXT, created REAL NOT NULL, completed REAL);
+        INSERT INTO journal VALUES ('k1', 's', 'st', 'healthcare.register_patient',
+            '{"first_name": "Ana", "last_name": "Ruizabal", "birth_date": "[redacted]"}',
+            'frontdesk', 'host:1', 'pending', NULL, NULL, 1.0, NULL);
+        INSERT INTO journal VALUES ('k2', 's', 'st2', 'healthcare.register_patient', '{}',
+            'frontdesk', 'host:1', 'done', '{"summary": "Registered Ana Ruizabal.",
+            "audit_summary": "register_patient completed (Patient/p1)", "data": {"mrn": "M"},
+            "refs": [{"type": "Patient", "id": "p1", "display": "Ana Ruizabal"}]}', NULL, 1.0,
+            2.0);
+    """)
+    old.close()
+    journal = Journal(path)
+    entry = journal.get("k1")
+    assert entry is not None and entry.status == "pending"
+    assert entry.arguments_digest == arguments_digest(
+        {"first_name": "Ana", "last_name": "Ruizabal", "birth_date": "[redacted]"})
+    done = journal.get("k2")
+    assert done is not None and done.result["summary"] == \
+        "register_patient completed (Patient/p1)" and "data" not in done.result
+    journal.close()
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    assert b"Ruizabal" not in raw and b'"birth_date"' not in raw

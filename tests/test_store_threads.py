@@ -142,7 +142,7 @@ def test_a_journal_key_claimed_by_8_threads_at_once_is_owned_once(tmp_path: Path
     journal = Journal(tmp_path / "runtime.db")
     for n in range(20):
         results = _in_threads(lambda i, n=n: journal.begin(  # type: ignore[misc]
-            f"key-{n}", session_id="s", step_id=f"step-{n}", tool="t", arguments={},
+            f"key-{n}", session_id="s", step_id=f"step-{n}", tool="t", arguments_digest="d",
             actor="a"))
         assert results.count(None) == 1, results  # one owner; the others see its entry
         assert all(r is not None and r.key == f"key-{n}" for r in results if r is not None)

@@ -18,6 +18,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write, entity, tool
+from lamworks.crashpoints import crash_point
 
 from .coursework import CourseMaterial, CourseMaterialUnavailable
 from .quiz import make_quiz
@@ -150,8 +151,10 @@ def practice_quiz(
 
 def write_study_sessions(ctx: ActionContext, change: Change) -> ActionResult:
     """Write the planned study sessions, all in one transaction, once per step (a retried step
-    finds its rows by the idempotency key and writes nothing again)."""
+    finds its rows by the idempotency key and writes nothing again). Each row carries the key:
+    :func:`find_study_sessions` looks it up after a crash."""
     with connect(ctx.data_dir) as db:
+        db.execute("BEGIN IMMEDIATE")  # the check and the writes, one unit
         existing = db.execute("SELECT id FROM study_sessions WHERE idempotency_key = ?",
                               (ctx.idempotency_key,)).fetchall() if ctx.idempotency_key else []
         if not existing:
@@ -161,11 +164,34 @@ def write_study_sessions(ctx: ActionContext, change: Change) -> ActionResult:
                            "idempotency_key, created) VALUES (?, ?, ?, ?, ?, ?, ?)",
                            (row["user"], row["topic"], row["start"], row["minutes"],
                             row["deadline"], ctx.idempotency_key or None, row["created"]))
+                if write is change.writes[0]:
+                    crash_point("mid_transaction")  # a test hook (lamworks.crashpoints)
+    crash_point("after_commit")
     return change.result()
 
 
+def find_study_sessions(ctx: ActionContext, key: str) -> ActionResult | None:
+    """After a crash: the sessions a step wrote, found by its key (``None``: none were)."""
+    with connect(ctx.data_dir) as db:
+        rows = db.execute("SELECT id FROM study_sessions WHERE idempotency_key = ? ORDER BY id",
+                          (key,)).fetchall()
+    if not rows:
+        return None
+    return ActionResult(summary="The study sessions were scheduled (recovered after a restart).",
+                        data={"sessions": len(rows)})
+
+
+def remove_study_sessions(ctx: ActionContext, change: Change | None, key: str) -> ActionResult:
+    """Undo a study plan (a later step of its request could not run): its rows go."""
+    with connect(ctx.data_dir) as db:
+        removed = db.execute("DELETE FROM study_sessions WHERE idempotency_key = ?",
+                             (key,)).rowcount
+    return ActionResult(summary=f"Removed {removed} study sessions.", data={"removed": removed})
+
+
 @tool(risk="write", scopes=["patient/StudyPlan.c"], produces="StudyPlan",
-      apply=write_study_sessions, examples=[
+      apply=write_study_sessions, reconcile=find_study_sessions,
+      compensate=remove_study_sessions, examples=[
     "make a study plan for my biology test on Friday",
     "schedule study sessions before my essay is due next Monday",
     "plan 4 study sessions for the ecology exam on December 10",

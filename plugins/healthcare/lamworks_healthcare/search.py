@@ -3,9 +3,10 @@
 Only the parameters listed in :data:`SEARCH_PARAMETERS` are supported, with their FHIR meaning:
 ``token`` (``system|code`` or ``code``), ``string`` (case-insensitive prefix on any word, as FHIR's
 default string search), ``reference`` (``Type/id`` or ``id``) and ``date`` (prefixes ``eq``,
-``ge``, ``gt``, ``le``, ``lt``; date-only values compare by calendar day). Several values of one
-parameter (a list) must all match (AND); commas inside one value mean OR. The REST store sends
-the same parameters to the server, so tools behave alike on both stores.
+``ge``, ``gt``, ``le``, ``lt``; date-only values compare by calendar day); on every type also
+``_id`` and ``_tag`` (``system|code`` of ``meta.tag``: the key an action stamped). Several
+values of one parameter (a list) must all match (AND); commas inside one value mean OR. The REST
+store sends the same parameters to the server, so tools behave alike on both stores.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ def matches(resource: dict[str, Any], params: SearchParams) -> bool:
         if name == "_id":
             values = raw if isinstance(raw, list) else [raw]
             if not all(resource.get("id") in v.split(",") for v in values):
+                return False
+            continue
+        if name == "_tag":
+            tags = list((resource.get("meta") or {}).get("tag", []) or [])
+            if not all(any(_match_one("token", tags, alt) for alt in value.split(","))
+                       for value in (raw if isinstance(raw, list) else [raw])):
                 return False
             continue
         if name not in known:

@@ -30,6 +30,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from lamworks.crashpoints import crash_point
+
 from .errors import (
     FHIRStoreError,
     InvalidResource,
@@ -164,7 +166,13 @@ class LocalFHIRStore:
 
     def transaction(self, entries: list[BundleEntry]) -> list[dict[str, Any]]:
         with self._write() as conn:
-            return [self._apply(conn, entry) for entry in entries]  # type: ignore[misc]
+            written = []
+            for entry in entries:
+                written.append(self._apply(conn, entry))
+                if len(written) == 1:
+                    crash_point("mid_transaction")  # a test hook (lamworks.crashpoints)
+        crash_point("after_commit")
+        return written  # type: ignore[return-value]
 
     def load(self, resources: Iterable[Mapping[str, Any]]) -> int:
         """Write many resources (PUT at their ids) in one transaction; returns how many."""

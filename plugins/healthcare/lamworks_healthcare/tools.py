@@ -20,7 +20,15 @@ from pydantic import Field
 
 from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write, entity, ref, tool
 
-from .changes import fhir_errors, fhir_transaction, new_id, store_of
+from .changes import (
+    fhir_compensation,
+    fhir_errors,
+    fhir_reconciler,
+    fhir_transaction,
+    new_id,
+    stamped,
+    store_of,
+)
 from .clinic import MRN_SYSTEM
 from .directory import (
     SELF_WORDS,
@@ -128,16 +136,19 @@ def _pick_slot(tool_name: str, ctx: ActionContext, store: FHIRStore,
                                "or use find_available_slots.", field="date")
 
 
-def _update(current: dict[str, Any], updated: dict[str, Any]) -> Write:
-    """A PUT of ``updated`` over ``current`` (as read), expecting ``current``'s version."""
+def _update(ctx: ActionContext, current: dict[str, Any], updated: dict[str, Any]) -> Write:
+    """A PUT of ``updated`` over ``current`` (as read), expecting ``current``'s version, stamped
+    with the step's idempotency key (:func:`~.changes.stamped`)."""
     return Write(method="PUT", url=f"{current['resourceType']}/{current['id']}",
-                 resource=updated, if_match=version_of(current), before=current)
+                 resource=stamped(updated, ctx.idempotency_key), if_match=version_of(current),
+                 before=current)
 
 
-def _create(resource: dict[str, Any]) -> Write:
-    """A PUT creating ``resource`` at the id minted for it when the change was planned."""
+def _create(ctx: ActionContext, resource: dict[str, Any]) -> Write:
+    """A PUT creating ``resource`` at the id minted for it when the change was planned, stamped
+    with the step's idempotency key."""
     return Write(method="PUT", url=f"{resource['resourceType']}/{resource['id']}",
-                 resource=resource)
+                 resource=stamped(resource, ctx.idempotency_key))
 
 
 def _appointment_doctor(appointment: dict[str, Any]) -> str:
@@ -271,19 +282,9 @@ def _telecom(tool_name: str, phone: str | None, email: str | None) -> list[dict[
     return telecom
 
 
-def _reconcile_register(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
-    store = store_of(ctx, "healthcare.register_patient")
-    found = find_patients(store, name=f"{arguments.get('first_name')} "
-                                      f"{arguments.get('last_name')}",
-                          birth_date=dt.date.fromisoformat(str(arguments.get("birth_date"))))
-    if not found:
-        return None
-    return ActionResult(summary="The patient was registered (recovered after a restart).",
-                        refs=[_patient_ref(found[0].resource)])
-
-
 @tool(risk="write", scopes=["user/Patient.cs"], produces="Patient",
-      reconcile=_reconcile_register, apply=fhir_transaction(
+      reconcile=fhir_reconciler("healthcare.register_patient", "Patient"),
+      compensate=fhir_compensation("healthcare.register_patient"), apply=fhir_transaction(
           "healthcare.register_patient",
           conflict="A patient with this MRN was registered meanwhile; nothing was written."),
       examples=[
@@ -333,7 +334,8 @@ def register_patient(ctx: ActionContext, first_name: str, last_name: str, birth_
     display = f"{first_name} {last_name}"
     return Change(
         action=f"Register a new patient with MRN {mrn} as Patient/{patient_id}.",
-        writes=[Write(method="PUT", url=f"Patient/{patient_id}", resource=patient,
+        writes=[Write(method="PUT", url=f"Patient/{patient_id}",
+                      resource=stamped(patient, ctx.idempotency_key),
                       if_none_exist=f"identifier={MRN_SYSTEM}|{mrn}")],
         summary=f"Registered {display} (MRN {mrn}).",
         data={"patient_id": patient_id, "mrn": mrn},
@@ -344,6 +346,8 @@ def register_patient(ctx: ActionContext, first_name: str, last_name: str, birth_
 
 
 @tool(risk="write", scopes=["patient/Patient.ru"], consumes=["Patient"],
+      reconcile=fhir_reconciler("healthcare.update_patient_contact", "Patient"),
+      compensate=fhir_compensation("healthcare.update_patient_contact"),
       apply=fhir_transaction("healthcare.update_patient_contact", conflict=(
           "The patient's record was changed by someone else after you saw it; nothing was "
           "written.")),
@@ -385,7 +389,7 @@ def update_patient_contact(ctx: ActionContext, patient_name: OptionalPatientName
         updated["address"] = [{"use": "home", "text": address.strip()}]
     return Change(
         action=f"Update the contact details of Patient/{patient['id']}.",
-        writes=[_update(patient, updated)],
+        writes=[_update(ctx, patient, updated)],
         summary=f"Updated the contact details of {_who(ctx, patient)}.",
         refs=[_patient_ref(patient)])
 
@@ -456,21 +460,10 @@ def find_available_slots(ctx: ActionContext, practitioner: OptionalPractitioner 
 # ---- book_appointment --------------------------------------------------------------------------
 
 
-def _reconcile_booking(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
-    """After a crash: the appointment id comes from the idempotency key, so look it up."""
-    store = store_of(ctx, "healthcare.book_appointment")
-    appointment_id = new_id("appt", ctx)
-    try:
-        appointment = store.read("Appointment", appointment_id)
-    except ResourceNotFound:
-        return None
-    return ActionResult(summary="The appointment was booked (recovered after a restart).",
-                        data=_appointment_data(appointment, _zone(ctx)),
-                        refs=[Ref(type="Appointment", id=appointment_id)])
-
-
 @tool(risk="write", scopes=["patient/Appointment.cu", "patient/Slot.rs"],
-      consumes=["Patient"], produces="Appointment", reconcile=_reconcile_booking,
+      consumes=["Patient"], produces="Appointment",
+      reconcile=fhir_reconciler("healthcare.book_appointment", "Appointment", "Slot"),
+      compensate=fhir_compensation("healthcare.book_appointment"),
       apply=fhir_transaction("healthcare.book_appointment", conflict=(
           "That slot was taken by another booking after you saw it; nothing was booked.")),
       examples=[
@@ -523,7 +516,7 @@ def book_appointment(ctx: ActionContext, patient_name: PatientName,
     when = slot_label(slot, zone)
     return Change(
         action=f"Book {doctor.display} on {when} for Patient/{patient['id']}.",
-        writes=[_update(slot, {**slot, "status": "busy"}), _create(appointment)],
+        writes=[_update(ctx, slot, {**slot, "status": "busy"}), _create(ctx, appointment)],
         summary=f"Booked {_who(ctx, patient)} with {doctor.display} on {when}.",
         data={"appointment_id": appointment_id, "slot_id": slot["id"],
               "start": local_start(slot, zone).isoformat(), "practitioner": doctor.display},
@@ -536,6 +529,8 @@ def book_appointment(ctx: ActionContext, patient_name: PatientName,
 
 @tool(risk="write", scopes=["patient/Appointment.ru", "patient/Slot.rs"],
       consumes=["Appointment"], produces="Appointment",
+      reconcile=fhir_reconciler("healthcare.reschedule_appointment", "Appointment", "Slot"),
+      compensate=fhir_compensation("healthcare.reschedule_appointment"),
       apply=fhir_transaction("healthcare.reschedule_appointment", conflict=(
           "The new slot was taken, or the appointment changed, after you saw it; nothing was "
           "moved.")),
@@ -590,9 +585,10 @@ def reschedule_appointment(ctx: ActionContext, date: dt.date,
                              {**p, "actor": {"reference": doctor.reference,
                                              "display": doctor.display}}
                              for p in appointment.get("participant", [])]}
-    writes = [_update(new_slot, {**new_slot, "status": "busy"}), _update(appointment, moved)]
+    writes = [_update(ctx, new_slot, {**new_slot, "status": "busy"}),
+              _update(ctx, appointment, moved)]
     if old_slot is not None:
-        writes.append(_update(old_slot, {**old_slot, "status": "free"}))
+        writes.append(_update(ctx, old_slot, {**old_slot, "status": "free"}))
     old_when = local_start(appointment, zone) if appointment.get("start") else None
     when = slot_label(new_slot, zone)
     return Change(
@@ -610,6 +606,8 @@ def reschedule_appointment(ctx: ActionContext, date: dt.date,
 
 
 @tool(risk="write", scopes=["patient/Appointment.ru"], consumes=["Appointment"],
+      reconcile=fhir_reconciler("healthcare.cancel_appointment", "Appointment", "Slot"),
+      compensate=fhir_compensation("healthcare.cancel_appointment"),
       apply=fhir_transaction("healthcare.cancel_appointment", conflict=(
           "The appointment or its slot changed after you saw it; nothing was cancelled.")),
       examples=[
@@ -648,9 +646,9 @@ def cancel_appointment(ctx: ActionContext, patient_name: OptionalPatientName = N
     text = reason.strip() or "Cancelled at the patient's request"
     cancelled = {**appointment, "status": "cancelled",
                  **cancellation(store.fhir_version, text)}
-    writes = [_update(appointment, cancelled)]
+    writes = [_update(ctx, appointment, cancelled)]
     if slot is not None:
-        writes.append(_update(slot, {**slot, "status": "free"}))
+        writes.append(_update(ctx, slot, {**slot, "status": "free"}))
     when = slot_label(appointment, _zone(ctx)) if appointment.get("start") else "(no time)"
     return Change(
         action=f"Cancel Appointment/{appointment['id']} ({when}) and free its slot.",
@@ -840,21 +838,10 @@ def _concept(version: str, system: str, code: str, display: str) -> dict[str, An
     return concept if version == "R4B" else {"concept": concept}
 
 
-def _reconciler(rtype: str, prefix: str, tool_name: str) -> Any:
-    def reconcile(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
-        try:
-            store_of(ctx, tool_name).read(rtype, new_id(prefix, ctx))
-        except ResourceNotFound:
-            return None
-        return ActionResult(summary="Done (recovered after a restart).",
-                            refs=[Ref(type=rtype, id=new_id(prefix, ctx))])
-
-    return reconcile
-
-
 @tool(risk="write", scopes=["user/ServiceRequest.c"], consumes=["Patient"],
       produces="ServiceRequest",
-      reconcile=_reconciler("ServiceRequest", "sr", "healthcare.create_referral"),
+      reconcile=fhir_reconciler("healthcare.create_referral", "ServiceRequest"),
+      compensate=fhir_compensation("healthcare.create_referral"),
       apply=fhir_transaction("healthcare.create_referral", conflict=(
           "The referral could not be written as shown; nothing was written.")),
       examples=[
@@ -903,7 +890,7 @@ def create_referral(ctx: ActionContext, specialty: Specialty, reason: str,
         request["requester"] = {"reference": practitioner}
     return Change(
         action=f"Refer Patient/{patient['id']} to {specialty} ({priority}).",
-        writes=[_create(request)],
+        writes=[_create(ctx, request)],
         summary=f"Referred {_who(ctx, patient)} to {specialty} ({priority}).",
         data={"service_request_id": request_id, "specialty": specialty,
               "priority": priority},
@@ -915,7 +902,7 @@ def create_referral(ctx: ActionContext, specialty: Specialty, reason: str,
 
 @tool(risk="irreversible", scopes=["user/Communication.c", "user/Appointment.rs"],
       consumes=["Appointment"],
-      reconcile=_reconciler("Communication", "comm", "healthcare.send_reminder"),
+      reconcile=fhir_reconciler("healthcare.send_reminder", "Communication"),
       apply=fhir_transaction("healthcare.send_reminder", conflict=(
           "The reminder could not be recorded as shown; nothing was sent.")),
       examples=[
@@ -969,7 +956,7 @@ def send_reminder(ctx: ActionContext, patient_name: OptionalPatientName = None,
     }
     return Change(
         action=f"Send an {display} reminder for Appointment/{appointment['id']} ({when}).",
-        writes=[_create(communication)],
+        writes=[_create(ctx, communication)],
         summary=f"Sent {_who(ctx, patient)} an {display} reminder for {when}.",
         data={"communication_id": communication_id, "channel": channel},
         refs=[Ref(type="Communication", id=communication_id)])

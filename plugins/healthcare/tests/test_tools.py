@@ -247,7 +247,11 @@ def test_reconcile_finds_a_booking_made_before_a_crash(runtime: Any,
     ctx = context(key="crash-key-1")
     args = {"patient_name": "Ana Ruiz", "practitioner": "Dr. Lee",
             "date": _next_weekday(0, weeks=2).isoformat()}
-    assert tool.reconcile(ctx, args) is None
-    tool.invoke(ctx, args)
-    recovered = tool.reconcile(ctx, args)
-    assert recovered is not None and recovered.data["status"] == "booked"
+    assert tool.reconcile(ctx, "crash-key-1") is None
+    booked = tool.invoke(ctx, args)
+    # Found by the key stamped on what it wrote (meta.tag), not from the arguments.
+    recovered = tool.reconcile(ctx, "crash-key-1")
+    assert recovered is not None
+    appointment = booked.data["appointment_id"]
+    assert f"Appointment/{appointment}" in {str(r) for r in recovered.refs}
+    assert tool.reconcile(ctx, "another-key") is None

@@ -2,6 +2,8 @@
 
 ``schedule_meeting`` needs a ``Contact`` reference that ``add_contact`` and ``find_contact``
 produce, so "add Ana Ruiz and schedule a meeting with her on Friday" becomes a two-step plan.
+``add_contact`` stamps the step's idempotency key on its row and can undo it by that key
+(``compensate=``), so such a plan is all-or-nothing: no confirmation is asked for that.
 """
 
 from __future__ import annotations
@@ -13,19 +15,25 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from lamworks import ActionContext, ActionResult, Ref, Tool, hookimpl, ref, tool
+from lamworks import ActionContext, ActionResult, Change, Ref, Tool, hookimpl, ref, tool
 
 
 def _db(ctx: ActionContext) -> sqlite3.Connection:
     conn = sqlite3.connect(ctx.data_dir / "agenda.db", isolation_level=None)
     conn.execute("CREATE TABLE IF NOT EXISTS contacts (id INTEGER PRIMARY KEY, name TEXT, "
-                 "email TEXT)")
+                 "email TEXT, key TEXT)")
     conn.execute("CREATE TABLE IF NOT EXISTS meetings (id INTEGER PRIMARY KEY, contact INTEGER, "
                  "day TEXT, part TEXT, at TEXT, topic TEXT)")
     return conn
 
 
-@tool(risk="write", produces="Contact", examples=[
+def remove_contact(ctx: ActionContext, change: Change | None, key: str) -> ActionResult:
+    """Undo ``add_contact`` (a later step of its plan could not run): its row goes."""
+    removed = _db(ctx).execute("DELETE FROM contacts WHERE key = ?", (key,)).rowcount
+    return ActionResult(summary=f"Removed {removed} contact(s).")
+
+
+@tool(risk="write", produces="Contact", compensate=remove_contact, examples=[
     "add a new contact", "create a contact for Maria Lopez", "save Tom Baker as a contact",
     "put Jane Doe in my address book"])
 def add_contact(ctx: ActionContext, full_name: str, email: str = "") -> ActionResult:
@@ -36,7 +44,8 @@ def add_contact(ctx: ActionContext, full_name: str, email: str = "") -> ActionRe
         email: Their e-mail address, if known.
     """
     conn = _db(ctx)
-    cursor = conn.execute("INSERT INTO contacts (name, email) VALUES (?, ?)", (full_name, email))
+    cursor = conn.execute("INSERT INTO contacts (name, email, key) VALUES (?, ?, ?)",
+                          (full_name, email, ctx.idempotency_key))
     contact = str(cursor.lastrowid)
     return ActionResult(summary=f"Added {full_name}.", data={"id": contact, "name": full_name},
                         refs=[Ref(type="Contact", id=contact, display=full_name)])

@@ -13,7 +13,6 @@ import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from lamworks import (
     ActionContext,
@@ -42,11 +41,10 @@ def _hang(variable: str) -> None:
         time.sleep(120)
 
 
-def reconcile_bump(ctx: ActionContext, arguments: dict[str, Any]) -> ActionResult | None:
+def reconcile_bump(ctx: ActionContext, key: str) -> ActionResult | None:
     """The bump happened if a row carries this step's idempotency key."""
     conn = _db(ctx)
-    (count,) = conn.execute("SELECT COUNT(*) FROM bumps WHERE key = ?",
-                            (ctx.idempotency_key,)).fetchone()
+    (count,) = conn.execute("SELECT COUNT(*) FROM bumps WHERE key = ?", (key,)).fetchone()
     conn.close()
     return ActionResult(summary="bumped (reconciled)") if count else None
 
