@@ -267,12 +267,12 @@ class Cell:
 
 
 def run_cell(template: Path, work: Path, point: str, tool: str,
-             plans: dict[str, list[dict[str, Any]]], actions: int) -> Cell:
+             plans: dict[str, list[dict[str, Any]]], actions: int, round_: int = 0) -> Cell:
     """Copy the template, run the child with the kill point at its last action, restart and
     check."""
     began = time.perf_counter()
     cell = Cell(point=point, tool=tool)
-    folder = work / f"{point}-{tool}"
+    folder = work / f"{point}-{tool}-r{round_}"
     shutil.copytree(template, folder)
     name = f"{_PLUGIN.get(tool, 'healthcare')}.{tool}"
     todo = [{"i": i, "tool": name, "user": _USERS.get(tool, "frontdesk"),
@@ -429,15 +429,17 @@ def integrity(path: Path) -> bool:
 # -- the matrix --------------------------------------------------------------------------------
 
 def run_matrix(cells: list[tuple[str, str]], *, actions: int, jobs: int = 1,
-               work: Path | None = None) -> dict[str, Any]:
-    """Prepare one template and run every (point, tool) cell on a copy of it."""
+               work: Path | None = None, rounds: int = 1) -> dict[str, Any]:
+    """Prepare one template and run every (point, tool) cell on a copy of it, ``rounds``
+    times (each round a fresh copy, one more kill per cell)."""
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="lamworks-crash-", dir=work) as tmp:
         template = Path(tmp) / "template"
         plans = prepare(template, actions)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            runs = [(p, t, r) for r in range(max(1, rounds)) for p, t in cells]
             results = list(pool.map(lambda c: run_cell(template, Path(tmp), c[0], c[1], plans,
-                                                       actions), cells))
+                                                       actions, c[2]), runs))
     totals = {k: sum(getattr(c, k) for c in results) for k in (
         "actions", "acknowledged", "applied_unacknowledged", "lost", "duplicated",
         "half_applied", "stuck", "journal_mismatch", "audit_missing")}
@@ -445,7 +447,8 @@ def run_matrix(cells: list[tuple[str, str]], *, actions: int, jobs: int = 1,
                   audit_ok=all(c.audit_ok for c in results),
                   integrity_ok=all(c.integrity_ok for c in results),
                   problems=sum(len(c.problems) for c in results))
-    return {"setup": {"actions_per_cell": actions, "points": sorted({p for p, _ in cells}),
+    return {"setup": {"actions_per_cell": actions, "rounds": rounds,
+                      "points": sorted({p for p, _ in cells}),
                       "tools": sorted({t for _, t in cells}), "jobs": jobs,
                       "clock": NOW.isoformat(), "config": str(CONFIG.relative_to(ROOT))},
             "totals": totals, "wall_s": round(time.perf_counter() - began, 1),
@@ -484,12 +487,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", default=",".join(POINTS))
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--jobs", type=int, default=1, help="cells run at once")
+    parser.add_argument("--rounds", type=int, default=1, help="run the matrix this many times "
+                                                              "(one kill per cell and round)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     if args.child:
         return child(args.child)
     cells = [(p, t) for p in args.points.split(",") for t in args.tools.split(",")]
-    report = run_matrix(cells, actions=args.actions, jobs=args.jobs)
+    report = run_matrix(cells, actions=args.actions, jobs=args.jobs, rounds=args.rounds)
     print(table(report))
     for c in report["cells"]:
         for problem in c["problems"]:

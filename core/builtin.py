@@ -1,4 +1,5 @@
-"""The core's own plugin: role/scope checks, confirmation of risky steps, per-user rate limits.
+"""The core's own plugin: role/scope checks, confirmation of risky steps and of steps the person
+did not ask for (:attr:`lamworks.Step.unrequested`), per-user rate limits.
 
 Registered first, under the name ``core``, exactly like any other plugin (it is one module
 with hook implementations). Its policies apply to every tool of every plugin.
@@ -14,7 +15,7 @@ from .planning import KeywordPlanner, Planner
 from .policies import Policy, PolicyContext, confirm, deny, policy
 from .scopes import missing_scopes
 
-__all__ = ["confirm_risky_steps", "rate_limit", "role_scopes"]
+__all__ = ["confirm_risky_steps", "confirm_unrequested", "rate_limit", "role_scopes"]
 
 
 @policy(stage="pre")
@@ -37,6 +38,16 @@ def confirm_risky_steps(step: Step, ctx: PolicyContext) -> Decision | None:
 
 
 @policy(stage="pre")
+def confirm_unrequested(step: Step, ctx: PolicyContext) -> Decision | None:
+    """Steps the planner could not tie to the person's own words wait for their approval."""
+    if step.unrequested:
+        # The reason quotes values (names, dates): shown to the person, not kept in the log.
+        return confirm("You did not ask for this in your own words, so please check it before "
+                       f"it runs: {step.unrequested}", private=True)
+    return None
+
+
+@policy(stage="pre")
 def rate_limit(step: Step, ctx: PolicyContext) -> Decision | None:
     """At most ``rate_limit_per_minute`` actions per user per minute (shared across replicas)."""
     if ctx.rate_counter is None or ctx.recheck:
@@ -52,6 +63,7 @@ def rate_limit(step: Step, ctx: PolicyContext) -> Decision | None:
 def register_policies(register: Callable[[Policy], None]) -> None:
     register(role_scopes)
     register(confirm_risky_steps)
+    register(confirm_unrequested)
     register(rate_limit)
 
 

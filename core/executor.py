@@ -8,10 +8,14 @@ The order is the contract:
    (and of the result, only what the audit keeps: :func:`journal_result`);
 2. ``before_action`` observers;
 3. the tool — for a tool that plans its writes, its ``apply`` with the step's stored
-   :class:`~lamworks.Change` (the one the person confirmed), never a fresh plan;
+   :class:`~lamworks.Change` (the one the person confirmed), never a fresh plan — in a worker
+   thread, abandoned after ``limits.tool_timeout_seconds``: the step fails, its plugin is
+   switched off, and the journal entry of a tool that writes stays ``pending`` (whether it took
+   effect is settled at the next start-up, as after a crash);
 4. journal ``done`` (or ``failed``; a :class:`~lamworks.ChangeConflict` leaves the step
    ``conflict``: nothing was written, and the runtime plans again);
-5. post-policies on the result (deny withholds it, redact hides fields);
+5. post-policies on the result (deny withholds it, redact hides fields — in the data and in
+   the summary sentence, see :func:`~lamworks.policies.redact_text`);
 6. ``after_action`` observers;
 7. one audit row.
 
@@ -37,7 +41,7 @@ from .journal import Journal, arguments_digest
 from .limits import ToolTimedOut, call_with_timeout
 from .plan import ActionResult, Decision, Ref, Step
 from .plugins import PluginManager
-from .policies import Policy, PolicyContext, combine, evaluate, redact_data
+from .policies import Policy, PolicyContext, combine, evaluate, redact_data, redact_text
 from .tools import ActionContext, Tool, as_action_result
 
 __all__ = ["Executor", "compensation_key", "idempotency_key", "journal_result",
@@ -102,10 +106,16 @@ class Executor:
 
         self.plugins.call_each("before_action", step=step, context=ctx, arguments=shown_args)
         try:
-            if step.change is not None and tool.apply is not None:
-                result = as_action_result(tool.apply(ctx, step.change))
+            change, apply, arguments = step.change, tool.apply, step.arguments
+            if change is not None and apply is not None:
+                result = as_action_result(call_with_timeout(
+                    lambda: apply(ctx, change), ctx.config.limits.tool_timeout_seconds,
+                    tool=tool.name))
             else:
-                result = tool.invoke(ctx, step.arguments)
+                result = call_with_timeout(lambda: tool.invoke(ctx, arguments),
+                                           ctx.config.limits.tool_timeout_seconds, tool=tool.name)
+        except ToolTimedOut as exc:
+            step = self._timed_out(step, tool, key, exc)
         except ChangeConflict as exc:
             self.journal.fail(key, f"conflict: {exc}")
             step = step.model_copy(update={"status": "conflict", "error": str(exc)})
@@ -190,8 +200,30 @@ class Executor:
         if verdict.kind == "deny":
             result = ActionResult(summary=f"The result was withheld: {verdict.reason}")
         elif verdict.kind == "redact":
-            result = result.model_copy(update={"data": redact_data(result.data, verdict.fields)})
+            # The summary sentence is built from the same values: hide them there too.
+            result = result.model_copy(update={
+                "data": redact_data(result.data, verdict.fields),
+                "summary": redact_text(result.summary, result.data, verdict.fields),
+                "audit_summary": (None if result.audit_summary is None else
+                                  redact_text(result.audit_summary, result.data, verdict.fields)),
+            })
         return step.model_copy(update={"decisions": [*step.decisions, *post], "result": result})
+
+    def _timed_out(self, step: Step, tool: Tool, key: str, exc: ToolTimedOut) -> Step:
+        """The step of a tool call abandoned after the time limit; its plugin is disabled."""
+        if tool.risk == "read":
+            self.journal.fail(key, f"timed out after {exc.seconds:g} s")
+            outcome = "nothing was changed"
+        else:
+            # It may still write: the entry stays pending, so this step is never run again and
+            # start-up reconciliation (or an operator) settles whether it took effect.
+            outcome = "whether it took effect will be checked before it can run again"
+        self.plugins.disable(tool.plugin, str(exc))
+        log.error("tool %s abandoned after %g s; plugin %r disabled", tool.name, exc.seconds,
+                  tool.plugin)
+        return step.model_copy(update={"status": "failed", "error": (
+            f"{exc}; {outcome}. The {tool.plugin!r} plugin is switched off until the service "
+            "restarts.")})
 
     def _already_seen(self, step: Step, ctx: ActionContext, status: str, stored: Any,
                       shown_args: dict[str, Any]) -> Step:

@@ -298,6 +298,11 @@ class Step(BaseModel):
     its pre-policies allowed it; the one a person confirms is the one applied)."""
     change_digest: str | None = None
     """``change.digest()`` when the change was planned; the confirmation token is bound to it."""
+    unrequested: str | None = None
+    """Set by a planner that cannot tie the step to the person's own words — a tool they did
+    not ask for, a value they did not give (an LLM planner may have been steered by text it
+    read) — saying why. Such a step waits for the person's confirmation whatever its risk
+    (policy ``core.confirm_unrequested``)."""
 
     def denial(self) -> Decision | None:
         """The first deny among the decisions, if any."""

@@ -60,7 +60,7 @@ class DialogState(BaseModel):
     last_step: Step | None = None
     offered: dict[str, Any] = Field(default_factory=dict)
     """Values the assistant last put before the person, by field name (what an executed step
-    was asked and what it found: the practitioner and day of a slot search, the restaurant a
+    was asked and what it found: the person and day of a search for free times, the restaurant a
     search returned). A request that accepts them ("book it") takes them for required fields
     it still lacks."""
     options: list[dict[str, Any]] = Field(default_factory=list)

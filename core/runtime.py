@@ -48,7 +48,7 @@ from zoneinfo import ZoneInfo
 
 from .audit import AuditLog
 from .audit_signing import CheckpointSigner
-from .config import InstitutionConfig, load_config
+from .config import InstitutionConfig, check_stores, load_config
 from .errors import ConfigError, ConfirmationError, LamworksError, ToolError
 from .executor import (
     Executor,
@@ -58,6 +58,7 @@ from .executor import (
     redacted_arguments,
 )
 from .journal import Journal, JournalEntry
+from .limits import LIMITS_POLICY, ToolTimedOut, call_with_timeout, plan_refusal, utterance_refusal
 from .plan import (
     REF_PLACEHOLDER,
     ActionResult,
@@ -109,7 +110,7 @@ class Runtime:
         self.plugins = plugins if plugins is not None else make_plugin_manager(config)
         zone = ZoneInfo(config.institution.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
-        config.data_dir.mkdir(parents=True, exist_ok=True)
+        check_stores(config)  # a ConfigError naming the path and key, not SQLite's complaint
         db = config.database_path
         self.journal = Journal(db)
         self.sessions = SessionStore(db)
@@ -260,6 +261,11 @@ class Runtime:
 
     def _handle(self, turn: Turn) -> Turn:
         base = self.action_context(turn.session_id, turn.user)
+        too_long = utterance_refusal(self.config.limits, turn.utterance)
+        if too_long is not None:
+            # Before anything reads or stores the text: it is neither planned nor remembered.
+            self._audit_limit(base, too_long, {"utterance_chars": len(turn.utterance)})
+            return turn.model_copy(update={"answer": f"I can't do that: {too_long.reason}"})
         state, version = self.sessions.load(turn.session_id, turn.user)
         typed = reply_to_confirmation(turn.utterance) if state.pending_steps else None
         if typed is not None:
@@ -303,8 +309,18 @@ class Runtime:
             state.remember("assistant", answer)
             self.sessions.save(turn.session_id, turn.user, state, version)
             return turn.model_copy(update={"answer": answer, "follow_up": plan.follow_up})
+        too_many = plan_refusal(self.config.limits, plan.steps)
+        if too_many is not None:
+            self._audit_limit(base, too_many, {"steps": [s.tool for s in plan.steps]})
+            answer = f"I can't do that: {too_many.reason}"
+            state.remember("assistant", answer)
+            self.sessions.save(turn.session_id, turn.user, state, version)
+            steps = [s.model_copy(update={"status": "denied", "decisions": [too_many]})
+                     for s in plan.steps]
+            return turn.model_copy(update={"plan": plan.model_copy(update={"steps": steps}),
+                                           "answer": answer})
 
-        checked = self._check_plan(base, plan.steps)
+        checked = self._drop_unrequested_denials(base, self._check_plan(base, plan.steps))
         denied = [s for s in checked if s.status == "denied"]
         if denied:
             steps = [s if s.status == "denied" else s.model_copy(update={"status": "skipped"})
@@ -379,6 +395,17 @@ class Runtime:
             checked.append(result)
         return self._not_atomic(checked)
 
+    def _drop_unrequested_denials(self, base: ActionContext, steps: list[Step]) -> list[Step]:
+        """The steps without those nobody asked for (:attr:`Step.unrequested`) that policies
+        deny, which are audited as denied and dropped, unless nothing else is left: a step an
+        LLM planner was steered into never stops what the person did ask for."""
+        dropped = [s for s in steps if s.status == "denied" and s.unrequested]
+        if not dropped or len(dropped) == len(steps):
+            return steps
+        for step in dropped:
+            self._audit_step(base, step, "step.denied", outcome="denied")
+        return self._not_atomic([s for s in steps if not (s.status == "denied" and s.unrequested)])
+
     def _not_atomic(self, steps: list[Step]) -> list[Step]:
         """The steps, the first write among them asking for confirmation when a write that
         cannot be undone comes before another write (which could still fail)."""
@@ -429,7 +456,13 @@ class Runtime:
         ctx = replace(self._tool_context(base, tool), step_id=step.id,
                       idempotency_key=idempotency_key(base.session_id, step))
         try:
-            return tool.plan(ctx, step.arguments)
+            return call_with_timeout(lambda: tool.plan(ctx, step.arguments),
+                                     self.config.limits.tool_timeout_seconds, tool=tool.name)
+        except ToolTimedOut as exc:
+            self.plugins.disable(tool.plugin, str(exc))
+            return Decision(kind="deny", policy=LIMITS_POLICY, reason=(
+                f"{exc}; nothing was done, and the {tool.plugin!r} plugin is switched off "
+                "until the service restarts."))
         except ToolError as exc:
             # ``fields``: the argument the refusal is about, when the tool says.
             return Decision(kind="deny", policy="core.plan", reason=str(exc),
@@ -611,6 +644,15 @@ class Runtime:
                 "replaced by a newer request)."
             )
         return state.pending_steps[0]
+
+    def _audit_limit(self, base: ActionContext, refusal: Decision,
+                     arguments: dict[str, Any]) -> None:
+        """One ``request.denied`` row for a request a limit refused (what was measured, never
+        the text itself)."""
+        self.audit.append(actor=base.user, role=base.role, session_id=base.session_id,
+                          event="request.denied", tool=REQUEST_TOOL, step_id=_new_id(),
+                          arguments=arguments, decisions=decisions_for_audit([refusal]),
+                          outcome="denied", detail={"reason": refusal.reason})
 
     def _audit_step(self, base: ActionContext, step: Step, event: str, *, outcome: str) -> None:
         self.audit.append(

@@ -48,7 +48,7 @@ from .ingest import (
 )
 from .loaders import SUPPORTED_SUFFIXES, DocumentError, LoadedDocument, load_document
 from .retrieval import Hit, search
-from .safety import find_instructions, is_flagged
+from .safety import Screening, find_instructions, is_flagged, neutralise, screen, visible
 from .store import CollectionKey, VectorStore
 
 __all__ = [
@@ -75,6 +75,7 @@ __all__ = [
     "PUBLIC",
     "ProgressCallback",
     "SUPPORTED_SUFFIXES",
+    "Screening",
     "SourceInfo",
     "VectorStore",
     "answer",
@@ -88,7 +89,10 @@ __all__ = [
     "list_sources",
     "load_document",
     "load_model",
+    "neutralise",
     "rich_progress",
+    "screen",
     "search",
     "split_sentences",
+    "visible",
 ]

@@ -8,8 +8,10 @@ them in document order, each followed by ``[n]``, the index of its citation.
 
 Below :data:`ANSWER_THRESHOLD` the answer is :data:`NOT_FOUND` with ``found=False``.
 
-Retrieved text is data: sentences that look like instructions (see :mod:`.safety`) are never
-quoted, and nothing here calls a tool or follows what a document says.
+Retrieved text is data: sentences that look like instructions (see :mod:`.safety`, which also
+reads through look-alike letters and invisible characters) are never quoted, a quoted sentence
+loses its invisible characters (zero-width, bidi controls), and nothing here calls a tool or
+follows what a document says.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .chunking import split_sentences
 from .embedder import Embedder
 from .lexical import tokenize
 from .retrieval import Hit, search
-from .safety import is_flagged
+from .safety import is_flagged, visible
 
 __all__ = [
     "ANSWER_THRESHOLD",
@@ -104,7 +106,7 @@ class ExtractiveAnswerer:
                 sentence = hit.text[start:end].strip()
                 if len(sentence.split()) < 3 or is_flagged(sentence):
                     continue
-                candidates.append((h, position, sentence))
+                candidates.append((h, position, visible(sentence)))
         if not candidates:
             return []
         question_vector = self.embedder.embed_query(question)

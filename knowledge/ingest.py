@@ -11,9 +11,19 @@ disappeared loses its chunks. Vectors go through the embedding cache, so even a 
 embeds the chunks whose text is new. Re-running on an unchanged folder embeds nothing and the
 report says so.
 
-One bad file never stops a folder: an empty file, a binary file named ``.md``, a damaged PDF or
-a file over :attr:`KnowledgeBase.max_file_bytes` is listed in :attr:`IngestReport.failed` with a
-readable message, and every other file is ingested.
+One bad file never stops a folder: an empty file, a binary file named ``.md``, a damaged PDF, a
+file over ``limits.ingest_max_file_bytes`` or a DOCX that would unpack to too much (see
+:mod:`.limits`) is listed in :attr:`IngestReport.failed` with a readable message, and every other
+file is ingested. A run stops reading new files once it has read ``limits.ingest_max_run_bytes``
+or spent ``limits.ingest_max_seconds`` (checked between files and between embedding batches):
+the files it did not reach are listed as failed, keep their previous chunks, and are ingested by
+running it again.
+
+Links never lead out of the ingested folder: a symbolic link is read only when it resolves to
+a file inside the folder (checked when the folder is listed and again just before the file is
+read), links to folders are not entered, and every link left out is listed in
+:attr:`IngestReport.skipped`. Text that a document's HTML hides from its readers is left out
+by the loaders and the files it was left out of are listed in :attr:`IngestReport.hidden_text`.
 
 Chunk metadata (Chroma only accepts scalars, so ``page`` is absent when there is none)::
 
@@ -25,6 +35,7 @@ Chunk metadata (Chroma only accepts scalars, so ``page`` is absent when there is
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -43,7 +54,7 @@ from .chunking import Chunk, chunk_document
 from .embedder import text_hash
 from .loaders import SUPPORTED_SUFFIXES, DocumentError, LoadedDocument, load_document
 from .manifest import FileRecord
-from .safety import is_flagged
+from .safety import is_flagged, neutralise
 from .store import ChunkRecord, CollectionKey
 
 __all__ = [
@@ -60,7 +71,7 @@ __all__ = [
     "rich_progress",
 ]
 
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
 """Bump when loaders or chunking change in a way that should re-ingest every file."""
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
@@ -101,6 +112,10 @@ class IngestReport:
     unchanged: list[str] = field(default_factory=list)
     failed: list[FileProblem] = field(default_factory=list)
     skipped: list[FileProblem] = field(default_factory=list)
+    """Files not read: unsupported types, and links out of the folder (never followed)."""
+    hidden_text: list[FileProblem] = field(default_factory=list)
+    """Files ingested without the text their HTML hides from readers (``display:none``, the
+    ``hidden`` attribute, ...): that text is never indexed, so it can never be quoted."""
     chunks_written: int = 0
     chunks_embedded: int = 0
     """Chunks the model embedded in this run (the rest came from the embedding cache)."""
@@ -119,9 +134,11 @@ class IngestReport:
         return bool(self.added or self.changed or self.removed)
 
     def summary(self) -> str:
+        links = sum(p.message == _LINK_OUT for p in self.skipped)
+        not_followed = f"; {links} link(s) out of the folder not followed" if links else ""
         if not self.changed_anything and not self.failed:
             return (f"{self.source}: nothing changed ({len(self.unchanged)} files up to date); "
-                    "0 chunks embedded")
+                    f"0 chunks embedded{not_followed}")
         text = (f"{self.source}: {len(self.added)} added, {len(self.changed)} changed, "
                 f"{len(self.removed)} removed, {len(self.unchanged)} unchanged, "
                 f"{len(self.failed)} failed; {self.chunks_written} chunks written "
@@ -129,7 +146,9 @@ class IngestReport:
                 f"{self.chunks_removed} removed")
         if self.flagged_chunks:
             text += f"; {self.flagged_chunks} flagged as instruction-like"
-        return text + f" in {self.seconds:.1f} s"
+        if self.hidden_text:
+            text += f"; hidden HTML text left out of {len(self.hidden_text)} file(s)"
+        return text + not_followed + f" in {self.seconds:.1f} s"
 
     def __str__(self) -> str:
         return self.summary()
@@ -169,6 +188,12 @@ class _Pending:
     previous: FileRecord | None
 
 
+def _embedded(chunk: Chunk) -> str:
+    """What is embedded for a chunk: its text in context, less the sentences that give the
+    assistant orders (flagged, never quoted) — they must not steer retrieval either."""
+    return neutralise(chunk.context_text, marker="")
+
+
 def _fingerprint(kb: KnowledgeBase, sha: str, access: str) -> str:
     opts = kb.chunking
     parts = (sha, access, str(opts.max_words), str(opts.overlap_words), kb.embedder.model_id,
@@ -176,17 +201,58 @@ def _fingerprint(kb: KnowledgeBase, sha: str, access: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def _scan(root: Path) -> list[Path]:
-    if root.is_file():
-        return [root]
-    return sorted(
-        p for p in root.rglob("*")
-        if p.is_file() and not any(part.startswith(".") for part in p.relative_to(root).parts)
-    )
+_LINK_OUT = ("a link to a file outside the ingested folder: links out of the folder are never "
+             "followed")
+
+
+def _inside(file: Path, base: Path) -> bool:
+    """Whether ``file``, links resolved, is a file inside ``base`` (itself resolved)."""
+    try:
+        return file.resolve(strict=True).is_relative_to(base) and file.is_file()
+    except (OSError, RuntimeError):  # a dangling link, a link loop
+        return False
+
+
+def _scan(path: Path, root: Path) -> tuple[list[Path], list[FileProblem]]:
+    """The files to read under ``path`` (hidden names left out), and the links skipped: a
+    symbolic link is read only when it resolves to a file inside ``root``; links to folders
+    are never entered (a folder inside ``root`` is read through its real path)."""
+    base = root.resolve()
+    if path.is_file() or path.is_symlink() and not path.is_dir():
+        if _inside(path, base):
+            return [path], []
+        return [], [FileProblem(path.name, _LINK_OUT)]
+    files: list[Path] = []
+    skipped: list[FileProblem] = []
+    for folder, dirs, names in os.walk(path):  # followlinks=False: linked folders stay shut
+        here = Path(folder)
+        for name in sorted(dirs):
+            if (here / name).is_symlink() and not name.startswith("."):
+                skipped.append(FileProblem((here / name).relative_to(root).as_posix(),
+                                           "a link to a folder: links to folders are not "
+                                           "followed"))
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".")
+                         and not (here / d).is_symlink())
+        for name in sorted(names):
+            file = here / name
+            if name.startswith("."):
+                continue
+            if file.is_symlink() and not _inside(file, base):
+                broken = not file.exists()
+                skipped.append(FileProblem(file.relative_to(root).as_posix(),
+                                           "a broken link" if broken else _LINK_OUT))
+            elif file.is_file():
+                files.append(file)
+    return sorted(files), skipped
 
 
 def _megabytes(size: int) -> str:
     return f"{size / (1024 * 1024):.1f} MB"
+
+
+def _over_time(seconds: float) -> str:
+    return (f"not ingested in this run: it reached its time limit of {seconds:g} s "
+            "(limits.ingest_max_seconds); run it again for the rest")
 
 
 def ingest_path(
@@ -213,9 +279,14 @@ def ingest_path(
     report = IngestReport(source=source, root=path)
     notify = progress or (lambda _p: None)
     previous = kb.manifest.files(source)
-    files = _scan(path)
+    files, links = _scan(path, root)
+    report.skipped.extend(links)
+    base = root.resolve()
     pending: list[_Pending] = []
     seen: set[str] = set()
+    limits = kb.limits
+    deadline = started + limits.max_seconds
+    run_bytes = 0
 
     for i, file in enumerate(files):
         rel = file.relative_to(root).as_posix()
@@ -227,17 +298,35 @@ def ingest_path(
             continue
         seen.add(rel)
         old = previous.get(rel)
+        if time.perf_counter() > deadline:
+            report.failed.append(FileProblem(rel, _over_time(limits.max_seconds)))
+            continue
         try:
+            if not _inside(file, base):  # replaced by a link since the folder was listed
+                report.skipped.append(FileProblem(rel, _LINK_OUT))
+                seen.discard(rel)
+                continue
             size = file.stat().st_size
-            if size > kb.max_file_bytes:
+            if size > limits.max_file_bytes:
                 raise DocumentError(f"file is {_megabytes(size)}, over the "
-                                    f"{_megabytes(kb.max_file_bytes)} limit for one document; "
-                                    "split it or raise the limit (max_file_bytes)")
+                                    f"{_megabytes(limits.max_file_bytes)} limit for one document;"
+                                    " split it or raise the limit (limits.ingest_max_file_bytes)")
             sha = hashlib.sha256(file.read_bytes()).hexdigest()
             if old is not None and old.fingerprint == _fingerprint(kb, sha, access):
                 report.unchanged.append(rel)
                 continue
-            document = load_document(file)
+            if run_bytes + size > limits.max_run_bytes:
+                report.failed.append(FileProblem(rel, (
+                    f"not ingested in this run: it has read {_megabytes(run_bytes)} and may read "
+                    f"{_megabytes(limits.max_run_bytes)} (limits.ingest_max_run_bytes); run it "
+                    "again for the rest")))
+                continue
+            run_bytes += size
+            document = load_document(file, limits=limits)
+            if document.hidden:
+                report.hidden_text.append(FileProblem(rel, (
+                    f"{document.hidden} hidden HTML element(s) left out (display:none, hidden, "
+                    "aria-hidden, font-size:0, script/style/template): never indexed")))
             doc_access = document.access or access
             if not _LABEL.match(doc_access):
                 raise DocumentError(f"front matter access label {doc_access!r} is not valid")
@@ -252,16 +341,19 @@ def ingest_path(
             report.failed.append(FileProblem(rel, message))
 
     # Embed every new chunk of every file together: large length-sorted batches, one cache pass.
-    texts = [chunk.context_text for item in pending for chunk in item.chunks]
+    texts = [_embedded(chunk) for item in pending for chunk in item.chunks]
     vectors = np.zeros((0, 0), dtype=np.float32)
     if texts:
         embed_started = time.perf_counter()
         before = (kb.embedder.stats.embedded, kb.embedder.stats.cached)
         parts = []
         for start in range(0, len(texts), _EMBED_GROUP):
+            if time.perf_counter() > deadline:
+                break  # the files whose chunks are not all embedded are reported below
             notify(IngestProgress("embed", start, len(texts), f"{len(texts)} chunks"))
             parts.append(kb.embedder.embed_documents(texts[start:start + _EMBED_GROUP]))
-        vectors = np.concatenate(parts)
+        if parts:
+            vectors = np.concatenate(parts)
         report.chunks_embedded = kb.embedder.stats.embedded - before[0]
         report.chunks_cached = kb.embedder.stats.cached - before[1]
         report.embed_seconds = time.perf_counter() - embed_started
@@ -272,6 +364,9 @@ def ingest_path(
         notify(IngestProgress("write", n, len(pending), item.rel))
         item_vectors = vectors[offset:offset + len(item.chunks)]
         offset += len(item.chunks)
+        if offset > len(vectors):
+            report.failed.append(FileProblem(item.rel, _over_time(limits.max_seconds)))
+            continue
         _write(kb, source, item, item_vectors, now, report)
 
     if whole_folder:
@@ -297,7 +392,7 @@ def _write(kb: KnowledgeBase, source: str, item: _Pending, vectors: np.ndarray,
         metadata: dict[str, str | int | float | bool] = {
             "source": source, "title": chunk.title, "section": chunk.section,
             "path": item.rel, "start": chunk.start, "end": chunk.end, "chunk": chunk.index,
-            "content_hash": text_hash(chunk.context_text), "file_hash": item.sha,
+            "content_hash": text_hash(_embedded(chunk)), "file_hash": item.sha,
             "ingested_at": now, "access": item.access, "flagged": flagged,
         }
         if chunk.page is not None:
@@ -382,8 +477,10 @@ def rich_progress(description: str = "Ingesting") -> Iterator[ProgressCallback]:
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[detail]}"), transient=True) as bar:
+    # File names are text, not Rich markup ("[draft].md" must not be read as a style).
+    with Progress(TextColumn("{task.description}", markup=False), BarColumn(),
+                  MofNCompleteColumn(), TextColumn("{task.fields[detail]}", markup=False),
+                  transient=True) as bar:
         task = bar.add_task(description, total=None, detail="")
 
         def update(event: IngestProgress) -> None:

@@ -5,7 +5,15 @@ What lives here: front matter parsing, and loaders for ``.md``/``.markdown``, ``
 :class:`Block` — headings and text, with character offsets into :attr:`LoadedDocument.text`
 (the raw file for Markdown and plain text, so a citation's span points into the file itself) and
 a page number for PDFs. What does not: chunking (:mod:`.chunking`) and size limits (the ingester
-checks sizes before a file is read).
+checks sizes before a file is read; :func:`~lamworks.knowledge.limits.check_archive` vets a
+DOCX's unpacked size before python-docx opens it).
+
+Text a reader of the page never sees is never indexed: HTML (and raw HTML in Markdown) hidden by
+the ``hidden`` attribute, ``aria-hidden="true"``, an inline ``display:none``,
+``visibility:hidden``, ``font-size:0`` or ``opacity:0``, the contents of ``<script>``,
+``<style>``, ``<noscript>`` and ``<template>``, and comments (:func:`mask_hidden_html`; in
+Markdown the hidden parts are blanked with spaces, so offsets still point into the file, and
+fenced code stays as written). :attr:`LoadedDocument.hidden` counts the elements left out.
 
 A file that cannot be read raises :class:`DocumentError` with a message meant for the person who
 uploaded it ("empty file", "not a text file", "could not read PDF: ...").
@@ -17,16 +25,21 @@ import re
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from lamworks.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from .limits import IngestLimits
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
     "Block",
     "DocumentError",
     "LoadedDocument",
+    "hidden_by_markup",
     "load_document",
+    "mask_hidden_html",
     "parse_front_matter",
 ]
 
@@ -63,6 +76,9 @@ class LoadedDocument:
     access: str | None = None
     """The front matter's ``access:`` label, overriding the source's; ``None`` when absent."""
     meta: dict[str, str] = field(default_factory=dict)
+    hidden: int = 0
+    """Hidden HTML elements left out (a reader of the page never sees them; see
+    :func:`hidden_by_markup`); HTML comments are left out too, uncounted."""
 
 
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
@@ -83,8 +99,10 @@ def parse_front_matter(text: str) -> tuple[dict[str, str], int]:
     return meta, match.end()
 
 
-def load_document(path: Path) -> LoadedDocument:
-    """Read one file; raise :class:`DocumentError` with a readable message when it cannot be."""
+def load_document(path: Path, *, limits: IngestLimits | None = None) -> LoadedDocument:
+    """Read one file; raise :class:`DocumentError` with a readable message when it cannot be.
+
+    ``limits`` bound what a zip-based document (DOCX) may unpack to (default: the defaults)."""
     suffix = path.suffix.lower()
     if suffix in {".md", ".markdown"}:
         return _load_markdown(path, _read_text(path))
@@ -95,7 +113,7 @@ def load_document(path: Path) -> LoadedDocument:
     if suffix == ".pdf":
         return _load_pdf(path)
     if suffix == ".docx":
-        return _load_docx(path)
+        return _load_docx(path, limits)
     raise DocumentError(f"unsupported file type {suffix or '(none)'!r}")
 
 
@@ -139,8 +157,37 @@ def _paragraph_blocks(text: str, start: int, end: int, page: int | None = None) 
     return blocks
 
 
-def _load_markdown(path: Path, text: str) -> LoadedDocument:
-    meta, body = parse_front_matter(text)
+def _fenced_ranges(text: str, start: int) -> list[tuple[int, int]]:
+    """Character ranges of the fenced code blocks after ``start`` (shown as written)."""
+    ranges = []
+    opened: int | None = None
+    offset = start
+    for line in text[start:].split("\n"):
+        if _FENCE.match(line):
+            if opened is None:
+                opened = offset
+            else:
+                ranges.append((opened, offset + len(line)))
+                opened = None
+        offset += len(line) + 1
+    if opened is not None:
+        ranges.append((opened, len(text)))
+    return ranges
+
+
+def _load_markdown(path: Path, raw: str) -> LoadedDocument:
+    meta, body = parse_front_matter(raw)
+    # Raw HTML in Markdown hides text as HTML does; what is hidden is blanked (offsets into the
+    # file stay valid). Code blocks are shown as written, so they stay.
+    fences = _fenced_ranges(raw, body)
+    outside = list(raw)
+    for start, end in fences:
+        outside[start:end] = re.sub(r"[^\n]", " ", raw[start:end])
+    text, hidden = mask_hidden_html("".join(outside))
+    chars = list(text)
+    for start, end in fences:
+        chars[start:end] = raw[start:end]
+    text = "".join(chars)
     blocks: list[Block] = []
     in_fence = False
     para_start: int | None = None
@@ -173,13 +220,133 @@ def _load_markdown(path: Path, text: str) -> LoadedDocument:
     _require_text(path, blocks)
     first_h1 = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
     title = meta.get("title") or first_h1 or _title_from_name(path)
-    return LoadedDocument(path, title, text, blocks, access=meta.get("access") or None, meta=meta)
+    return LoadedDocument(path, title, text, blocks, access=meta.get("access") or None, meta=meta,
+                          hidden=hidden)
 
 
 def _load_plain(path: Path, text: str) -> LoadedDocument:
     blocks = _paragraph_blocks(text, 0, len(text))
     _require_text(path, blocks)
     return LoadedDocument(path, _title_from_name(path), text, blocks)
+
+
+_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta",
+                   "param", "source", "track", "wbr"})
+_NEVER_SHOWN = frozenset({"script", "style", "noscript", "template"})
+_CSS_COMMENT = re.compile(r"/\*.*?\*/", re.DOTALL)
+_COMMENT = re.compile(r"<!--.*?(?:-->|\Z)", re.DOTALL)
+_HIDDEN_STYLE = re.compile(
+    r"(?:^|;)\s*(?:display\s*:\s*none|visibility\s*:\s*(?:hidden|collapse)|"
+    r"content-visibility\s*:\s*hidden|(?:font-size|opacity)\s*:\s*[+]?0*(?:\.0*)?"
+    r"(?:[a-z]+|%)?)\s*(?:!\s*important\s*)?(?=;|$)", re.IGNORECASE)
+_AUTO_CLOSED = {"p": frozenset({"p", "div", "ul", "ol", "table", "section", "article", "pre",
+                                "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "dl"}),
+                "li": frozenset({"li"}), "dt": frozenset({"dt", "dd"}),
+                "dd": frozenset({"dt", "dd"}), "tr": frozenset({"tr"}),
+                "td": frozenset({"td", "th", "tr"}), "th": frozenset({"td", "th", "tr"}),
+                "option": frozenset({"option"})}
+"""An open element of the key's kind ends where one of these starts (HTML's implied ends)."""
+
+
+def hidden_by_markup(tag: str, attrs: list[tuple[str, str | None]]) -> bool:
+    """Whether an element is hidden from a person reading the page: ``<script>``, ``<style>``,
+    ``<noscript>``, ``<template>``, the ``hidden`` attribute, ``aria-hidden="true"``, or an
+    inline style with ``display:none``, ``visibility:hidden``, ``font-size:0`` or
+    ``opacity:0``. (Styles from a stylesheet are not evaluated.)"""
+    if tag in _NEVER_SHOWN:
+        return True
+    for name, value in attrs:
+        name = name.lower()
+        if name == "hidden":
+            return True
+        if name == "aria-hidden" and (value or "").strip().lower() == "true":
+            return True
+        if name == "style" and value and _HIDDEN_STYLE.search(_CSS_COMMENT.sub("", value)):
+            return True
+    return False
+
+
+class _HiddenRanges(HTMLParser):
+    """Character ranges of a text's hidden elements, with what they contain. Tolerant of
+    Markdown around the HTML and of unclosed elements (hidden to where their parent ends)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.text = text
+        self._line_starts = [0, *(m.end() for m in re.finditer("\n", text))]
+        self._open: list[tuple[str, int, bool]] = []  # (tag, start, hidden)
+        self.ranges: list[tuple[int, int]] = []
+        self.elements = 0
+
+    def _here(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def _close_to(self, depth: int, at: int) -> None:
+        for _tag, start, hidden in self._open[depth:]:
+            if hidden:
+                self.ranges.append((start, at))
+        del self._open[depth:]
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        start = self._here()
+        if self._open and tag in _AUTO_CLOSED.get(self._open[-1][0], ()):
+            self._close_to(len(self._open) - 1, start)
+        hidden = hidden_by_markup(tag, attrs)
+        self.elements += hidden
+        if tag in _VOID:
+            if hidden:
+                self.ranges.append((start, start + len(self.get_starttag_text() or "")))
+            return
+        self._open.append((tag, start, hidden))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if hidden_by_markup(tag, attrs):
+            self.elements += 1
+            start = self._here()
+            self.ranges.append((start, start + len(self.get_starttag_text() or "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        start = self._here()
+        end = self.text.find(">", start)
+        end = len(self.text) if end < 0 else end + 1
+        for depth in range(len(self._open) - 1, -1, -1):
+            if self._open[depth][0] == tag:
+                # Children left open end where their parent ends; the element takes its end tag.
+                self._close_to(depth + 1, start)
+                _tag, opened, hidden = self._open.pop()
+                if hidden:
+                    self.ranges.append((opened, end))
+                return
+
+    def finish(self) -> list[tuple[int, int]]:
+        self.close()
+        self._close_to(0, len(self.text))
+        return self.ranges
+
+
+def mask_hidden_html(text: str) -> tuple[str, int]:
+    """``text`` with its hidden HTML (see :func:`hidden_by_markup`) and its comments blanked
+    out — replaced by spaces, line breaks kept, so offsets into the text stay valid — and how
+    many hidden elements there were."""
+    if "<" not in text:
+        return text, 0
+    finder = _HiddenRanges(text)
+    try:
+        finder.feed(text)
+        ranges = finder.finish()
+    except Exception:  # a malformed declaration the parser gives up on: keep what it found
+        ranges = finder.ranges
+    # Comments, an unclosed one included (a browser hides the rest of the page).
+    ranges = [*ranges, *(m.span() for m in _COMMENT.finditer(text))]
+    if not ranges:
+        return text, 0
+    chars = list(text)
+    for start, end in ranges:
+        for i in range(max(start, 0), min(end, len(chars))):
+            if chars[i] != "\n":
+                chars[i] = " "
+    return "".join(chars), finder.elements
 
 
 class _HTMLBlocks(HTMLParser):
@@ -232,6 +399,7 @@ class _HTMLBlocks(HTMLParser):
 
 
 def _load_html(path: Path, html: str) -> LoadedDocument:
+    html, hidden = mask_hidden_html(html)
     parser = _HTMLBlocks()
     parser.feed(html)
     parser.close()
@@ -240,7 +408,7 @@ def _load_html(path: Path, html: str) -> LoadedDocument:
     _require_text(path, blocks)
     first_h1 = next((b.text for b in blocks if b.kind == "heading" and b.level == 1), None)
     title = parser.title.strip() or first_h1 or _title_from_name(path)
-    return LoadedDocument(path, title, text, blocks)
+    return LoadedDocument(path, title, text, blocks, hidden=hidden)
 
 
 def _assemble(
@@ -291,8 +459,12 @@ def _load_pdf(path: Path) -> LoadedDocument:
                           "".join(chunks), blocks)
 
 
-def _load_docx(path: Path) -> LoadedDocument:
+def _load_docx(path: Path, limits: IngestLimits | None) -> LoadedDocument:
     import docx  # python-docx; imported here so that importing the package stays cheap
+
+    from .limits import IngestLimits, check_archive
+
+    check_archive(path, limits or IngestLimits())  # before python-docx unpacks anything
 
     try:
         document = docx.Document(str(path))

@@ -129,3 +129,18 @@ def test_minimum_necessary_hides_contact_details_from_clinicians(runtime: Any) -
     candidate = clinician.steps[0].result.data["candidates"][0]
     assert candidate["phone"] == candidate["email"] == candidate["address"] == "[redacted]"
     assert candidate["name"] == "Omar Haddad"
+
+
+def test_minimum_necessary_hides_the_same_values_in_the_answer(runtime: Any) -> None:
+    # The summary sentence is built from the data: what the role may not see is hidden in both.
+    turn = runtime.handle("s10", "admin", "find patient name=Ana Ruiz")
+    step = turn.steps[0]
+    candidate = step.result.data["candidates"][0]
+    assert candidate["birth_date"] == candidate["mrn"] == "[redacted]"
+    assert candidate["name"] == "Ana Ruiz"
+    for hidden in ("1984-03-12", "MRN-000001"):
+        assert hidden not in turn.answer and hidden not in step.result.summary
+        assert hidden not in _audit_text(runtime)
+    assert "Found Ana Ruiz (born [redacted], [redacted])" in turn.answer
+    front = runtime.handle("s11", "frontdesk", "find patient name=Ana Ruiz")
+    assert "1984-03-12" in front.answer and "MRN-000001" in front.answer  # theirs to see
