@@ -582,7 +582,9 @@ class Suite:
             yield runtime
         finally:
             _close(runtime)
-            shutil.rmtree(folder, ignore_errors=True)
+            # The case folder stays until close(): Chroma's embedded client may still hold its
+            # SQLite file open, and deleting it under an open connection makes a later query
+            # fail with "attempt to write a readonly database" (SQLITE_READONLY_DBMOVED).
 
     def plant(self, runtime: Runtime, task: Task, text: str) -> list[Callable[[], None]]:
         """Write ``text`` into the task's carrier; returns what undoes process-wide changes."""
