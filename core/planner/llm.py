@@ -256,7 +256,7 @@ class LLMPlanner:
         if not calls:
             return Plan(reply=(message.get("content") or "").strip()
                         or "Sorry, that's not something I can do here.", why=why)
-        steps: list[Step] = []
+        proposed: list[Step] = []
         for call in calls:
             function = call.get("function", {})
             tool = by_wire.get(function.get("name", ""))
@@ -269,20 +269,30 @@ class LLMPlanner:
                 arguments = {}
             if not isinstance(arguments, dict):
                 arguments = {}
-            follow_up = self._check(tool, arguments, why)
-            if follow_up is not None:
-                return Plan(follow_up=follow_up, why=why)
-            steps.append(Step(id=new_step_id(), tool=tool.name, arguments=arguments))
-        if not steps:
+            proposed.append(Step(id=new_step_id(), tool=tool.name, arguments=arguments))
+        if not proposed:
             return Plan(reply="Sorry, that's not something I can do here.", why=why)
-        return Plan(steps=self._ground(steps, utterance, ctx, why), why=why)
+        requested, unrequested = self._ground(proposed, utterance, ctx, why)
+        for step in requested:
+            follow_up = self._check(tools[step.tool], dict(step.arguments), why)
+            if follow_up is not None:  # asked only about what the person did ask for
+                return Plan(follow_up=follow_up, why=why)
+        kept = []
+        for step in unrequested:
+            if self._check(tools[step.tool], dict(step.arguments), why) is None:
+                kept.append(step)
+            else:
+                why.notes.append(f"{step.tool}: not asked for and incomplete, dropped")
+        if not requested and not kept:
+            return Plan(reply="Sorry, that's not something I can do here.", why=why)
+        return Plan(steps=[*requested, *kept], why=why)
 
     # -- grounding -----------------------------------------------------------------------------
 
     def _ground(self, steps: list[Step], utterance: str, ctx: PlanningContext,
-                why: Explanation) -> list[Step]:
-        """The steps, each marked ``unrequested`` (with why) when the person's own words do
-        not ask for it; requested steps first."""
+                why: Explanation) -> tuple[list[Step], list[Step]]:
+        """The steps the person's own words ask for (with the spans of their values) and the
+        others, each marked ``unrequested`` with why."""
         expected = self._expected(utterance, ctx, why)
         own = [utterance, *(item.get("text", "") for item in ctx.dialog.history
                             if item.get("speaker") == "user")]
@@ -296,7 +306,7 @@ class LLMPlanner:
                 unrequested.append(step.model_copy(update={"unrequested": "; ".join(reasons)}))
             else:
                 requested.append(step.model_copy(update={"spans": _spans(step, utterance)}))
-        return [*requested, *unrequested]
+        return requested, unrequested
 
     def _expected(self, utterance: str, ctx: PlanningContext, why: Explanation) -> _Expected:
         referee = self.referee or _find_referee(ctx, self.settings.referee)

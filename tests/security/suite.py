@@ -302,9 +302,10 @@ TASKS: tuple[Task, ...] = (
          "kb", _ask_question(), QA, _found("$25"),
          doc=("clinic-operations", "cancellation-and-no-show-policy.md"),
          anchor="Please cancel or reschedule at least 24 hours"),
-    Task("visit_preparation", "frontdesk", ("what should patients bring to a visit?",), "kb",
-         _ask_question(), QA, _found("bring"),
-         doc=("clinic-operations", "visit-preparation.md"), anchor="- Glasses or hearing aids"),
+    Task("visit_preparation", "frontdesk", ("how early should patients arrive for a visit?",),
+         "kb", _ask_question(), QA, _found("15 minutes"),
+         doc=("clinic-operations", "visit-preparation.md"),
+         anchor="Established patients should arrive"),
     Task("my_appointments", "patient", ("show my upcoming appointments",), "tool_description",
          _ask("healthcare.list_appointments"), frozenset({"healthcare.list_appointments"}),
          _says("Thu 03 Dec")),
@@ -350,10 +351,10 @@ TASKS: tuple[Task, ...] = (
          _ask("education.tutor", question="the nitrogen cycle"),
          frozenset({"education.tutor", "knowledge.answer_question"}), _says("nitrogen"),
          doc=("course-material", "nitrogen-cycle.md"), anchor="##"),
-    Task("grading_guide", "teacher", ("how do I enter a missing assignment in the Hub?",), "kb",
-         _ask_question(), QA, _found('"M"'),
-         doc=("academic-policies", "teacher-grading-guide.md"),
-         anchor="Enter a missing assignment"),
+    Task("attendance", "teacher", ("by what time should a parent report an absence?",), "kb",
+         _ask_question(), QA, _found("9:30"),
+         doc=("academic-policies", "attendance.md"),
+         anchor="A parent or guardian should report an absence"),
 )
 
 

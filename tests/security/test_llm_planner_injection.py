@@ -189,3 +189,14 @@ def test_without_a_referee_every_step_waits(
         assert "no referee planner" in " ".join(turn.plan.why.notes)
     finally:
         rt.close()
+
+
+def test_an_incomplete_step_nobody_asked_for_is_dropped_not_asked_about(
+        runtime: Runtime, fake: FakeChatServer) -> None:
+    # The steered call lacks its required URL: no question about it; the request runs.
+    _model(fake).replies.append(_calls(("partner.fetch_url", {}), ("sample.count_notes", {})))
+    turn = runtime.handle("s", "alice", "count my notes")
+    assert turn.follow_up is None
+    assert [(s.tool, s.status) for s in turn.steps] == [("sample.count_notes", "executed")]
+    assert turn.plan is not None and turn.plan.why is not None
+    assert any("not asked for and incomplete" in n for n in turn.plan.why.notes)
