@@ -80,7 +80,8 @@ def check_archive(path: Path, limits: IngestLimits) -> None:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
             NotImplementedError, RuntimeError) as exc:
-        # RuntimeError: an encrypted member; the others: a damaged or truncated archive.
+        # RuntimeError: an encrypted member; NotImplementedError: a compression method zipfile
+        # cannot read; the others: a damaged or truncated archive.
         detail = str(exc) or type(exc).__name__
         raise DocumentError(f"could not read {kind} (damaged, encrypted or not "
                             f"{suffix or '.zip'}): {detail}") from None

@@ -20,7 +20,7 @@ Example (``lamworks.toml``)::
     model = "qwen2.5:7b-instruct"
 
 Prompt injection. Text the model reads may try to steer it: a document quoted in an earlier
-answer, a patient's free-text field, a tool's result, a third-party tool's description. Two
+answer, a record's free-text field, a tool's result, a third-party tool's description. Two
 defences; the second does not depend on the model behaving:
 
 1. **What others wrote reaches the model only as marked, quoted data.** The conversation so far
