@@ -53,12 +53,14 @@ from .scopes import Scope
 
 __all__ = [
     "AuditConfig",
+    "AuthConfig",
     "InstitutionConfig",
     "InstitutionInfo",
     "KnowledgeConfig",
     "KnowledgePath",
     "LimitsConfig",
     "MAX_NESTING",
+    "OIDCConfig",
     "PluginsConfig",
     "RoleConfig",
     "StoresConfig",
@@ -115,6 +117,12 @@ class RoleConfig(_Section):
     access: list[str] = Field(
         default_factory=lambda: ["public"],
         description="Knowledge access labels this role may read (public, staff, teacher, ...).",
+    )
+    permissions: list[str] | None = Field(
+        None,
+        description="Permissions granted beyond tools (pages, uploads, audit reading, "
+                    "configuration, user management; see `lamworks permissions`). Absent: the "
+                    "permissions declared as granted by default. '*' grants every permission.",
     )
 
 
@@ -202,6 +210,53 @@ class AuditConfig(_Section):
         return self
 
 
+class OIDCConfig(_Section):
+    """Sign-in through an OpenID Connect provider (Streamlit's ``st.login``, which uses Authlib).
+
+    The client secret and the cookie secret are secrets: they come only from the environment
+    (``LAMWORKS_AUTH__OIDC__CLIENT_SECRET``, ``LAMWORKS_AUTH__OIDC__COOKIE_SECRET``).
+    """
+
+    server_metadata_url: str = Field(
+        description="The provider's discovery document (.../.well-known/openid-configuration).")
+    client_id: str = Field(min_length=1)
+    client_secret: str | None = Field(None, description="From the environment only.")
+    cookie_secret: str | None = Field(
+        None, description="Signs Streamlit's identity cookie; from the environment only.")
+    redirect_uri: str = Field("http://127.0.0.1:8501/oauth2callback",
+                              description="Must end in /oauth2callback (Streamlit's route).")
+    scope: str = "openid profile email"
+    username_claim: str = Field("preferred_username",
+                                description="Claim that names the lamworks user ('sub' if absent).")
+    display_name_claim: str = "name"
+    roles_claim: str = Field("roles", description="Claim holding the person's role(s).")
+    role_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Claim value -> lamworks role. A value not listed that is itself a role "
+                    "name maps to that role; a person with no mapped role is refused.")
+    links_claims: dict[str, str] = Field(
+        default_factory=dict,
+        description="Link name -> claim, e.g. { patient = \"fhir_patient\" }.")
+
+
+class AuthConfig(_Section):
+    """Who the person is: demo (anyone acts as anyone: loopback only), local accounts, or OIDC."""
+
+    mode: Literal["demo", "accounts", "oidc"] = Field(
+        "accounts", description="'demo' is refused unless the server listens on loopback only.")
+    session_minutes: PositiveInt = Field(480, description="A signed-in session expires after.")
+    max_failed_logins: PositiveInt = Field(5, description="Failures in a row before lock-out.")
+    lockout_minutes: PositiveInt = Field(15, description="How long a locked account waits.")
+    oidc: OIDCConfig | None = None
+
+    @model_validator(mode="after")
+    def _oidc_needs_provider(self) -> AuthConfig:
+        if self.mode == "oidc" and self.oidc is None:
+            raise ValueError("mode = 'oidc' needs an [auth.oidc] table (server_metadata_url, "
+                             "client_id)")
+        return self
+
+
 class PluginsConfig(BaseModel):
     """Which plugins load, and each plugin's settings under its own name.
 
@@ -248,6 +303,7 @@ class InstitutionConfig(BaseSettings):
     stores: StoresConfig = Field(default_factory=StoresConfig)
     audit: AuditConfig = Field(default_factory=AuditConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    auth: AuthConfig = Field(default_factory=AuthConfig)
     planner: str | None = Field(None, description="Planner name; default: the best registered.")
 
     _source: Path | None = PrivateAttr(None)
@@ -437,6 +493,12 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
                 path=shown,
                 key=f"users.{name}.role",
             )
+    oidc = config.auth.oidc
+    for value, role_name in (oidc.role_map.items() if oidc else ()):
+        if role_name not in config.roles:
+            known = ", ".join(sorted(config.roles)) or "none defined"
+            raise ConfigError(f"role {role_name!r} is not defined in [roles] (known: {known})",
+                              path=shown, key=f"auth.oidc.role_map.{value}")
     config._source = file.resolve()
     return config
 
