@@ -11,6 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from .accounts import AccountStore, Identity
 from .audit import AuditEntry, AuditLog, VerifyResult
 from .audit_signing import AuditCheckpoint, CheckpointReport, CheckpointSigner, verify_checkpoints
 from .config import InstitutionConfig, load_config
@@ -24,6 +25,7 @@ from .errors import (
     LamworksError,
     PluginError,
     PolicyDenied,
+    SignInError,
     StoreError,
     ToolError,
 )
@@ -59,6 +61,7 @@ from .scopes import Scope
 from .tools import ActionContext, Tool, entity, ref, tool, tool_from_schema
 
 __all__ = [
+    "AccountStore",
     "ActionContext",
     "ActionResult",
     "AuditCheckpoint",
@@ -81,6 +84,7 @@ __all__ = [
     "EntityMatch",
     "Explanation",
     "FollowUp",
+    "Identity",
     "InstitutionConfig",
     "KeywordPlanner",
     "KnowledgeError",
@@ -98,6 +102,7 @@ __all__ = [
     "Ref",
     "Runtime",
     "Scope",
+    "SignInError",
     "SlotExtractor",
     "Span",
     "Step",

@@ -8,6 +8,7 @@
     │   └── DuplicateNameError    two plugins registered the same tool/policy/source name
     ├── PolicyDenied              end users: a policy refused a step (carries the policy and reason)
     ├── ConfirmationError         end users: a confirmation was replayed, stale or tampered with
+    ├── SignInError               end users: a sign-in, token or web session was refused
     ├── ToolError                 end users: an action failed (invalid arguments, a failed system)
     │   └── ChangeConflict        end users: a planned change met records that moved meanwhile
     ├── KnowledgeError            end users and operators: ingestion or retrieval failed
@@ -30,6 +31,7 @@ __all__ = [
     "LamworksError",
     "PluginError",
     "PolicyDenied",
+    "SignInError",
     "StoreError",
     "ToolError",
 ]
@@ -82,6 +84,11 @@ class PolicyDenied(LamworksError):
 
 class ConfirmationError(LamworksError):
     """Seen by end users: a confirmation was already used, cancelled, or no longer matches."""
+
+
+class SignInError(LamworksError):
+    """Seen by end users: a sign-in, API token or web session was refused. The message never says
+    whether a username exists ("wrong username or password"), only that an account is locked."""
 
 
 class ToolError(LamworksError):

@@ -184,7 +184,7 @@ class Executor:
             detail["refs"] = [str(r) for r in result.refs]
             event, outcome, undone = "step.compensated", "compensated", True
         self.audit.append(
-            actor=ctx.user, role=ctx.role, session_id=ctx.session_id, event=event,
+            actor=ctx.actor, role=ctx.role, session_id=ctx.session_id, event=event,
             tool=step.tool, step_id=step.id, arguments=shown_args,
             decisions=decisions_for_audit(step.decisions), outcome=outcome, detail=detail)
         return undone
@@ -256,7 +256,7 @@ class Executor:
                                  else result.summary)
             detail["refs"] = [str(r) for r in step.result.refs]
         self.audit.append(
-            actor=ctx.user, role=ctx.role, session_id=ctx.session_id, event=event,
+            actor=ctx.actor, role=ctx.role, session_id=ctx.session_id, event=event,
             tool=step.tool, step_id=step.id, arguments=shown_args,
             decisions=decisions_for_audit(step.decisions), outcome=step.status, detail=detail,
         )

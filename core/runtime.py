@@ -46,6 +46,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from .accounts import AccountStore
 from .audit import AuditLog
 from .audit_signing import CheckpointSigner
 from .config import InstitutionConfig, check_stores, load_config
@@ -105,8 +106,12 @@ class Runtime:
         *,
         plugins: PluginManager | None = None,
         clock: Callable[[], datetime] | None = None,
+        operator: str | None = None,
     ) -> None:
         self.config = config
+        self.operator = operator or ""
+        """Set by ``lamworks ask --operator``: the machine account every action of this runtime
+        is audited as done by (``operator:<account> as <user>``)."""
         self.plugins = plugins if plugins is not None else make_plugin_manager(config)
         zone = ZoneInfo(config.institution.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
@@ -116,6 +121,7 @@ class Runtime:
         self.sessions = SessionStore(db)
         self.confirmations = ConfirmationStore(db)
         self.rate_counter = RateCounter(db)
+        self.accounts = AccountStore(config)
         self.audit = AuditLog(config.audit_path, signer=CheckpointSigner.from_config(config))
         self.executor = Executor(self.journal, self.audit, self.plugins)
         self.services: dict[str, Any] = {"runtime": self}
@@ -133,7 +139,7 @@ class Runtime:
 
     def close(self) -> None:
         for store in (self.journal, self.sessions, self.confirmations, self.rate_counter,
-                      self.audit):
+                      self.accounts, self.audit):
             store.close()
 
     # -- what is available ---------------------------------------------------------------------
@@ -161,15 +167,16 @@ class Runtime:
         return next(iter(planners.values()))
 
     def action_context(self, session_id: str, user: str) -> ActionContext:
-        """The context tools and policies see for this user (step fields filled at execution)."""
-        user_config = self.config.users.get(user)
-        if user_config is None:
-            raise LamworksError(f"Unknown user {user!r}.")
-        role = self.config.roles[user_config.role]
+        """The context tools and policies see for this user (step fields filled at execution).
+
+        The user is declared in ``[users]`` or has an account (:attr:`accounts`); an unknown
+        user or a disabled account raises :class:`~lamworks.LamworksError`."""
+        identity = self.accounts.identity(user)
+        role = self.config.roles[identity.role]
         return ActionContext(
-            user=user, user_config=user_config, role=user_config.role, scopes=tuple(role.scopes),
-            config=self.config, settings=None, session_id=session_id, now=self.clock,
-            services=self.services,
+            user=user, user_config=identity.user_config(), role=identity.role,
+            scopes=tuple(role.scopes), config=self.config, settings=None, session_id=session_id,
+            now=self.clock, services=self.services, operator=self.operator,
         )
 
     def _tool_context(self, base: ActionContext, tool: Tool) -> ActionContext:
@@ -649,14 +656,14 @@ class Runtime:
                      arguments: dict[str, Any]) -> None:
         """One ``request.denied`` row for a request a limit refused (what was measured, never
         the text itself)."""
-        self.audit.append(actor=base.user, role=base.role, session_id=base.session_id,
+        self.audit.append(actor=base.actor, role=base.role, session_id=base.session_id,
                           event="request.denied", tool=REQUEST_TOOL, step_id=_new_id(),
                           arguments=arguments, decisions=decisions_for_audit([refusal]),
                           outcome="denied", detail={"reason": refusal.reason})
 
     def _audit_step(self, base: ActionContext, step: Step, event: str, *, outcome: str) -> None:
         self.audit.append(
-            actor=base.user, role=base.role, session_id=base.session_id, event=event,
+            actor=base.actor, role=base.role, session_id=base.session_id, event=event,
             tool=step.tool, step_id=step.id, arguments=redacted_arguments(step),
             decisions=decisions_for_audit(step.decisions), outcome=outcome,
             detail={**({"reason": d.for_audit()["reason"]} if (d := step.denial()) else {}),

@@ -87,7 +87,7 @@ class ActionContext:
     """What a tool (and a policy) knows about the action being taken. Built by the runtime."""
 
     user: str
-    """The acting user's name in ``[users]``."""
+    """The acting user's name (in ``[users]``, or an account: :class:`~lamworks.AccountStore`)."""
     user_config: UserConfig
     """Their role and links to domain records (``links["patient"] == "Patient/pat-0001"``)."""
     role: str
@@ -112,6 +112,15 @@ class ActionContext:
     """While planning a later step of a plan: the changes the earlier steps will make, not yet
     applied. A tool reads records through them (the patient the step before registers) so the
     whole plan is planned before its first step runs; empty otherwise."""
+    operator: str = ""
+    """The machine account of an operator acting as this user from the command line
+    (``lamworks ask --operator --as NAME``); empty when the person acts themselves."""
+
+    @property
+    def actor(self) -> str:
+        """Who the audit log names: the user, or ``operator:<account> as <user>`` when an
+        operator acted as them."""
+        return f"operator:{self.operator} as {self.user}" if self.operator else self.user
 
     @property
     def data_dir(self) -> Path:
