@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test lint typecheck install clean-demo chromium
+.PHONY: demo test lint typecheck install clean-demo chromium oidc-provider
 
 $(STAMP): pyproject.toml plugins/education/pyproject.toml plugins/healthcare/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(VENV)/bin/lamworks ui --config examples/lamworks.toml
 
 # ruff, then the whole pytest suite (slow tests included; the browser tests need Chromium).
-test: $(STAMP) chromium
+test: $(STAMP) chromium oidc-provider
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -39,6 +39,13 @@ chromium:
 		echo "installing Debian's chromium for the browser tests"; \
 		if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium; \
 		else sudo apt-get update -qq && sudo apt-get install -y -qq chromium; fi; }
+
+# The OpenID Connect provider the sign-in tests start on loopback (npm `oidc-provider`, pinned by
+# the committed lock file). Installed here, never at test time: the tests need no network.
+OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
+oidc-provider: $(OIDC_MODULES)
+$(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
+	npm ci --prefix tests/oidc --no-audit --no-fund
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

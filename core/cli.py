@@ -631,7 +631,7 @@ def ui(
 ) -> None:
     """Start the Streamlit web app on this configuration."""
     cfg_path = _config_path(config).resolve()
-    _load(cfg_path)
+    cfg = _load(cfg_path)
     from . import ui as ui_package
 
     app_file = Path(ui_package.__file__ or "").parent / "app.py"
@@ -641,6 +641,15 @@ def ui(
                "--server.address", address, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal"]
+    if cfg.auth.mode == "oidc":
+        # st.login reads [auth] from a secrets file: written from [auth.oidc] and the
+        # environment (mode 0600, in the data folder), and the only secrets file Streamlit reads.
+        from .oidc import write_streamlit_secrets
+
+        try:
+            command += ["--secrets.files", str(write_streamlit_secrets(cfg))]
+        except ConfigError as exc:
+            _config_error(exc)
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
 

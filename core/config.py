@@ -219,6 +219,12 @@ class OIDCConfig(_Section):
 
     server_metadata_url: str = Field(
         description="The provider's discovery document (.../.well-known/openid-configuration).")
+    provider_name: str = Field("your organisation", min_length=1,
+                               description="Shown on the button: 'Sign in with <provider_name>'.")
+    prompt: Literal["login", "select_account", "consent"] = Field(
+        "login", description="Sent to the provider with every sign-in: 'login' asks the person "
+                             "to authenticate again (after sign-out or expiry); "
+                             "'select_account' suits Google, which does not take 'login'.")
     client_id: str = Field(min_length=1)
     client_secret: str | None = Field(None, description="From the environment only.")
     cookie_secret: str | None = Field(

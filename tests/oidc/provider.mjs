@@ -1,0 +1,117 @@
+// A real OpenID Connect provider on loopback for lamworks' sign-in tests: the certified
+// `oidc-provider` (npm, 9.x) with its development login form, one confidential client and a few
+// people whose ID tokens carry a roles claim. Not a fake: discovery, the authorization code flow
+// with PKCE, signed ID tokens and RP-initiated logout are the library's own.
+//
+// What it is not: a production provider. The development login form accepts any password (the
+// login names the person), keys are made at start and forgotten at exit, storage is in memory.
+//
+//   node provider.mjs PORT
+//
+// Environment (all optional except where the test needs its own values):
+//   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET     the one client (default lamworks / lamworks-test-secret)
+//   OIDC_REDIRECT_URIS                     comma-separated; also the post-logout redirect URIs
+//   OIDC_ID_TOKEN_TTL                      seconds an ID or access token lives (default 600)
+//
+// It prints `oidc-provider listening on <issuer>` once discovery can be fetched.
+
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+
+import Provider from 'oidc-provider';
+
+const port = Number(process.argv[2] ?? process.env.OIDC_PORT);
+if (!Number.isInteger(port) || port <= 0) {
+  console.error('usage: node provider.mjs PORT (or OIDC_PORT=PORT)');
+  process.exit(2);
+}
+const issuer = `http://127.0.0.1:${port}`;
+const clientId = process.env.OIDC_CLIENT_ID ?? 'lamworks';
+const clientSecret = process.env.OIDC_CLIENT_SECRET ?? 'lamworks-test-secret';
+const redirectUris = (process.env.OIDC_REDIRECT_URIS ?? 'http://127.0.0.1:8501/oauth2callback')
+  .split(',').map((uri) => uri.trim()).filter(Boolean);
+const tokenTtl = Number(process.env.OIDC_ID_TOKEN_TTL ?? 600);
+
+// The people. `roles` is deliberately a list for some and a plain string for others: providers
+// differ (Keycloak and Entra send lists, some send one string).
+const PEOPLE = {
+  frontdesk: {
+    name: 'Frances Desk', email: 'frances.desk@clinic.example', roles: ['front-desk', 'staff'],
+  },
+  patient: {
+    name: 'Ana Ruiz', email: 'ana.ruiz@mail.example', roles: 'patient',
+    fhir_patient: 'Patient/pat-0001',
+  },
+  clinician: { name: 'Lena Lee', email: 'lena.lee@clinic.example', roles: ['clinician'] },
+  visitor: { name: 'Victor Visitor', email: 'victor@mail.example', roles: ['volunteer'] },
+};
+
+const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const signingKey = { ...privateKey.export({ format: 'jwk' }), use: 'sig', alg: 'RS256', kid: 'test-1' };
+
+const configuration = {
+  clients: [{
+    client_id: clientId,
+    client_secret: clientSecret,
+    redirect_uris: redirectUris,
+    post_logout_redirect_uris: redirectUris,
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    token_endpoint_auth_method: 'client_secret_basic',
+  }],
+  jwks: { keys: [signingKey] },
+  cookies: { keys: [randomBytes(32).toString('hex')] },
+  claims: {
+    openid: ['sub'],
+    profile: ['name', 'preferred_username'],
+    email: ['email', 'email_verified'],
+    roles: ['roles'],
+    fhir: ['fhir_patient'],
+  },
+  // Put the scopes' claims in the ID token: Streamlit's st.user is the ID token's claims (it
+  // does not call the userinfo endpoint).
+  conformIdTokenClaims: false,
+  ttl: {
+    AccessToken: tokenTtl,
+    IdToken: tokenTtl,
+    AuthorizationCode: 60,
+    Grant: 3600,
+    Interaction: 600,
+    Session: 3600,
+  },
+  features: {
+    devInteractions: { enabled: true },
+    rpInitiatedLogout: { enabled: true },
+  },
+  async findAccount(_ctx, id) {
+    const person = PEOPLE[id];
+    if (person === undefined) return undefined;
+    return {
+      accountId: id,
+      async claims() {
+        return { sub: id, preferred_username: id, email_verified: true, ...person };
+      },
+    };
+  },
+  // lamworks is a first-party client of this provider: consent is implied (no consent screen),
+  // as an institution's own identity provider does for its own applications.
+  async loadExistingGrant(ctx) {
+    const grantId = ctx.oidc.result?.consent?.grantId
+      || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+    if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+    const grant = new ctx.oidc.provider.Grant({
+      clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId,
+    });
+    grant.addOIDCScope(ctx.oidc.params.scope ?? 'openid');
+    await grant.save();
+    return grant;
+  },
+};
+
+const provider = new Provider(issuer, configuration);
+provider.on('server_error', (_ctx, error) => console.error('server_error', error));
+const server = provider.listen(port, '127.0.0.1', () => {
+  console.log(`oidc-provider listening on ${issuer}`);
+});
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.on(signal, () => server.close(() => process.exit(0)));
+}
