@@ -267,13 +267,16 @@ class Harness:
              dialog: DialogState) -> tuple[Plan, float]:
         ctx = self.context(suite, record, dialog)
         start = time.perf_counter()
-        # As the runtime does: request-stage policies (academic integrity, clinical advice)
-        # see the utterance first; a refusal is a turn with no tool.
-        refusal = self.runtime.screen_request(ctx.action, text)
+        # As the runtime does: the utterance is routed, then the request-stage policies whose
+        # scope covers the planned tools (academic integrity, clinical advice) screen it; a
+        # refusal is a turn with no tool, and the dialog stays as it was.
+        before = dialog.model_copy(deep=True)
+        plan = self.planner.plan(text, ctx)
+        refusal = self.runtime.screen_request(ctx.action, text, plan)
         if refusal is not None:
+            for name in type(dialog).model_fields:
+                setattr(dialog, name, getattr(before, name))
             plan = Plan(reply=f"I can't help with that: {refusal.reason}")
-        else:
-            plan = self.planner.plan(text, ctx)
         elapsed = time.perf_counter() - start
         dialog.follow_up = plan.follow_up
         return plan, elapsed

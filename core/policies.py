@@ -2,15 +2,24 @@
 
 Three stages:
 
-- ``request``: the raw utterance, before any planning. The step given is a stand-in whose
-  ``tool`` is ``"(request)"`` and whose ``arguments`` are ``{"utterance": text}``; a deny
-  refuses the request outright (clinical advice, "write my essay for me"). ``ctx.tool`` is a
-  stand-in too. Retrieved documents never reach this stage: it sees only what the person typed.
+- ``request``: the person's utterance, once the planner has routed it and before anything
+  runs. The step given is a stand-in whose ``tool`` is ``"(request)"`` and whose ``arguments``
+  are ``{"utterance": text}``; a deny refuses the request outright (clinical advice, "write my
+  essay for me"): nothing planned runs. ``ctx.tool`` is a stand-in too. Retrieved documents
+  never reach this stage: it sees only what the person typed.
 - ``pre``: a planned step, before anything in the plan runs — and again, with what is true
   then, when the person confirms it (and for every later step of the plan, before it runs).
   At that second check a step of a tool that plans its writes carries ``step.change``, the
   exact :class:`~lamworks.Change` that was shown and will be applied; ``ctx.recheck`` is set.
 - ``post``: a step's result (``step.result``), before the user or the audit log sees it.
+
+**What a policy applies to** is declared, and the core filters (:class:`AppliesTo`): by default
+a plugin's policy sees only its own plugin's tools, and the core's own policies every tool;
+``plugins=`` and ``tools=`` name others (``"*"``: every plugin's tools), ``roles=`` limits it to
+the acting roles named. A policy therefore never checks ``step.tool`` to stay out of another
+plugin's business. A request-stage policy runs when its scope covers one of the tools the
+request was routed to (the steps, or the question, the planner produced) and the acting role;
+a request routed to no tool is screened only by the policies that apply to every plugin.
 
 A policy returns a :class:`~lamworks.plan.Decision` built with :func:`allow`, :func:`deny`,
 :func:`confirm` or :func:`redact` (or ``None``, which means allow). The runtime stamps the
@@ -22,10 +31,10 @@ Example (a plugin module)::
 
     from lamworks import PolicyContext, Step, deny, hookimpl, policy
 
-    @policy(stage="pre")
+    @policy(stage="pre", tools=["book_appointment"])
     def no_weekend_bookings(step: Step, ctx: PolicyContext):
         \"\"\"Appointments are never booked on a weekend.\"\"\"
-        if step.tool.endswith("book_appointment") and is_weekend(step.arguments["start"]):
+        if is_weekend(step.arguments["start"]):
             return deny("The clinic is closed at weekends.")
         return None
 
@@ -57,7 +66,9 @@ from .plan import Decision, Step
 from .tools import ActionContext, Tool
 
 __all__ = [
+    "ALL",
     "REQUEST_TOOL",
+    "AppliesTo",
     "Policy",
     "PolicyContext",
     "Stage",
@@ -66,6 +77,7 @@ __all__ = [
     "confirm",
     "deny",
     "evaluate",
+    "planned_tools",
     "policy",
     "redact",
     "redact_data",
@@ -76,6 +88,10 @@ log = logging.getLogger(__name__)
 
 Stage = Literal["request", "pre", "post"]
 REQUEST_TOOL = "(request)"
+ALL = "*"
+"""In ``plugins=``: every plugin's tools (a policy that truly must see everything)."""
+CORE_PLUGIN = "core"
+"""The core's own plugin, whose policies apply to every tool unless they say otherwise."""
 REDACTED = "[redacted]"
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -105,18 +121,95 @@ PolicyFunction = Callable[[Step, PolicyContext], Decision | None]
 
 
 @dataclass(frozen=True)
+class AppliesTo:
+    """What a policy applies to; the core runs it only there.
+
+    A step is covered when its tool's plugin is one of ``plugins`` (``"*"``: any plugin) or the
+    tool is one of ``tools``, and the acting role is one of ``roles`` (empty: every role).
+    Neither ``plugins`` nor ``tools`` given means the registering plugin's own tools (the core's
+    own policies: every tool). A tool name without a dot is one of the registering plugin's
+    (``"grade_lookup"`` is ``"education.grade_lookup"``).
+    """
+
+    plugins: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+
+    def resolved(self, plugin: str) -> AppliesTo:
+        """Defaults and short tool names made explicit for the registering plugin."""
+        tools = tuple(t if "." in t else f"{plugin}.{t}" for t in self.tools)
+        plugins = self.plugins
+        if not plugins and not tools:
+            plugins = (ALL,) if plugin == CORE_PLUGIN else (plugin,)
+        return AppliesTo(plugins=plugins, tools=tools, roles=self.roles)
+
+    def covers(self, tool: str, plugin: str, role: str) -> bool:
+        """Whether a step of ``tool`` (of ``plugin``) by someone acting as ``role`` is in scope."""
+        if self.roles and role not in self.roles:
+            return False
+        return ALL in self.plugins or plugin in self.plugins or tool in self.tools
+
+    def describe(self) -> str:
+        """In words, for ``lamworks plugins`` and the Admin page."""
+        where = [*("every plugin's tools" if p == ALL else f"{p} tools" for p in self.plugins),
+                 *self.tools]
+        who = f" (roles: {', '.join(self.roles)})" if self.roles else ""
+        return ", ".join(where) + who
+
+
+def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)
+
+
+@dataclass(frozen=True)
 class Policy:
-    """A named check. Create with :func:`policy`; the core stamps ``plugin`` and the namespace."""
+    """A named check. Create with :func:`policy`; the core stamps ``plugin`` and the namespace
+    and resolves :attr:`applies_to` for that plugin."""
 
     name: str
     description: str
     function: PolicyFunction
     stage: Stage = "pre"
     plugin: str = ""
+    applies_to: AppliesTo = field(default_factory=AppliesTo)
+    """Which tools and roles the policy sees; the core filters (see :class:`AppliesTo`)."""
 
     def namespaced(self, plugin: str) -> Policy:
         name = self.name if "." in self.name else f"{plugin}.{self.name}"
-        return replace(self, plugin=plugin, name=name)
+        return replace(self, plugin=plugin, name=name,
+                       applies_to=self.applies_to.resolved(plugin))
+
+    def scoped(self, *, plugins: str | Iterable[str] | None = None,
+               tools: str | Iterable[str] | None = None,
+               roles: str | Iterable[str] | None = None) -> Policy:
+        """A copy applying to other plugins, tools or roles (each given replaces the old one):
+        a plugin scopes a policy by its settings at registration (``roles=settings.roles``)."""
+        scope = self.applies_to
+        return replace(self, applies_to=AppliesTo(
+            plugins=scope.plugins if plugins is None else _names(plugins),
+            tools=scope.tools if tools is None else _names(tools),
+            roles=scope.roles if roles is None else _names(roles)))
+
+    @property
+    def scope(self) -> AppliesTo:
+        """:attr:`applies_to` resolved for the plugin (a policy not registered through a
+        plugin, as in a unit test, counts as the core's)."""
+        return self.applies_to.resolved(self.plugin or CORE_PLUGIN)
+
+    def applies(self, tool: Tool, role: str) -> bool:
+        """Whether this policy sees a step of ``tool`` by someone acting as ``role``."""
+        return self.scope.covers(tool.name, tool.plugin, role)
+
+    def applies_to_request(self, planned: Sequence[Tool], role: str) -> bool:
+        """Whether this (request-stage) policy screens a request routed to ``planned`` by
+        someone acting as ``role``: it covers one of them, or, when the request was routed to
+        no tool, it applies to every plugin."""
+        if planned:
+            return any(self.applies(tool, role) for tool in planned)
+        scope = self.scope
+        return ALL in scope.plugins and (not scope.roles or role in scope.roles)
 
 
 @overload
@@ -125,7 +218,9 @@ def policy(func: PolicyFunction, /) -> Policy: ...
 
 @overload
 def policy(
-    *, name: str | None = None, stage: Stage = "pre", description: str | None = None
+    *, name: str | None = None, stage: Stage = "pre", description: str | None = None,
+    applies_to: AppliesTo | None = None, plugins: str | Iterable[str] | None = None,
+    tools: str | Iterable[str] | None = None, roles: str | Iterable[str] | None = None,
 ) -> Callable[[PolicyFunction], Policy]: ...
 
 
@@ -135,18 +230,28 @@ def policy(
     name: str | None = None,
     stage: Stage = "pre",
     description: str | None = None,
+    applies_to: AppliesTo | None = None,
+    plugins: str | Iterable[str] | None = None,
+    tools: str | Iterable[str] | None = None,
+    roles: str | Iterable[str] | None = None,
 ) -> Policy | Callable[[PolicyFunction], Policy]:
     """Turn ``f(step, ctx) -> Decision | None`` into a :class:`Policy`.
 
     Use as ``@policy`` or ``@policy(stage="post")``. The description (default: the docstring's
-    first line) is what ``lamworks plugins`` and the Admin page show.
+    first line) is what ``lamworks plugins`` and the Admin page show. ``plugins``, ``tools``
+    and ``roles`` (or ``applies_to=AppliesTo(...)``, not both) say what the policy applies to
+    (default: the registering plugin's own tools; ``plugins="*"``: every plugin's tools).
     """
     if stage not in ("request", "pre", "post"):
         raise ValueError(f"stage must be 'request', 'pre' or 'post', not {stage!r}")
+    if applies_to is not None and (plugins, tools, roles) != (None, None, None):
+        raise ValueError("give applies_to or plugins/tools/roles, not both")
+    scope = applies_to or AppliesTo(_names(plugins), _names(tools), _names(roles))
 
     def build(f: PolicyFunction) -> Policy:
         text = description or (f.__doc__ or "").strip().split("\n", 1)[0]
-        return Policy(name=name or f.__name__, description=text, function=f, stage=stage)
+        return Policy(name=name or f.__name__, description=text, function=f, stage=stage,
+                      applies_to=scope)
 
     return build(func) if func is not None else build
 
@@ -176,10 +281,20 @@ def redact(*fields: str, reason: str = "") -> Decision:
     return Decision(kind="redact", fields=tuple(fields), reason=reason)
 
 
-def evaluate(policies: Iterable[Policy], step: Step, ctx: PolicyContext) -> list[Decision]:
-    """Run each policy on the step; stamp names; a policy that raises denies (fails closed)."""
+def evaluate(policies: Iterable[Policy], step: Step, ctx: PolicyContext, *,
+             planned: Sequence[Tool] | None = None) -> list[Decision]:
+    """Run each policy that applies on the step; stamp names; a policy that raises denies
+    (fails closed).
+
+    A policy applies when it covers the acting role and ``ctx.tool``, or, for a request
+    (``planned`` given: the tools the request was routed to), one of ``planned``; a request
+    routed to no tool is seen only by the policies that apply to every plugin."""
     decisions: list[Decision] = []
+    role = ctx.action.role
     for pol in policies:
+        if not (pol.applies(ctx.tool, role) if planned is None
+                else pol.applies_to_request(planned, role)):
+            continue
         own = ctx
         if ctx.plugin_settings:
             own = replace(ctx, action=replace(ctx.action,
@@ -203,6 +318,18 @@ def evaluate(policies: Iterable[Policy], step: Step, ctx: PolicyContext) -> list
             decision = allow()
         decisions.append(decision.model_copy(update={"policy": pol.name}))
     return decisions
+
+
+def planned_tools(plan: Any, tools: Mapping[str, Tool]) -> list[Tool]:
+    """The tools a plan routes a request to: its steps', and those of the question it asks
+    (the step asked about, the steps before it, the step waiting for it); known tools only."""
+    names = [s.tool for s in plan.steps]
+    follow_up = plan.follow_up
+    if follow_up is not None:
+        names += [follow_up.tool, *(s.tool for s in follow_up.before)]
+        if follow_up.after is not None:
+            names.append(follow_up.after.tool)
+    return [tools[n] for n in dict.fromkeys(names) if n in tools]
 
 
 def combine(decisions: Sequence[Decision]) -> Decision:

@@ -73,7 +73,7 @@ from .plan import (
 )
 from .planning import DialogState, Planner, PlanningContext, reply_to_confirmation
 from .plugins import PluginManager, make_plugin_manager
-from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate
+from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate, planned_tools
 from .sessions import ConfirmationStore, RateCounter, SessionStore
 from .tools import ActionContext, Tool, tool
 
@@ -294,8 +294,17 @@ class Runtime:
         state.plan_done = []  # a new request: the paused plan (if any) ends as it stands
         state.remember("user", turn.utterance)
 
-        refusal = self.screen_request(base, turn.utterance)
+        # Routed first, so that each domain's request policies screen only the requests that
+        # go to its tools; the dialog as it was is kept, as a refused request leaves no trace.
+        before = state.model_copy(deep=True)
+        planning = PlanningContext(
+            tools=self.tools, action=base, dialog=state,
+            slot_extractors=tuple(self.plugins.slot_extractors.values()),
+        )
+        plan = self.planner.plan(turn.utterance, planning)
+        refusal = self.screen_request(base, turn.utterance, plan)
         if refusal is not None:
+            state = before
             state.follow_up = None
             answer = f"I can't help with that: {refusal.reason}"
             state.remember("assistant", answer)
@@ -303,12 +312,6 @@ class Runtime:
             return turn.model_copy(update={"answer": answer, "plan": Plan(
                 why=Explanation(planner="request-policies",
                                 notes=[f"refused by {refusal.policy}"]))})
-
-        planning = PlanningContext(
-            tools=self.tools, action=base, dialog=state,
-            slot_extractors=tuple(self.plugins.slot_extractors.values()),
-        )
-        plan = self.planner.plan(turn.utterance, planning)
         state.follow_up = plan.follow_up
         turn = turn.model_copy(update={"plan": plan})
         if plan.follow_up is not None or not plan.steps:
@@ -341,18 +344,27 @@ class Runtime:
                                            "answer": answer})
         return self._run(turn, state, version, base, checked)
 
-    def screen_request(self, base: ActionContext, utterance: str) -> Decision | None:
-        """Run request-stage policies on the raw utterance; the first deny, audited, or None.
+    def screen_request(self, base: ActionContext, utterance: str,
+                       plan: Plan | None = None) -> Decision | None:
+        """Run the request-stage policies that apply to the request on its utterance; the
+        first deny, audited, or None.
 
-        :meth:`handle` calls it before planning; an evaluation harness calls it to see what
-        the runtime would do with an utterance without executing anything."""
-        policies = self.policies("request")
+        ``plan`` is what the planner made of the utterance: a policy screens the request when
+        its scope covers one of the tools the plan routes it to (its steps, or the question it
+        asks) and the acting role; a request routed to no tool (``plan`` None, small talk, out
+        of scope) is screened only by the policies that apply to every plugin. :meth:`handle`
+        calls it after planning and before anything runs; an evaluation harness calls it, with
+        its own plan, to see what the runtime would do without executing anything."""
+        planned = planned_tools(plan, self.tools) if plan is not None else []
+        policies = [p for p in self.policies("request")
+                    if p.applies_to_request(planned, base.role)]
         if not policies:
             return None
         stand_in = Step(id=_new_id(), tool=REQUEST_TOOL, arguments={"utterance": utterance})
         decisions = evaluate(policies, stand_in, PolicyContext(base, _REQUEST_STAND_IN,
                                                                  self.rate_counter,
-                                                                 self.plugins.settings))
+                                                                 self.plugins.settings),
+                             planned=planned)
         verdict = combine(decisions)
         if verdict.kind != "deny":
             return None

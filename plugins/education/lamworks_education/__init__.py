@@ -30,7 +30,7 @@ from lamworks import (
 )
 
 from .coursework import COURSE_SOURCE
-from .policies import ALL_POLICIES
+from .policies import scoped_policies
 from .roster import check_roster_setting
 from .settings import EducationSettings
 from .tools import ALL_TOOLS, SERVICE_KEY
@@ -60,7 +60,8 @@ def register_policies(register: Callable[[Policy], None], config: InstitutionCon
     if isinstance(settings, EducationSettings):
         # FERPA rests on the roster: a bad roster_csv stops the runtime here, naming the row.
         check_roster_setting(config, settings)
-    for item in ALL_POLICIES:
+    for item in scoped_policies(settings if isinstance(settings, EducationSettings)
+                                else EducationSettings()):
         register(item)
 
 

@@ -1,14 +1,17 @@
 """Education policies: academic integrity, FERPA, age-appropriate content (K-12).
 
-- ``academic_integrity`` (request stage): a request to write, rewrite or complete graded work is
-  refused before planning, with an offer of feedback or tutoring instead
-  (:mod:`lamworks_education.integrity` decides).
-- ``ferpa_records`` (pre stage): ``education.grade_lookup`` goes ahead only for the student
+- ``academic_integrity`` (request stage): a student's request to an education tool to write,
+  rewrite or complete graded work is refused before anything runs, with an offer of feedback or
+  tutoring instead (:mod:`lamworks_education.integrity` decides). It applies to the education
+  tools and, once registered, to the roles in ``student_roles``: staff rewriting a reminder or
+  a handout, or a request for another plugin's tool, is none of its business.
+- ``ferpa_records`` (pre stage, ``education.grade_lookup`` only): grades go out only for the student
   themself, their teachers (a course on the enrolment roster that the teacher teaches and the
   student takes; :mod:`lamworks_education.roster`) and authorised staff (``staff_roles``:
   registrar, admin). The tool checks again and returns only the teacher's courses.
 - ``age_appropriate`` (request stage, only when ``institution.k12`` is true): requests about
-  explicit, graphic or dangerous adult content are refused.
+  explicit, graphic or dangerous adult content are refused. It applies to every plugin's tools
+  (``plugins="*"``): in a K-12 deployment it is the institution's rule for every request.
 
 Essay text is data: no policy or tool reads instructions from it.
 """
@@ -17,13 +20,14 @@ from __future__ import annotations
 
 import re
 
-from lamworks import Decision, PolicyContext, Step, deny, policy
+from lamworks import Decision, Policy, PolicyContext, Step, deny, policy
 
 from .integrity import integrity_violation
 from .roster import record_access, student_of
 from .settings import EducationSettings
 
-__all__ = ["ALL_POLICIES", "academic_integrity", "age_appropriate", "ferpa_records"]
+__all__ = ["ALL_POLICIES", "academic_integrity", "age_appropriate", "ferpa_records",
+           "scoped_policies"]
 
 INTEGRITY_REFUSAL = (
     "I can't write, rewrite or complete graded work for you — that would break the academic "
@@ -46,7 +50,7 @@ def academic_integrity(step: Step, ctx: PolicyContext) -> Decision | None:
     return None
 
 
-@policy(stage="request")
+@policy(stage="request", plugins="*")
 def age_appropriate(step: Step, ctx: PolicyContext) -> Decision | None:
     """In K-12 deployments, requests for adult or dangerous content are refused."""
     if not ctx.action.config.institution.k12:
@@ -57,11 +61,9 @@ def age_appropriate(step: Step, ctx: PolicyContext) -> Decision | None:
     return None
 
 
-@policy(stage="pre")
+@policy(stage="pre", tools="grade_lookup")
 def ferpa_records(step: Step, ctx: PolicyContext) -> Decision | None:
     """Education records only to the student, their teachers (the roster) and authorised staff."""
-    if step.tool != "education.grade_lookup":
-        return None
     action = ctx.action
     settings = (action.settings if isinstance(action.settings, EducationSettings)
                 else EducationSettings())
@@ -74,3 +76,9 @@ def ferpa_records(step: Step, ctx: PolicyContext) -> Decision | None:
 
 
 ALL_POLICIES = (academic_integrity, age_appropriate, ferpa_records)
+
+
+def scoped_policies(settings: EducationSettings) -> tuple[Policy, ...]:
+    """The policies as registered: academic integrity held to the roles in ``student_roles``."""
+    return (academic_integrity.scoped(roles=settings.student_roles), age_appropriate,
+            ferpa_records)

@@ -23,6 +23,11 @@ class EducationSettings(BaseModel):
         default_factory=lambda: ["teacher"],
         description="Roles that see education records through the class roster (FERPA): the "
                     "grades of students enrolled in a course they teach, for those courses only.")
+    student_roles: list[str] = Field(
+        default_factory=lambda: ["student"],
+        description="Roles held to the academic-integrity rule: their requests to the education "
+                    "tools to write, rewrite or complete graded work are refused (staff "
+                    "drafting a handout or a reminder are not).")
     staff_roles: list[str] = Field(
         default_factory=lambda: ["admin", "registrar"],
         description="Authorised staff roles that may see any student's education records "

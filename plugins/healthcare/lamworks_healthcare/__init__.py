@@ -95,10 +95,11 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 
 
 @hookimpl
-def register_policies(register: Callable[[Policy], None]) -> None:
-    from .policies import POLICIES
+def register_policies(register: Callable[[Policy], None], config: InstitutionConfig) -> None:
+    from .policies import scoped_policies
+    from .tools import TOOLS
 
-    for item in POLICIES:
+    for item in scoped_policies(config, TOOLS):
         register(item)
 
 

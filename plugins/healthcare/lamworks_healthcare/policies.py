@@ -1,8 +1,15 @@
-"""The healthcare safety policies.
+"""The healthcare safety policies. Each applies to the healthcare tools only (the core filters:
+a policy declares its scope, see :class:`lamworks.policies.AppliesTo`), so the advice rule
+screens only requests routed to a healthcare tool.
 
-- ``no_clinical_advice`` (request): diagnosis, treatment and medication questions are refused
-  before any planning, with a pointer to a clinician (rules in :mod:`.advice`).
-- ``hide_request_text`` (request): the raw utterance of a refused request is not audited.
+- ``no_clinical_advice`` (request): diagnosis, treatment and medication questions routed to a
+  healthcare tool are refused before anything runs, with a pointer to a clinician (rules in
+  :mod:`.advice`). Questions routed to the documents (``knowledge.answer_question``) are
+  screened too when the asker is one of the clinic's people: a role that may use some
+  healthcare tool (its scopes cover the tool's). A student's biology question to the course
+  documents is not the clinic's business; a patient's "what dose should I take" is.
+- ``hide_request_text`` (request, the same scope): the raw utterance of a refused request is not
+  audited.
 - ``own_records_only`` (pre): a patient self-service user acts only on their own records.
 - ``preview_fhir_change`` (pre): every healthcare write waits for a person. What they confirm
   is the step's :class:`lamworks.Change` — the exact FHIR writes, planned by the tool once the
@@ -16,18 +23,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from lamworks import Decision, PolicyContext, Step, confirm, deny, policy, redact
+from lamworks import (
+    Decision,
+    InstitutionConfig,
+    Policy,
+    PolicyContext,
+    Step,
+    Tool,
+    confirm,
+    deny,
+    policy,
+    redact,
+)
 from lamworks.plan import REF_PLACEHOLDER
+from lamworks.scopes import missing_scopes
 
 from .advice import advice_rule
 from .directory import SELF_WORDS, is_self_service, linked_patient_id, patient_display
 from .errors import ResourceNotFound
 
-__all__ = ["POLICIES", "REFUSAL", "DEFAULT_HIDDEN_FIELDS"]
+__all__ = ["POLICIES", "REFUSAL", "DEFAULT_HIDDEN_FIELDS", "KNOWLEDGE_TOOL", "clinic_roles",
+           "scoped_policies"]
 
-PREFIX = "healthcare."
+KNOWLEDGE_TOOL = "knowledge.answer_question"
+"""The core's question answering over documents, where a health question may be routed."""
+
 REFUSAL = ("I can't give medical advice (diagnosis, treatment or medication). Please ask a "
            "clinician: book an appointment, call the nurse line, or in an emergency call 911.")
 PHI_ARGUMENTS = ("patient_name", "name", "first_name", "last_name", "birth_date", "phone",
@@ -57,7 +80,7 @@ def hide_request_text(step: Step, ctx: PolicyContext) -> Decision | None:
 @policy(stage="pre")
 def own_records_only(step: Step, ctx: PolicyContext) -> Decision | None:
     """Patient self-service users see and change only their own records."""
-    if not step.tool.startswith(PREFIX) or not is_self_service(ctx.action):
+    if not is_self_service(ctx.action):
         return None
     own = linked_patient_id(ctx.action)
     arguments = step.arguments
@@ -98,7 +121,7 @@ def own_records_only(step: Step, ctx: PolicyContext) -> Decision | None:
 @policy(stage="pre")
 def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
     """Every healthcare write waits for confirmation of the exact FHIR change it will make."""
-    if not step.tool.startswith(PREFIX) or not ctx.tool.plans_changes:
+    if not ctx.tool.plans_changes:
         return None
     if any(isinstance(v, dict) and REF_PLACEHOLDER in v for v in step.arguments.values()):
         # It uses a record an earlier step of the plan creates: the runtime checks it again
@@ -114,8 +137,6 @@ def preview_fhir_change(step: Step, ctx: PolicyContext) -> Decision | None:
 @policy(stage="pre")
 def phi_out_of_audit(step: Step, ctx: PolicyContext) -> Decision | None:
     """Patient identifiers in a healthcare step's arguments never reach the audit log."""
-    if not step.tool.startswith(PREFIX):
-        return None
     present = [name for name in PHI_ARGUMENTS if step.arguments.get(name)]
     return redact(*present, reason="PHI (HIPAA Safe Harbor identifiers)") if present else None
 
@@ -123,8 +144,6 @@ def phi_out_of_audit(step: Step, ctx: PolicyContext) -> Decision | None:
 @policy(stage="post")
 def minimum_necessary(step: Step, ctx: PolicyContext) -> Decision | None:
     """Results show only the fields the acting role needs."""
-    if not step.tool.startswith(PREFIX):
-        return None
     hidden = _hidden_fields(ctx.action.settings).get(ctx.action.role, [])
     if not hidden:
         return None
@@ -139,3 +158,21 @@ def _hidden_fields(settings: Any) -> dict[str, list[str]]:
 
 POLICIES = (no_clinical_advice, hide_request_text, own_records_only, preview_fhir_change,
             phi_out_of_audit, minimum_necessary)
+"""As declared: each applies to the healthcare tools (the plugin's own, the default)."""
+
+
+def clinic_roles(config: InstitutionConfig, tools: Iterable[Tool]) -> tuple[str, ...]:
+    """The roles that may use at least one of ``tools`` (their scopes cover the tool's)."""
+    needs = [t.scopes for t in tools]
+    return tuple(name for name, role in config.roles.items()
+                 if any(not missing_scopes(role.scopes, need) for need in needs))
+
+
+def scoped_policies(config: InstitutionConfig, tools: Iterable[Tool]) -> tuple[Policy, ...]:
+    """The policies as registered: the request-stage ones also screen questions to the
+    documents asked by the clinic's people (:func:`clinic_roles`)."""
+    own = list(tools)
+    roles = clinic_roles(config, own)
+    widened = [t.short_name for t in own] + [KNOWLEDGE_TOOL]
+    return tuple(p.scoped(tools=widened, roles=roles) if p.stage == "request" else p
+                 for p in POLICIES)

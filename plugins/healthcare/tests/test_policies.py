@@ -60,7 +60,7 @@ def test_audit_log_holds_no_patient_identifiers_from_arguments(runtime: Any) -> 
 
 
 def test_clinical_advice_is_refused_before_planning_and_not_audited(runtime: Any) -> None:
-    turn = runtime.handle("s2", "patient", "Can I double my dose of metformin tonight?")
+    turn = runtime.handle("s2", "patient", "what dose of metformin should I take tonight?")
     assert turn.answer == f"I can't help with that: {REFUSAL}"
     assert "clinician" in turn.answer and not turn.steps
     entry = list(runtime.audit.entries())[-1]

@@ -71,12 +71,10 @@ def fragile(text: str = "") -> str:
     return "fragile ran"
 
 
-@policy
+@policy(tools="fragile")
 def explodes_on_fragile(step: Step, ctx: PolicyContext) -> Decision | None:
     """A buggy policy: raises on the fragile tool."""
-    if step.tool == "counter.fragile":
-        raise KeyError("bug in policy")
-    return None
+    raise KeyError("bug in policy")
 
 
 @hookimpl

@@ -120,7 +120,7 @@ def deposit(ctx: ActionContext, account: str, amount: int) -> Change:
 def frozen_accounts(step: Step, ctx: PolicyContext) -> Decision | None:
     """Steps on an account listed in the data folder's frozen.txt are refused."""
     frozen = ctx.action.data_dir / "frozen.txt"
-    if step.tool.startswith("ledger.") and frozen.exists() and \
+    if frozen.exists() and \
             str(step.arguments.get("account")) in frozen.read_text().split():
         return deny("That account is frozen.")
     return None

@@ -75,56 +75,49 @@ def count_notes(ctx: ActionContext) -> ActionResult:
     return ActionResult(summary=f"There are {count} notes.", data={"count": count})
 
 
-@policy(stage="pre")
+@policy(stage="pre", tools="add_note")
 def no_secret_notes(step: Step, ctx: PolicyContext) -> Decision | None:
     """Notes may not contain the word 'secret'."""
-    if step.tool == "sample.add_note" and "secret" in str(step.arguments.get("text", "")).lower():
+    if "secret" in str(step.arguments.get("text", "")).lower():
         return deny("Notes must not contain secrets.")
     return None
 
 
-@policy(stage="pre")
+@policy(stage="pre", tools="add_note")
 def hide_author_email(step: Step, ctx: PolicyContext) -> Decision | None:
     """Author e-mail addresses never reach the audit log."""
-    if step.tool == "sample.add_note":
-        return redact("author_email", reason="contact details are not audited")
-    return None
+    return redact("author_email", reason="contact details are not audited")
 
 
-@policy(stage="pre")
+@policy(stage="pre", tools="add_note")
 def note_length(step: Step, ctx: PolicyContext) -> Decision | None:
     """Notes longer than the plugin's own max_note_length setting are refused."""
     settings = ctx.action.settings
     assert isinstance(settings, SampleSettings)  # the policy's own plugin settings
-    if step.tool == "sample.add_note" and len(str(step.arguments.get("text", ""))) > \
-            settings.max_note_length:
+    if len(str(step.arguments.get("text", ""))) > settings.max_note_length:
         return deny(f"Notes are limited to {settings.max_note_length} characters.")
     return None
 
 
-@policy(stage="pre")
+@policy(stage="pre", tools="add_note")
 def preview_note(step: Step, ctx: PolicyContext) -> Decision | None:
     """Show the note that will be written; the preview stays out of the audit log."""
-    if step.tool == "sample.add_note":
-        return confirm(f"Preview: the note will read “{step.arguments.get('text', '')}”.",
-                       private=True)
-    return None
+    return confirm(f"Preview: the note will read “{step.arguments.get('text', '')}”.",
+                   private=True)
 
 
 @policy(stage="request")
 def no_fortune_telling(step: Step, ctx: PolicyContext) -> Decision | None:
-    """Requests to tell the future are refused before any planning."""
+    """Requests to the sample tools to tell the future are refused before anything runs."""
     if "fortune" in step.arguments["utterance"].lower():
         return deny("nobody here tells fortunes; try a note instead.")
     return None
 
 
-@policy(stage="post")
+@policy(stage="post", tools="add_note")
 def hide_result_email(step: Step, ctx: PolicyContext) -> Decision | None:
     """Results show no author e-mail address."""
-    if step.tool == "sample.add_note":
-        return redact("author_email")
-    return None
+    return redact("author_email")
 
 
 @hookimpl
