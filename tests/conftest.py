@@ -11,7 +11,9 @@ import os
 import sys
 import textwrap
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -104,5 +106,41 @@ def sample_config(install_plugins: Callable[..., Path],
 @pytest.fixture
 def runtime(sample_config: InstitutionConfig) -> Iterator[Runtime]:
     rt = Runtime(sample_config)
+    yield rt
+    rt.close()
+
+
+# -- the demo institution: examples/lamworks.toml with the demo clinic --------------------------
+
+DEMO_NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/Chicago"))
+"""The demo clinic's clock in tests: a Tuesday morning; its schedule is generated around it."""
+
+
+def _open_demo_clinic(data: Path) -> Runtime:
+    from lamworks_healthcare import HealthcareSettings
+    from lamworks_healthcare.clinic import load_demo_clinic
+    from lamworks_healthcare.store import open_store
+
+    config = load_config(REPO / "examples" / "lamworks.toml")
+    config = config.model_copy(update={"data_dir": data})
+    data.mkdir(parents=True, exist_ok=True)
+    store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")), data)
+    load_demo_clinic(store, DEMO_NOW.date(), timezone=config.institution.timezone)
+    store.close()
+    return Runtime(config, clock=lambda: DEMO_NOW)
+
+
+@pytest.fixture(scope="session")
+def open_demo_clinic() -> Callable[[Path], Runtime]:
+    """``open_demo_clinic(data_folder)``: a Runtime on the example institution (default planner,
+    healthcare and education plugins) whose data folder holds the demo clinic, generated for
+    :data:`DEMO_NOW`, at that clock. For module-scoped fixtures; close it yourself."""
+    return _open_demo_clinic
+
+
+@pytest.fixture
+def demo_clinic(tmp_path: Path) -> Iterator[Runtime]:
+    """A Runtime on the example institution with the demo clinic (see :func:`open_demo_clinic`)."""
+    rt = _open_demo_clinic(tmp_path / "data")
     yield rt
     rt.close()

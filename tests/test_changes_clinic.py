@@ -9,8 +9,6 @@ and the person is shown the new situation.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -19,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lamworks import Change, Runtime, Step, Turn, load_config
+from lamworks import Change, Runtime, Step, Turn
 
 pytestmark = pytest.mark.slow
 
@@ -29,22 +27,9 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZONE)  # a Tuesday
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    from lamworks_healthcare import HealthcareSettings
-    from lamworks_healthcare.clinic import load_demo_clinic
-    from lamworks_healthcare.store import open_store
-
-    monkeypatch.setenv("LAMWORKS_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(REPO / "examples" / "lamworks.toml")
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")),
-                       config.data_dir)
-    load_demo_clinic(store, NOW.date(), timezone=config.institution.timezone)
-    store.close()
-    rt = Runtime(config, clock=lambda: NOW)
-    yield rt
-    rt.close()
-    os.environ.pop("LAMWORKS_DATA_DIR", None)
+def runtime(demo_clinic: Runtime) -> Runtime:
+    """The example institution with the demo clinic, at NOW (tests/conftest.py)."""
+    return demo_clinic
 
 
 def _booked(rt: Runtime, patient_id: str) -> list[dict[str, Any]]:

@@ -13,7 +13,6 @@ deposit into an account that does not exist yet; the healthcare plugin can do bo
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
@@ -101,22 +100,9 @@ def test_a_plan_whose_earlier_write_cannot_be_undone_says_so_and_waits(
 
 
 @pytest.fixture
-def clinic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    from lamworks_healthcare import HealthcareSettings
-    from lamworks_healthcare.clinic import load_demo_clinic
-    from lamworks_healthcare.store import open_store
-
-    monkeypatch.setenv("LAMWORKS_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(REPO / "examples" / "lamworks.toml")
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")),
-                       config.data_dir)
-    load_demo_clinic(store, NOW.date(), timezone=config.institution.timezone)
-    store.close()
-    rt = Runtime(config, clock=lambda: NOW)
-    yield rt
-    rt.close()
-    os.environ.pop("LAMWORKS_DATA_DIR", None)
+def clinic(demo_clinic: Runtime) -> Runtime:
+    """The example institution with the demo clinic, at NOW (tests/conftest.py)."""
+    return demo_clinic
 
 
 def _register_then_book(rt: Runtime, date: str = "2026-12-03") -> tuple[Step, Step]:

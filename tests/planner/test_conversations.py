@@ -9,8 +9,6 @@ Tuesday) and the demo clinic is generated for that day, so "Thursday" and "Frida
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lamworks import Runtime, load_config
+from lamworks import Runtime
 
 pytestmark = pytest.mark.slow
 
@@ -28,22 +26,9 @@ THURSDAY, FRIDAY, NEXT_MONDAY = "2026-12-03", "2026-12-04", "2026-12-07"
 
 
 @pytest.fixture
-def runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
-    from lamworks_healthcare import HealthcareSettings
-    from lamworks_healthcare.clinic import load_demo_clinic
-    from lamworks_healthcare.store import open_store
-
-    monkeypatch.setenv("LAMWORKS_DATA_DIR", str(tmp_path / "data"))
-    config = load_config(REPO / "examples" / "lamworks.toml")
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")),
-                       config.data_dir)
-    load_demo_clinic(store, NOW.date(), timezone=config.institution.timezone)
-    store.close()
-    rt = Runtime(config, clock=lambda: NOW)
-    yield rt
-    rt.close()
-    os.environ.pop("LAMWORKS_DATA_DIR", None)
+def runtime(demo_clinic: Runtime) -> Runtime:
+    """The example institution with the demo clinic, at NOW (tests/conftest.py)."""
+    return demo_clinic
 
 
 def _appointments(rt: Runtime, patient_id: str) -> list[dict[str, Any]]:

@@ -15,22 +15,15 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from lamworks import Runtime, Turn, load_config
+from lamworks import Runtime, Turn
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parents[2]
-ZONE = ZoneInfo("America/Chicago")
-NOW = datetime(2026, 12, 1, 10, 0, tzinfo=ZONE)  # a Tuesday
 
 NAME = "Quintessa Vellacourt"
 BIRTH = ("1937-06-14", "6/14/1937", "06/14/1937", "14 Jun 1937", "June 14, 1937")
@@ -107,27 +100,15 @@ class Journeys:
 
 
 @pytest.fixture(scope="module")
-def journeys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journeys]:
-    from lamworks_healthcare import HealthcareSettings
-    from lamworks_healthcare.clinic import load_demo_clinic
-    from lamworks_healthcare.store import open_store
-
-    data = tmp_path_factory.mktemp("canary") / "data"
-    previous = os.environ.get("LAMWORKS_DATA_DIR")
-    os.environ["LAMWORKS_DATA_DIR"] = str(data)
+def journeys(tmp_path_factory: pytest.TempPathFactory,
+             open_demo_clinic: Callable[[Path], Runtime]) -> Iterator[Journeys]:
     collect = _Collect()
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(collect)
     root.setLevel(logging.DEBUG)
+    rt = open_demo_clinic(tmp_path_factory.mktemp("canary") / "data")
     try:
-        config = load_config(REPO / "examples" / "lamworks.toml")
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-        store = open_store(HealthcareSettings(**config.plugins.settings_for("healthcare")),
-                           config.data_dir)
-        load_demo_clinic(store, NOW.date(), timezone=config.institution.timezone)
-        store.close()
-        rt = Runtime(config, clock=lambda: NOW)
         run = Journeys(rt, collect)
         for role, utterances in JOURNEYS.items():
             session = f"canary-{role}"
@@ -141,14 +122,10 @@ def journeys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Journeys]:
         patient = found[0]
         run.minted = [patient["id"], *(i["value"] for i in patient.get("identifier", []))]
         yield run
-        rt.close()
     finally:
+        rt.close()
         root.removeHandler(collect)
         root.setLevel(old_level)
-        if previous is None:
-            os.environ.pop("LAMWORKS_DATA_DIR", None)
-        else:
-            os.environ["LAMWORKS_DATA_DIR"] = previous
 
 
 def _identifiers(run: Journeys) -> list[str]:
