@@ -99,14 +99,18 @@ def register_policies(
 ) -> None:
     """Register safety policies by calling ``register(policy)`` for each.
 
-    Policies apply to every step, whichever plugin's tool it runs; check ``step.tool`` to limit
-    one to your own tools. The return value is ignored.
+    A policy declares what it applies to and the core filters: by default your plugin's own
+    tools; ``@policy(tools=[...])``, ``plugins=[...]`` (``"*"``: every plugin's tools) and
+    ``roles=[...]`` say otherwise, and ``policy.scoped(roles=settings.roles)`` scopes one by your
+    settings here. A request-stage policy screens the requests routed to a tool in its scope.
+    The return value is ignored.
 
     Example::
 
         @hookimpl
-        def register_policies(register):
+        def register_policies(register, settings):
             register(no_clinical_advice)
+            register(academic_integrity.scoped(roles=settings.student_roles))
     """
 
 
