@@ -117,11 +117,17 @@ def map_claims(claims: Mapping[str, Any], oidc: OIDCConfig,
         if role in order and role not in found:
             found[role] = value
     if not found:
-        shown = ", ".join(repr(v) for v in values) if values else "none"
+        if not values:
+            held = f"the provider sent no {oidc.roles_claim!r} claim"
+        elif len(values) == 1:
+            held = f"the {oidc.roles_claim!r} claim holds {values[0]!r}, which is not mapped"
+        else:
+            held = (f"the {oidc.roles_claim!r} claim holds "
+                    f"{', '.join(repr(v) for v in values)}, none of them mapped")
         return OIDCRefusal(
-            f"Your account has no role in lamworks: the {oidc.roles_claim!r} claim holds "
-            f"{shown}, and none of these is mapped to a role. Ask an administrator to give you "
-            "one at the identity provider.", username=username, values=values)
+            f"Your account has no role in lamworks: {held} to a role here. Ask an "
+            "administrator to give you one at the identity provider.",
+            username=username, values=values)
     chosen = min(found, key=order.index)
     if len(found) == 1:
         reason = f"{oidc.roles_claim!r} = {found[chosen]!r} gives the role {chosen!r}"

@@ -177,3 +177,23 @@ def test_a_secret_in_the_file_is_refused(tmp_path: Path) -> None:
 def test_an_unknown_prompt_is_refused_naming_the_key(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"auth\.oidc\.prompt"):
         _config(tmp_path, "prompt = 'select-account'\n")
+
+
+def test_the_example_in_docs_auth_md_loads_and_maps(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    doc = (Path(__file__).parents[1] / "docs" / "auth.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## OpenID Connect"):]
+    example = section[section.index("```toml\n") + 8:section.index("```\n", section.index(
+        "```toml\n") + 8)]
+    path = tmp_path / "lamworks.toml"
+    path.write_text("[institution]\nname = 'Riverside'\n[roles.frontdesk]\n[roles.clinician]\n"
+                    "[roles.patient]\n[roles.admin]\n" + example, encoding="utf-8")
+    config = load_config(path)
+    assert config.auth.mode == "oidc" and config.auth.oidc is not None
+    outcome = map_claims({"sub": "x", "preferred_username": "lee", "name": "Dr Lee",
+                          "roles": ["it-admins", "doctor"]}, config.auth.oidc,
+                         roles=list(config.roles))
+    assert isinstance(outcome, OIDCSignIn) and outcome.role == "clinician"
+    monkeypatch.setenv(CLIENT_SECRET_ENV, "s")
+    monkeypatch.setenv(COOKIE_SECRET_ENV, COOKIE)
+    assert "[auth.lamworks]" in streamlit_secrets(load_config(path))

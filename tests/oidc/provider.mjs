@@ -31,18 +31,19 @@ const redirectUris = (process.env.OIDC_REDIRECT_URIS ?? 'http://127.0.0.1:8501/o
   .split(',').map((uri) => uri.trim()).filter(Boolean);
 const tokenTtl = Number(process.env.OIDC_ID_TOKEN_TTL ?? 600);
 
-// The people. `roles` is deliberately a list for some and a plain string for others: providers
-// differ (Keycloak and Entra send lists, some send one string).
+// The people (the login names the development form takes). `roles` is a list for some and a
+// plain string for others, as providers differ; ana's `fhir_patient` links her to her record;
+// victor's only role is one lamworks does not map.
 const PEOPLE = {
-  frontdesk: {
+  frances: {
     name: 'Frances Desk', email: 'frances.desk@clinic.example', roles: ['front-desk', 'staff'],
   },
-  patient: {
+  ana: {
     name: 'Ana Ruiz', email: 'ana.ruiz@mail.example', roles: 'patient',
     fhir_patient: 'Patient/pat-0001',
   },
-  clinician: { name: 'Lena Lee', email: 'lena.lee@clinic.example', roles: ['clinician'] },
-  visitor: { name: 'Victor Visitor', email: 'victor@mail.example', roles: ['volunteer'] },
+  lena: { name: 'Lena Lee', email: 'lena.lee@clinic.example', roles: ['doctor'] },
+  victor: { name: 'Victor Visitor', email: 'victor@mail.example', roles: ['volunteer'] },
 };
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
