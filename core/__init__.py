@@ -38,6 +38,7 @@ from .extensions import (
     UIPage,
 )
 from .hookspecs import hookimpl
+from .permissions import Permission, PermissionDenied
 from .plan import (
     ActionResult,
     Candidate,
@@ -90,6 +91,8 @@ __all__ = [
     "KnowledgeError",
     "KnowledgeSource",
     "LamworksError",
+    "Permission",
+    "PermissionDenied",
     "Plan",
     "Planner",
     "PlanningContext",

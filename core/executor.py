@@ -42,6 +42,7 @@ from .limits import ToolTimedOut, call_with_timeout
 from .plan import ActionResult, Decision, Ref, Step
 from .plugins import PluginManager
 from .policies import Policy, PolicyContext, combine, evaluate, redact_data, redact_text
+from .redaction import audit_arguments
 from .tools import ActionContext, Tool, as_action_result
 
 __all__ = ["Executor", "compensation_key", "idempotency_key", "journal_result",
@@ -70,10 +71,14 @@ def compensation_key(key: str) -> str:
     return digest("lamworks-compensation", key)
 
 
-def redacted_arguments(step: Step) -> dict[str, Any]:
-    """The step's arguments with every field a pre-policy asked to redact hidden."""
+def redacted_arguments(step: Step, tool: Tool | None = None) -> dict[str, Any]:
+    """The step's arguments as the audit log and observers see them: every field a
+    pre-policy asked to redact hidden, then the core rule for every tool (free text and
+    identifiers, and the tool's own ``redact`` fields: :func:`lamworks.redaction.audit_arguments`;
+    without ``tool``, the rule applies without the schema)."""
     fields = [f for d in step.decisions if d.kind == "redact" for f in d.fields]
-    return redact_data(step.arguments, fields) if fields else dict(step.arguments)
+    arguments = redact_data(step.arguments, fields) if fields else dict(step.arguments)
+    return audit_arguments(arguments, tool)
 
 
 def decisions_for_audit(decisions: Iterable[Decision]) -> list[dict[str, Any]]:
@@ -94,7 +99,7 @@ class Executor:
         """Run the step; returns it with ``status``, ``result`` or ``error`` filled in."""
         key = idempotency_key(ctx.session_id, step)
         ctx = replace(ctx, step_id=step.id, idempotency_key=key)
-        shown_args = redacted_arguments(step)
+        shown_args = redacted_arguments(step, tool)
         crash_point("before_journal")
         seen = self.journal.begin(key, session_id=ctx.session_id, step_id=step.id,
                                   tool=step.tool, actor=ctx.user,
@@ -151,7 +156,7 @@ class Executor:
         key = idempotency_key(ctx.session_id, step)
         undo_key = compensation_key(key)
         ctx = replace(ctx, step_id=step.id, idempotency_key=undo_key)
-        shown_args = redacted_arguments(step)
+        shown_args = redacted_arguments(step, tool)
         seen = self.journal.begin(undo_key, session_id=ctx.session_id, step_id=step.id,
                                   tool=step.tool, actor=ctx.user,
                                   arguments_digest=arguments_digest(step.arguments),

@@ -93,13 +93,16 @@ class UIPage:
     """A Streamlit page contributed by a plugin.
 
     ``path`` is a Python file Streamlit runs as a page; ``section`` is the navigation group
-    (``"Assistant"``, ``"Knowledge"``, ``"Audit"``, ``"Admin"`` or a new one); ``roles`` limits
-    who sees it (empty: everyone).
+    (``"Assistant"``, ``"Knowledge"``, ``"Audit"``, ``"Admin"`` or a new one); ``permission``
+    names the permission a role needs to see it (declare it with ``register_permissions``; the
+    core prefixes it with ``<plugin>.`` like the declaration; empty: none needed); ``roles``
+    limits who sees it further (empty: every role).
 
     Example::
 
         register(UIPage(title="Clinic schedule", path=Path(__file__).parent / "ui_schedule.py",
-                        section="Assistant", icon=":material/calendar_month:"))
+                        section="Assistant", icon=":material/calendar_month:",
+                        permission="page.schedule"))
     """
 
     title: str
@@ -108,9 +111,13 @@ class UIPage:
     icon: str | None = None
     roles: tuple[str, ...] = field(default_factory=tuple)
     plugin: str = ""
+    permission: str = ""
 
     def namespaced(self, plugin: str) -> UIPage:
-        return replace(self, plugin=plugin)
+        needed = self.permission
+        if needed and not needed.startswith(f"{plugin}."):
+            needed = f"{plugin}.{needed}"
+        return replace(self, plugin=plugin, permission=needed)
 
 
 @dataclass(frozen=True)

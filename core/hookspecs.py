@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
     from .config import InstitutionConfig
     from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+    from .permissions import Permission
     from .plan import ActionResult, Step
     from .planning import Planner
     from .policies import Policy
@@ -182,6 +183,28 @@ def register_ui_pages(
         @hookimpl
         def register_ui_pages(register):
             register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py"))
+    """
+
+
+@hookspec
+def register_permissions(
+    register: Callable[[Permission], None], config: InstitutionConfig, settings: BaseModel | None
+) -> None:
+    """Declare permissions (what a role may do besides tools): ``register(Permission(...))``.
+
+    Each name is prefixed ``<plugin>.`` (``page.essay_feedback`` becomes
+    ``education.page.essay_feedback``); roles grant them in ``roles.<role>.permissions``, and
+    ``default=True`` grants one to every role whose ``permissions`` key is absent. Check one
+    with ``runtime.permits(user, name)``; a :class:`~lamworks.UIPage` names the one it needs in
+    ``permission``. A name the configuration grants that nobody declared stops the runtime
+    with a :class:`~lamworks.ConfigError`. Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def register_permissions(register):
+            register(Permission("page.essay_feedback", "See the Essay feedback page.",
+                                default=True))
     """
 
 

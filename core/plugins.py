@@ -33,6 +33,7 @@ from . import hookspecs
 from .config import InstitutionConfig, format_validation_error
 from .errors import ConfigError, DuplicateNameError, PluginError
 from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+from .permissions import Permission
 from .planning import Planner
 from .policies import Policy
 from .tools import Tool
@@ -53,6 +54,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_slot_extractors", "slot_extractors"),
     ("register_planners", "planners"),
     ("register_ui_pages", "ui_pages"),
+    ("register_permissions", "permissions"),
     ("register_commands", "commands"),
     ("register_audit_formats", "audit_formats"),
 )
@@ -62,11 +64,12 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "knowledge_sources": KnowledgeSource,
     "slot_extractors": SlotExtractor,
     "ui_pages": UIPage,
+    "permissions": Permission,
     "commands": CommandGroup,
     "audit_formats": AuditFormat,
 }
 RESERVED_COMMANDS = frozenset({"plugins", "tools", "ask", "confirm", "chat", "audit", "config",
-                               "ui", "kb"})
+                               "ui", "kb", "users", "permissions"})
 
 Status = Literal["loaded", "failed", "blocked"]
 T = TypeVar("T")
@@ -90,6 +93,7 @@ class PluginRecord:
     ui_pages: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     audit_formats: list[str] = field(default_factory=list)
+    permissions: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -102,6 +106,7 @@ class _Staged:
     ui_pages: list[UIPage] = field(default_factory=list)
     commands: list[CommandGroup] = field(default_factory=list)
     audit_formats: list[AuditFormat] = field(default_factory=list)
+    permissions: list[Permission] = field(default_factory=list)
 
 
 class PluginManager(pluggy.PluginManager):
@@ -121,6 +126,7 @@ class PluginManager(pluggy.PluginManager):
         self.ui_pages: list[UIPage] = []
         self.commands: dict[str, CommandGroup] = {}
         self.audit_formats: dict[str, AuditFormat] = {}
+        self.permissions: dict[str, Permission] = {}
         self.warnings: list[str] = []
         self._disabling = threading.Lock()
 
@@ -226,6 +232,7 @@ class PluginManager(pluggy.PluginManager):
         pages = [p.namespaced(name) for p in staged.ui_pages]
         commands = [c.namespaced(name) for c in staged.commands]
         formats = [f.namespaced(name) for f in staged.audit_formats]
+        permissions = [p.namespaced(name) for p in staged.permissions]
         for command in commands:
             if command.name in RESERVED_COMMANDS:
                 raise PluginError(name, f"command group {command.name!r} clashes with a core "
@@ -239,6 +246,7 @@ class PluginManager(pluggy.PluginManager):
             ("planner", [p.name for p in staged.planners], self.planners),
             ("command group", [c.name for c in commands], self.commands),
             ("audit format", [f.name for f in formats], self.audit_formats),
+            ("permission", [p.name for p in permissions], self.permissions),
         ]
         for kind, names, existing in checks:
             seen: set[str] = set()
@@ -265,6 +273,8 @@ class PluginManager(pluggy.PluginManager):
             self.commands[command.name] = command
         for audit_format in formats:
             self.audit_formats[audit_format.name] = audit_format
+        for permission in permissions:
+            self.permissions[permission.name] = permission
         record.tools = [t.name for t in tools]
         record.policies = [p.name for p in policies]
         record.knowledge_sources = [s.name for s in sources]
@@ -273,6 +283,7 @@ class PluginManager(pluggy.PluginManager):
         record.ui_pages = [p.title for p in pages]
         record.commands = [c.name for c in commands]
         record.audit_formats = [f.name for f in formats]
+        record.permissions = [p.name for p in permissions]
 
     def _owner_of_planner(self, planner_name: str) -> str:
         return next((r.name for r in self.records.values() if planner_name in r.planners), "?")
@@ -291,10 +302,11 @@ class PluginManager(pluggy.PluginManager):
         self.planners = _without(self.planners, record.planners)
         self.commands = _without(self.commands, record.commands)
         self.audit_formats = _without(self.audit_formats, record.audit_formats)
+        self.permissions = _without(self.permissions, record.permissions)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
-        record.commands, record.audit_formats = [], []
+        record.commands, record.audit_formats, record.permissions = [], [], []
 
     def _fail(self, record: PluginRecord, plugin: object | None, exc: BaseException) -> None:
         self._drop(record.name, plugin)

@@ -60,6 +60,7 @@ from .executor import (
 )
 from .journal import Journal, JournalEntry
 from .limits import LIMITS_POLICY, ToolTimedOut, call_with_timeout, plan_refusal, utterance_refusal
+from .permissions import Permissions
 from .plan import (
     REF_PLACEHOLDER,
     ActionResult,
@@ -113,6 +114,9 @@ class Runtime:
         """Set by ``lamworks ask --operator``: the machine account every action of this runtime
         is audited as done by (``operator:<account> as <user>``)."""
         self.plugins = plugins if plugins is not None else make_plugin_manager(config)
+        # Plugins are known now: a permission a role is granted that nobody declared stops here.
+        self.permissions = Permissions(config, self.plugins.permissions, unavailable_plugins=[
+            r.name for r in self.plugins.records.values() if r.status != "loaded"])
         zone = ZoneInfo(config.institution.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
         check_stores(config)  # a ConfigError naming the path and key, not SQLite's complaint
@@ -150,6 +154,16 @@ class Runtime:
 
     def policies(self, stage: str) -> list[Policy]:
         return [p for p in self.plugins.policies.values() if p.stage == stage]
+
+    def permits(self, user: str, permission: str) -> bool:
+        """Whether ``user``'s role holds ``permission`` (see :mod:`lamworks.permissions`); an
+        unknown user holds none, an undeclared permission raises ``KeyError``."""
+        try:
+            role = self.action_context("", user).role
+        except LamworksError:
+            self.permissions.role_permits("", permission)  # still raises for a misspelt name
+            return False
+        return self.permissions.role_permits(role, permission)
 
     def _choose_planner(self) -> Planner:
         planners = self.plugins.planners
@@ -676,7 +690,8 @@ class Runtime:
     def _audit_step(self, base: ActionContext, step: Step, event: str, *, outcome: str) -> None:
         self.audit.append(
             actor=base.actor, role=base.role, session_id=base.session_id, event=event,
-            tool=step.tool, step_id=step.id, arguments=redacted_arguments(step),
+            tool=step.tool, step_id=step.id,
+            arguments=redacted_arguments(step, self.tools.get(step.tool)),
             decisions=decisions_for_audit(step.decisions), outcome=outcome,
             detail={**({"reason": d.for_audit()["reason"]} if (d := step.denial()) else {}),
                     **({"change_digest": step.change_digest} if step.change_digest else {})},

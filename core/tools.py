@@ -197,6 +197,9 @@ class Tool:
     """Set for a write tool whose effect can be undone (see :class:`Compensator`)."""
     input_schema: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the tool was declared with (tools from :func:`tool_from_schema`)."""
+    redact: tuple[str, ...] = ()
+    """Arguments never stored in the audit log (``"[redacted]"`` there), on top of the core
+    rule that hides free text and identifiers of every tool (:mod:`lamworks.redaction`)."""
 
     @property
     def short_name(self) -> str:
@@ -389,6 +392,7 @@ def tool(
     reconcile: Reconciler | None = None,
     apply: Applier | None = None,
     compensate: Compensator | None = None,
+    redact: Sequence[str] = (),
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -405,6 +409,7 @@ def tool(
     reconcile: Reconciler | None = None,
     apply: Applier | None = None,
     compensate: Compensator | None = None,
+    redact: Sequence[str] = (),
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
 
@@ -427,6 +432,8 @@ def tool(
         compensate: Undoes what the tool did when a later step of its plan cannot run (see
             :class:`Compensator`); without it, a plan with this step before another write is
             confirmed as not all-or-nothing.
+        redact: Arguments never stored in the audit log, beyond the core rule (free text and
+            identifiers of every tool are hidden already: :mod:`lamworks.redaction`).
     """
     if risk not in _RISKS:
         raise ValueError(f"risk must be one of {', '.join(_RISKS)}, not {risk!r}")
@@ -453,6 +460,7 @@ def tool(
             reconcile=reconcile,
             apply=apply,
             compensate=compensate,
+            redact=tuple(redact),
         )
 
     return build(func) if func is not None else build

@@ -38,7 +38,7 @@ import hashlib
 import os
 import re
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -113,6 +113,9 @@ class IngestReport:
     failed: list[FileProblem] = field(default_factory=list)
     skipped: list[FileProblem] = field(default_factory=list)
     """Files not read: unsupported types, and links out of the folder (never followed)."""
+    refused: list[FileProblem] = field(default_factory=list)
+    """Files refused for the access label their front matter sets (``message``: the label),
+    when the ingestion may set only some labels."""
     hidden_text: list[FileProblem] = field(default_factory=list)
     """Files ingested without the text their HTML hides from readers (``display:none``, the
     ``hidden`` attribute, ...): that text is never indexed, so it can never be quoted."""
@@ -263,14 +266,23 @@ def ingest_path(
     progress: ProgressCallback | None = None,
     *,
     description: str = "",
+    allowed_access: Collection[str] | None = None,
 ) -> IngestReport:
     """Ingest a folder (or one file) as ``source``; chunks inherit ``access`` unless a
-    document's front matter says otherwise. Returns what was added, changed, removed, failed."""
+    document's front matter says otherwise. Returns what was added, changed, removed, failed.
+
+    ``allowed_access``: the only labels this ingestion may set (a person's upload: the labels
+    their role may read). ``access`` outside it is a :class:`~lamworks.KnowledgeError`; a file
+    whose front matter sets another label is refused (listed in
+    :attr:`IngestReport.refused` and :attr:`IngestReport.failed`) and nothing of it is indexed."""
     started = time.perf_counter()
     if not _NAME.match(source):
         raise KnowledgeError(f"source name {source!r}: use lower-case letters, digits, - and _")
     if not _LABEL.match(access):
         raise KnowledgeError(f"access label {access!r}: use letters, digits, - and _")
+    if allowed_access is not None and access not in allowed_access:
+        raise KnowledgeError(f"access label {access!r} is not one you may set "
+                             f"(yours: {', '.join(sorted(allowed_access)) or 'none'})")
     path = Path(path).expanduser()
     if not path.exists():
         raise KnowledgeError(f"{path}: no such file or folder")
@@ -330,6 +342,10 @@ def ingest_path(
             doc_access = document.access or access
             if not _LABEL.match(doc_access):
                 raise DocumentError(f"front matter access label {doc_access!r} is not valid")
+            if allowed_access is not None and doc_access not in allowed_access:
+                report.refused.append(FileProblem(rel, doc_access))
+                raise DocumentError(f"its front matter sets access {doc_access!r}, a label you "
+                                    "may not set: refused, nothing of it was indexed")
             chunks = chunk_document(document, kb.chunking)
             pending.append(_Pending(rel, sha, _fingerprint(kb, sha, access), size, doc_access,
                                     document, chunks, old))

@@ -2,8 +2,9 @@
 
 What lives here: :class:`Manifest`, a SQLite file (``<data_dir>/knowledge.sqlite``) with one row
 per ingested file — source, path relative to the source folder, fingerprint (content hash plus
-everything else that changes the chunks), access label, chunk ids — and a ``generation`` number
-that every change bumps, so a process holding a lexical index knows when another process (the
+everything else that changes the chunks), access label, chunk ids — the owner of each upload
+source (people's uploads, as opposed to plugins' and configured sources), and a ``generation``
+number that every change bumps, so a process holding a lexical index knows when another process (the
 CLI, another UI replica on the same data folder) has changed the collections.
 
 What does not: the chunks themselves (Chroma holds them) or the vectors (the embedding cache).
@@ -59,6 +60,8 @@ class Manifest:
                 source TEXT PRIMARY KEY, root TEXT NOT NULL, access TEXT NOT NULL,
                 description TEXT NOT NULL);
             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS upload_owners (
+                source TEXT PRIMARY KEY, owner TEXT NOT NULL, created TEXT NOT NULL);
             INSERT OR IGNORE INTO meta VALUES ('generation', 0);
             """
         )
@@ -124,6 +127,26 @@ class Manifest:
         with self._lock:
             self._conn.execute("DELETE FROM files WHERE source = ?", (source,))
             self._conn.execute("DELETE FROM sources WHERE source = ?", (source,))
+            self._conn.execute("DELETE FROM upload_owners WHERE source = ?", (source,))
+
+    def claim_upload(self, source: str, owner: str, created: str) -> str:
+        """Record ``source`` as an upload source owned by ``owner`` unless it already has an
+        owner; returns the owner it has (the first claim wins, atomically)."""
+        with self._lock:
+            self._conn.execute("INSERT OR IGNORE INTO upload_owners VALUES (?, ?, ?)",
+                               (source, owner, created))
+            row = self._conn.execute("SELECT owner FROM upload_owners WHERE source = ?",
+                                     (source,)).fetchone()
+        return str(row[0])
+
+    def upload_owners(self) -> dict[str, str]:
+        """Upload sources (made through :func:`lamworks.ui.services.upload_documents`) and
+        their owners; every other source belongs to a plugin, the configuration or an
+        operator."""
+        with self._lock:
+            rows = self._conn.execute("SELECT source, owner FROM upload_owners "
+                                      "ORDER BY source").fetchall()
+        return {row[0]: row[1] for row in rows}
 
     def close(self) -> None:
         with self._lock:

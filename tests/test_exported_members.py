@@ -6,6 +6,7 @@ import lamworks
 
 DOCUMENTED = {
     "AuditCheckpoint", "CheckpointReport", "CheckpointSigner", "verify_checkpoints",
+    "Permission", "PermissionDenied",
     "AccountStore", "Identity", "SignInError",
     "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditFormat", "AuditLog",
     "Candidate", "Change", "ChangeConflict",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from lamworks.ui.services import pages_for
 from lamworks.ui.state import current_user, runtime
 
 HERE = Path(__file__).parent
@@ -28,22 +29,20 @@ with st.sidebar:
     role = rt.config.users[current_user()].role
     st.caption(f"Role: **{role}**")
 
-sections: dict[str, list[st.Page]] = {
-    "Assistant": [st.Page(str(HERE / "pages" / "chat.py"), title="Chat",
-                          icon=":material/chat:", default=True)],
-    "Knowledge": [st.Page(str(HERE / "pages" / "knowledge.py"), title="Documents",
-                          icon=":material/menu_book:")],
-    "Audit": [st.Page(str(HERE / "pages" / "audit.py"), title="Audit log",
-                      icon=":material/verified_user:")],
-    "Admin": [st.Page(str(HERE / "pages" / "admin.py"), title="Plugins",
-                      icon=":material/extension:")],
-}
-for page in rt.plugins.ui_pages:
-    if page.roles and role not in page.roles:
-        continue
-    sections.setdefault(page.section, []).append(
-        st.Page(str(page.path), title=page.title, icon=page.icon)
-    )
+# Only the pages this user's role is permitted (lamworks.ui.services): a page left out cannot
+# be opened by its URL either — Streamlit answers it with the default page.
+allowed = pages_for(rt, current_user())
+default_key = next((p.key for p in allowed if p.default), allowed[0].key if allowed else "")
+sections: dict[str, list[st.Page]] = {}
+for spec in allowed:
+    sections.setdefault(spec.section, []).append(
+        st.Page(str(spec.path), title=spec.title, icon=spec.icon,
+                default=spec.key == default_key))
+if not sections:
+    def _no_pages() -> None:
+        st.error("Your role has no pages in this app. Ask an administrator for access.")
+
+    sections = {"": [st.Page(_no_pages, title="No access", default=True)]}
 
 st.navigation(sections).run()
 

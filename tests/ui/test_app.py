@@ -26,6 +26,9 @@ def app_config(install_plugins: Callable[..., Path], write_config: Callable[...,
                monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     install_plugins(sample="lamworks_sample")
     path = write_config()
+    # alice (staff) holds every permission; bob (reader) only the defaults.
+    path.write_text(path.read_text().replace("[roles.staff]\n",
+                                             '[roles.staff]\npermissions = ["*"]\n', 1))
     monkeypatch.setenv("LAMWORKS_CONFIG", str(path))
     yield path
     from lamworks.ui import state
@@ -79,6 +82,26 @@ def test_admin_page_lists_plugins_and_masks_config(app_config: Path) -> None:
     assert not at.exception
     plugins = at.dataframe[0].value
     assert set(plugins["plugin"]) >= {"core", "sample"}
+    assert [e.label for e in at.expander] == ["Effective configuration (secrets masked)"]
+
+
+def test_a_role_without_permissions_sees_its_own_rows_and_no_admin(app_config: Path) -> None:
+    for user in ("alice", "bob"):
+        chat = AppTest.from_file(str(PAGES / "chat.py"), default_timeout=30)
+        chat.session_state["acting_user"] = user
+        chat.run().chat_input[0].set_value("count my notes").run()
+    at = AppTest.from_file(str(PAGES / "audit.py"), default_timeout=30)
+    at.session_state["acting_user"] = "bob"
+    at.run()
+    assert not at.exception
+    assert {row for row in at.table[0].value["user"]} == {"bob"}
+    assert not [b for b in at.button if b.label == "Verify chain"]
+    assert not at.get("download_button")
+    admin = AppTest.from_file(str(PAGES / "admin.py"), default_timeout=30)
+    admin.session_state["acting_user"] = "bob"
+    admin.run()
+    assert not admin.exception and not admin.dataframe and not admin.expander
+    assert "don't have access" in admin.error[0].value
 
 
 def _free_port() -> int:

@@ -1,42 +1,54 @@
-"""Audit: browse the hash-chained log, filter it, verify the chain, export it."""
+"""Audit: browse the rows one may read, filter them, verify the chain, export them.
+
+What a person sees and may do here is decided by :mod:`lamworks.ui.services`: their own rows
+(``audit.read.own``) or every row (``audit.read.all``), export (``audit.export``) and chain
+verification (``audit.verify``) only with those permissions.
+"""
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime, timedelta
 
 import streamlit as st
 
-from lamworks.ui.state import guarded, runtime
+from lamworks import AuditEntry
+from lamworks.ui.services import export_audit, page_refusal, verify_chain, visible_audit_rows
+from lamworks.ui.state import current_user, guarded, runtime
 
 
 def render() -> None:
     rt = runtime()
+    user = current_user()
     st.title("Audit log")
-    left, right = st.columns([1, 3])
-    if left.button("Verify chain", type="primary", width="stretch"):
-        result = rt.audit.verify()
-        if result.ok:
-            right.success(str(result))
-        else:
-            right.error(str(result))
+    refusal = page_refusal(rt, user, "audit")
+    if refusal is not None:
+        st.error(refusal)
+        return
+    everyone = rt.permits(user, "audit.read.all")
+    if not everyone:
+        st.caption("Your own activity only.")
+    if rt.permits(user, "audit.verify"):
+        left, right = st.columns([1, 3])
+        if left.button("Verify chain", type="primary", width="stretch"):
+            result = verify_chain(rt, user)
+            if result.ok:
+                right.success(str(result))
+            else:
+                right.error(str(result))
 
-    entries = list(rt.audit.entries())
+    entries = visible_audit_rows(rt, user)
     users = sorted({e.actor for e in entries})
     tools = sorted({e.tool for e in entries if e.tool})
     outcomes = sorted({e.outcome for e in entries if e.outcome})
     with st.expander("Filters", expanded=False):
         c1, c2, c3 = st.columns(3)
-        chosen_users = c1.multiselect("User", users)
+        chosen_users = c1.multiselect("User", users) if everyone else []
         chosen_tools = c2.multiselect("Tool", tools)
         chosen_outcomes = c3.multiselect("Decision / outcome", outcomes)
         today = date.today()
         window = st.date_input("Time range", (today - timedelta(days=30), today))
 
-    def keep(e: object) -> bool:
-        from lamworks import AuditEntry
-
-        assert isinstance(e, AuditEntry)
+    def keep(e: AuditEntry) -> bool:
         when = datetime.fromisoformat(e.ts).date()
         in_window = (not isinstance(window, tuple) or len(window) != 2
                      or window[0] <= when <= window[1])
@@ -54,11 +66,11 @@ def render() -> None:
                                 if d.get("kind") != "allow")}
          for e in list(reversed(shown))[:200]],
     )
-    st.download_button(
-        "Export (JSON Lines)",
-        data="".join(json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in shown),
-        file_name="lamworks-audit.jsonl", mime="application/jsonl",
-    )
+    if rt.permits(user, "audit.export"):
+        st.download_button(
+            "Export (JSON Lines)", data=export_audit(rt, user, keep),
+            file_name="lamworks-audit.jsonl", mime="application/jsonl",
+        )
 
 
 guarded(render)

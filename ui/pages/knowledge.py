@@ -1,43 +1,49 @@
-"""Knowledge: upload documents (with a progress bar), see sources and their chunk counts, and
-search — always as the chosen user, so a role only ever sees what it may read."""
+"""Knowledge: upload documents (with a progress bar) into one's own upload sources, see the
+sources one may read and their chunk counts, delete upload sources, and search — always as the
+acting user, so a role only ever sees what it may read. Who may upload, with which labels,
+and delete what is decided by :mod:`lamworks.ui.services`."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import streamlit as st
 
-from lamworks.knowledge import IngestProgress, ingest_path, list_sources, search
-from lamworks.ui.state import current_user, guarded, runtime
+from lamworks.errors import KnowledgeError
+from lamworks.knowledge import IngestProgress, search
+from lamworks.permissions import PermissionDenied
+from lamworks.ui.services import (
+    deletable_sources,
+    delete_upload_source,
+    page_refusal,
+    upload_documents,
+    upload_labels,
+    upload_source_name,
+    visible_sources,
+)
+from lamworks.ui.state import current_user, guarded, runtime, session_id
 
 _STAGES = {"read": "Reading", "embed": "Embedding", "write": "Storing", "done": "Done"}
 
 
 def _upload_section() -> None:
     rt = runtime()
-    kb = rt.services["knowledge"].get()
-    role = rt.config.users[current_user()].role
-    labels = list(rt.config.roles[role].access)
+    user = current_user()
+    if not rt.permits(user, "knowledge.upload"):
+        return
+    labels = upload_labels(rt, user)
     with st.expander("Add documents", expanded=False):
         with st.form("upload", clear_on_submit=True):
             files = st.file_uploader("Documents (.md, .txt, .html, .pdf, .docx)",
                                      accept_multiple_files=True,
                                      type=["md", "txt", "html", "htm", "pdf", "docx"])
-            source = st.text_input("Source name", value="uploads",
-                                   help="Lower-case letters, digits, - and _.")
+            name = st.text_input("Source name", value="documents",
+                                 help="Lower-case letters, digits, - and _. Your documents go "
+                                      f"into your own source, {upload_source_name(user, '…')}.")
             access = st.selectbox("Who may read them", labels,
-                                  help="Only access labels your own role can read.")
+                                  help="Only access labels your own role can read; a document "
+                                       "whose front matter sets another label is refused.")
             submitted = st.form_submit_button("Ingest", type="primary")
         if not submitted or not files:
             return
-        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", source):
-            st.error("A source name uses lower-case letters, digits, - and _ only.")
-            return
-        folder = rt.config.data_dir / "uploads" / source
-        folder.mkdir(parents=True, exist_ok=True)
-        for upload in files:
-            (folder / Path(upload.name).name).write_bytes(upload.getvalue())
         bar = st.progress(0.0, text="Starting…")
 
         def progress(event: IngestProgress) -> None:
@@ -46,21 +52,55 @@ def _upload_section() -> None:
                          text=f"{_STAGES[event.stage]} {event.done}/{event.total} "
                               f"{event.message}".strip())
 
-        report = ingest_path(kb, folder, source, access, progress)
+        try:
+            outcome = upload_documents(rt, user, [(f.name, f.getvalue()) for f in files],
+                                       name, str(access), session_id=session_id(),
+                                       progress=progress)
+        except (PermissionDenied, KnowledgeError) as exc:
+            bar.empty()
+            st.error(str(exc.reason if isinstance(exc, PermissionDenied) else exc))
+            return
         bar.progress(1.0, text="Done")
-        st.success(report.summary())
-        for problem in [*report.failed, *report.skipped]:
-            st.warning(f"{problem.path}: {problem.message}")
+        st.success(outcome.report.summary())
+        for path, label in outcome.refused:
+            st.error(f"{path}: refused — its front matter sets access {label!r}, a label "
+                     "you may not set.")
+        refused = {path for path, _ in outcome.refused}
+        for problem in [*outcome.report.failed, *outcome.report.skipped]:
+            if problem.path not in refused:
+                st.warning(f"{problem.path}: {problem.message}")
+
+
+def _delete_section() -> None:
+    rt = runtime()
+    user = current_user()
+    mine = deletable_sources(rt, user)
+    if not mine:
+        return
+    with st.expander("Delete an upload source", expanded=False):
+        chosen = st.selectbox("Source", mine, key="delete_source")
+        if st.button("Delete source", key="delete_button"):
+            try:
+                removed = delete_upload_source(rt, user, str(chosen), session_id=session_id())
+            except PermissionDenied as exc:
+                st.error(exc.reason)
+            else:
+                st.success(f"Deleted {chosen}: {removed} chunks.")
 
 
 def render() -> None:
     rt = runtime()
     user = current_user()
     st.title("Knowledge")
+    refusal = page_refusal(rt, user, "knowledge")
+    if refusal is not None:
+        st.error(refusal)
+        return
     kb = rt.services["knowledge"].get()
     _upload_section()
+    _delete_section()
 
-    sources = list_sources(kb)
+    sources = visible_sources(rt, user)
     if sources:
         st.table([{"source": s.source, "files": s.files, "chunks": s.chunks,
                    "access": ", ".join(s.access), "description": s.description}

@@ -21,6 +21,7 @@ from lamworks import (
     EntityMatch,
     InstitutionConfig,
     KnowledgeSource,
+    Permission,
     Policy,
     SlotExtractor,
     Span,
@@ -104,7 +105,16 @@ def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
 @hookimpl
 def register_ui_pages(register: Callable[[UIPage], None]) -> None:
     register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py", section="Assistant",
-                    icon=":material/edit_note:", roles=("teacher", "student", "admin")))
+                    icon=":material/edit_note:", roles=("teacher", "student", "admin"),
+                    permission="page.essay_feedback"))
+
+
+@hookimpl
+def register_permissions(register: Callable[[Permission], None]) -> None:
+    register(Permission("page.essay_feedback", "The Essay feedback page (rubric scores and "
+                        "next steps for a draft).", default=True))
+
+
 
 
 @hookimpl

@@ -31,6 +31,7 @@ from lamworks import (
     AuditFormat,
     InstitutionConfig,
     KnowledgeSource,
+    Permission,
     Policy,
     SlotExtractor,
     Tool,
@@ -135,7 +136,13 @@ def register_audit_formats(register: Callable[[AuditFormat], None]) -> None:
 def register_ui_pages(register: Callable[[UIPage], None]) -> None:
     register(UIPage(title="Clinic schedule", path=HERE / "ui_schedule.py", section="Assistant",
                     icon=":material/calendar_month:",
-                    roles=("frontdesk", "clinician", "admin")))
+                    roles=("frontdesk", "clinician", "admin"), permission="page.schedule"))
+
+
+@hookimpl
+def register_permissions(register: Callable[[Permission], None]) -> None:
+    register(Permission("page.schedule", "The Clinic schedule page (every practitioner's "
+                        "appointments for a day).", default=True))
 
 
 @hookimpl

@@ -1,0 +1,388 @@
+"""The pages' server code: every decision a page takes about who may see or do what.
+
+The Streamlit scripts in ``ui/pages`` only draw; what they show and what they let a person do
+comes from these plain functions of the runtime and the acting user, so the same rules hold for
+any way in and are tested without a browser (``tests/test_permissions_property.py``). Each one
+checks the permission it needs (:mod:`lamworks.permissions`) and raises
+:class:`~lamworks.permissions.PermissionDenied` without it; a refused upload, deletion, export,
+verification or configuration view is an audit row (``permission.denied``).
+
+- navigation: :func:`pages_for` (the pages a user sees), :func:`page_refusal` (a page opened by
+  URL without permission);
+- audit: :func:`visible_audit_rows` (one's own rows with ``audit.read.own``, every row only
+  with ``audit.read.all``), :func:`export_audit` (``audit.export``), :func:`verify_chain`
+  (``audit.verify``);
+- administration: :func:`plugin_overview` (``plugins.view``), :func:`effective_configuration`
+  (``config.view``);
+- knowledge: :func:`upload_documents` (``knowledge.upload``) into an upload source owned by the
+  uploader — never a plugin's, a configured or another person's source — with only the access
+  labels the uploader's role may read, front matter included; :func:`delete_upload_source`
+  (``knowledge.delete`` for one's own, ``knowledge.delete.any`` for anyone's upload sources).
+  Every upload and deletion is audited with what it touched (files, chunks, source, access),
+  never document text.
+
+Nothing here imports Streamlit.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lamworks.audit import AuditEntry, VerifyResult
+from lamworks.errors import KnowledgeError, LamworksError
+from lamworks.permissions import PERMISSION_POLICY, PermissionDenied
+from lamworks.redaction import scrub_identifiers
+
+if TYPE_CHECKING:
+    from lamworks.knowledge import IngestReport, ProgressCallback
+    from lamworks.runtime import Runtime
+
+__all__ = [
+    "CORE_PAGES",
+    "PageSpec",
+    "UploadOutcome",
+    "deletable_sources",
+    "delete_upload_source",
+    "effective_configuration",
+    "export_audit",
+    "may_open",
+    "page_refusal",
+    "pages_for",
+    "plugin_overview",
+    "upload_labels",
+    "upload_source_name",
+    "upload_documents",
+    "verify_chain",
+    "visible_audit_rows",
+    "visible_sources",
+]
+
+HERE = Path(__file__).parent
+UPLOAD_PREFIX = "uploads-"
+_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the web app and the permission (and, for a plugin's page, the roles) needed
+    to see it."""
+
+    key: str
+    title: str
+    section: str
+    path: Path
+    permission: str
+    icon: str | None = None
+    roles: tuple[str, ...] = ()
+    default: bool = False
+
+
+CORE_PAGES: tuple[PageSpec, ...] = (
+    PageSpec("chat", "Chat", "Assistant", HERE / "pages" / "chat.py", "page.chat",
+             ":material/chat:", default=True),
+    PageSpec("knowledge", "Documents", "Knowledge", HERE / "pages" / "knowledge.py",
+             "page.knowledge", ":material/menu_book:"),
+    PageSpec("audit", "Audit log", "Audit", HERE / "pages" / "audit.py", "audit.read.own",
+             ":material/verified_user:"),
+    PageSpec("admin", "Plugins", "Admin", HERE / "pages" / "admin.py", "plugins.view",
+             ":material/extension:"),
+)
+"""The core's pages; plugins' pages come from ``register_ui_pages``."""
+
+
+def _role(rt: Runtime, user: str) -> str:
+    try:
+        return rt.action_context("", user).role
+    except LamworksError:
+        return ""
+
+
+def _permits(rt: Runtime, user: str, permission: str) -> bool:
+    if not permission:
+        return True
+    if permission not in rt.permissions.declared:
+        return False  # a page naming a permission nobody declared is shown to no one
+    return rt.permits(user, permission)
+
+
+def _refuse(rt: Runtime, user: str, permission: str, what: str, *, session_id: str = "",
+            detail: dict[str, Any] | None = None, reason: str = "") -> PermissionDenied:
+    """Audit a refused attempt and return the exception to raise."""
+    denied = PermissionDenied(permission, reason)
+    rt.audit.append(actor=user, role=_role(rt, user), session_id=session_id,
+                    event="permission.denied", tool=what,
+                    decisions=[{"kind": "deny", "policy": PERMISSION_POLICY,
+                                "reason": denied.reason}],
+                    outcome="denied", detail={"permission": permission, **(detail or {})})
+    return denied
+
+
+def _require(rt: Runtime, user: str, permission: str, what: str, *,
+             session_id: str = "", detail: dict[str, Any] | None = None) -> None:
+    if not rt.permits(user, permission):
+        raise _refuse(rt, user, permission, what, session_id=session_id, detail=detail)
+
+
+# -- navigation -----------------------------------------------------------------------------
+
+
+def all_pages(rt: Runtime) -> list[PageSpec]:
+    """The core's pages and every loaded plugin's."""
+    pages = list(CORE_PAGES)
+    for page in rt.plugins.ui_pages:
+        pages.append(PageSpec(f"{page.plugin}:{page.title}", page.title, page.section,
+                              Path(page.path), page.permission, page.icon, tuple(page.roles)))
+    return pages
+
+
+def may_open(rt: Runtime, user: str, page: PageSpec) -> bool:
+    """Whether ``user`` may see ``page``: its permission, and for a plugin page its roles."""
+    if page.roles and _role(rt, user) not in page.roles:
+        return False
+    return _permits(rt, user, page.permission)
+
+
+def pages_for(rt: Runtime, user: str) -> list[PageSpec]:
+    """The pages ``user``'s navigation shows, in order."""
+    return [page for page in all_pages(rt) if may_open(rt, user, page)]
+
+
+def page_refusal(rt: Runtime, user: str, key: str) -> str | None:
+    """``None`` when ``user`` may open the page ``key`` (a core page's key or a plugin page's
+    path), else the refusal to show instead of its content."""
+    page = next((p for p in all_pages(rt) if p.key == key or str(p.path) == key), None)
+    if page is None:
+        return "This page does not exist."
+    if may_open(rt, user, page):
+        return None
+    return ("You don't have access to this page. Ask an administrator if you need it"
+            + (f" (it needs the permission {page.permission!r})." if page.permission else "."))
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+def visible_audit_rows(rt: Runtime, user: str) -> list[AuditEntry]:
+    """The audit rows ``user`` may read, oldest first: every row with ``audit.read.all``,
+    their own (rows whose actor is ``user``) with ``audit.read.own``; else refused."""
+    if rt.permits(user, "audit.read.all"):
+        return list(rt.audit.entries())
+    _require(rt, user, "audit.read.own", "audit.read")
+    return [e for e in rt.audit.entries() if e.actor == user]
+
+
+def export_audit(rt: Runtime, user: str,
+                 keep: Callable[[AuditEntry], bool] | None = None) -> str:
+    """The rows ``user`` may read (those ``keep`` accepts) as JSON Lines; needs
+    ``audit.export``."""
+    _require(rt, user, "audit.export", "audit.export")
+    rows = [e for e in visible_audit_rows(rt, user) if keep is None or keep(e)]
+    return "".join(json.dumps(e.as_dict(), ensure_ascii=False) + "\n" for e in rows)
+
+
+def verify_chain(rt: Runtime, user: str) -> VerifyResult:
+    """Verify the hash chain; needs ``audit.verify``."""
+    _require(rt, user, "audit.verify", "audit.verify")
+    return rt.audit.verify()
+
+
+# -- administration -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PluginOverview:
+    """What the Plugins page shows."""
+
+    plugins: list[dict[str, Any]]
+    tools: list[dict[str, Any]]
+    policies: list[dict[str, Any]]
+    failed: list[tuple[str, str]]
+    planner: str
+
+
+def plugin_overview(rt: Runtime, user: str) -> PluginOverview:
+    """Loaded and failed plugins, tools, policies; needs ``plugins.view``."""
+    _require(rt, user, "plugins.view", "plugins.view")
+    records = list(rt.plugins.records.values())
+    return PluginOverview(
+        plugins=[{"plugin": r.name, "version": r.version, "status": r.status,
+                  "tools": ", ".join(r.tools), "policies": ", ".join(r.policies),
+                  "knowledge": ", ".join(r.knowledge_sources), "error": r.error or ""}
+                 for r in records],
+        tools=[{"tool": t.name, "risk": t.risk, "scopes": " ".join(str(s) for s in t.scopes),
+                "description": t.description} for t in rt.tools.values()],
+        policies=[{"policy": p.name, "stage": p.stage, "description": p.description}
+                  for p in rt.plugins.policies.values()],
+        failed=[(r.name, r.error or "") for r in records if r.status == "failed"],
+        planner=rt.planner.name,
+    )
+
+
+def effective_configuration(rt: Runtime, user: str) -> dict[str, Any]:
+    """The configuration with secrets masked; needs ``config.view``."""
+    _require(rt, user, "config.view", "config.view")
+    return rt.config.masked()
+
+
+# -- knowledge ------------------------------------------------------------------------------
+
+
+def upload_labels(rt: Runtime, user: str) -> list[str]:
+    """The access labels ``user`` may give an upload: those their role may read."""
+    role = rt.config.roles.get(_role(rt, user))
+    return list(role.access) if role is not None else []
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or "user"
+
+
+def upload_source_name(user: str, name: str) -> str:
+    """The source an upload named ``name`` by ``user`` goes into: ``uploads-<user>-<name>``
+    (the owner is recorded in the manifest too; the name alone proves nothing)."""
+    return f"{UPLOAD_PREFIX}{_slug(user)}-{name}"
+
+
+def _protected_sources(rt: Runtime) -> set[str]:
+    """Sources no upload may touch: every plugin's and every configured path's."""
+    return {*rt.plugins.knowledge_sources, *(p.source for p in rt.config.knowledge.paths)}
+
+
+@dataclass
+class UploadOutcome:
+    """What one upload did: its source, label, the ingestion report and the files refused
+    for the label their front matter sets."""
+
+    source: str
+    access: str
+    report: IngestReport
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def upload_documents(rt: Runtime, user: str, files: Iterable[tuple[str, bytes]], name: str,
+                     access: str, *, session_id: str = "",
+                     progress: ProgressCallback | None = None) -> UploadOutcome:
+    """Ingest uploaded ``files`` (file name, bytes) into ``user``'s upload source ``name``,
+    labelled ``access``. Needs ``knowledge.upload``; ``access`` and every front-matter label
+    must be one the user's role may read (a file whose front matter sets another is refused,
+    reported and audited). Refusals raise :class:`PermissionDenied` (audited); a bad name or
+    a source that is not the user's raises :class:`~lamworks.KnowledgeError` (audited)."""
+    from lamworks.knowledge import ingest_path
+
+    files = list(files)
+    what = {"upload": name, "access": access, "files": len(files)}
+    _require(rt, user, "knowledge.upload", "knowledge.upload", session_id=session_id,
+             detail=what)
+    labels = upload_labels(rt, user)
+    if access not in labels:
+        raise _refuse(rt, user, "knowledge.upload", "knowledge.upload", session_id=session_id,
+                      detail=what, reason=f"You may only label documents with an access label "
+                                          f"your role may read ({', '.join(labels)}).")
+    if not _NAME.match(name):
+        _audit_failed(rt, user, "knowledge.upload", session_id, what,
+                      "bad source name")
+        raise KnowledgeError("A source name uses lower-case letters, digits, - and _ only.")
+    source = upload_source_name(user, name)
+    kb = rt.services["knowledge"].get()
+    owner = kb.manifest.upload_owners().get(source)
+    if source in _protected_sources(rt) or (owner is not None and owner != user) or (
+            owner is None and source in kb.manifest.sources()):
+        _audit_failed(rt, user, "knowledge.upload", session_id, {**what, "source": source},
+                      "not the uploader's source")
+        raise KnowledgeError(f"{source!r} is not one of your upload sources; choose another "
+                             "name.")
+    if kb.manifest.claim_upload(source, user, _now()) != user:
+        raise KnowledgeError(f"{source!r} is not one of your upload sources.")
+    folder = rt.config.data_dir / "uploads" / source
+    folder.mkdir(parents=True, exist_ok=True)
+    written: list[str] = []
+    for file_name, data in files:
+        safe = Path(file_name).name
+        if not safe or safe.startswith("."):
+            continue
+        (folder / safe).write_bytes(data)
+        written.append(safe)
+    report = ingest_path(kb, folder, source, access, progress, allowed_access=labels,
+                         description=f"Uploaded by {user}")
+    refused = [(p.path, p.message) for p in report.refused]
+    for path, _label in refused:
+        (folder / path).unlink(missing_ok=True)  # never indexed; not kept either
+    rt.audit.append(
+        actor=user, role=_role(rt, user), session_id=session_id, event="knowledge.uploaded",
+        tool="knowledge.upload",
+        arguments={"source": source, "access": access,
+                   "files": [scrub_identifiers(n) for n in written]},
+        decisions=[{"kind": "deny", "policy": PERMISSION_POLICY,
+                    "reason": f"front matter sets access {label!r}, which the uploader may "
+                              "not set"} for _path, label in refused],
+        outcome="refused" if refused and not (report.added or report.changed) else (
+            "partial" if refused or report.failed else "executed"),
+        detail={"added": len(report.added), "changed": len(report.changed),
+                "failed": len(report.failed), "chunks_written": report.chunks_written,
+                "refused": [{"file": scrub_identifiers(p), "access": label}
+                            for p, label in refused]})
+    return UploadOutcome(source=source, access=access, report=report, refused=refused)
+
+
+def _audit_failed(rt: Runtime, user: str, tool: str, session_id: str,
+                  arguments: dict[str, Any], reason: str) -> None:
+    rt.audit.append(actor=user, role=_role(rt, user), session_id=session_id,
+                    event=f"{tool}.refused", tool=tool, arguments=arguments,
+                    outcome="denied", detail={"reason": reason})
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def deletable_sources(rt: Runtime, user: str) -> list[str]:
+    """The upload sources ``user`` may delete: their own with ``knowledge.delete``, every
+    upload source with ``knowledge.delete.any``; never a plugin's or a configured one."""
+    if not rt.permits(user, "knowledge.delete"):
+        return []
+    owners = rt.services["knowledge"].get().manifest.upload_owners()
+    protected = _protected_sources(rt)
+    every = rt.permits(user, "knowledge.delete.any")
+    return [s for s, owner in owners.items()
+            if s not in protected and (every or owner == user)]
+
+
+def delete_upload_source(rt: Runtime, user: str, source: str, *,
+                         session_id: str = "") -> int:
+    """Delete an upload source ``user`` may delete (see :func:`deletable_sources`); returns
+    the chunks removed. Audited, and so is a refusal."""
+    from lamworks.knowledge import drop_source
+
+    _require(rt, user, "knowledge.delete", "knowledge.delete", session_id=session_id,
+             detail={"source": source})
+    if source not in deletable_sources(rt, user):
+        raise _refuse(rt, user, "knowledge.delete", "knowledge.delete", session_id=session_id,
+                      detail={"source": source}, reason=(
+                          "You can only delete upload sources you may delete (your own, or "
+                          "anyone's with knowledge.delete.any); never a plugin's or a "
+                          "configured source."))
+    kb = rt.services["knowledge"].get()
+    files = len(kb.manifest.files(source))
+    removed = drop_source(kb, source)
+    shutil.rmtree(rt.config.data_dir / "uploads" / source, ignore_errors=True)
+    rt.audit.append(actor=user, role=_role(rt, user), session_id=session_id,
+                    event="knowledge.deleted", tool="knowledge.delete",
+                    arguments={"source": source}, outcome="executed",
+                    detail={"files": files, "chunks_removed": removed})
+    return removed
+
+
+def visible_sources(rt: Runtime, user: str) -> list[Any]:
+    """The ingested sources listed to ``user``: those holding a label their role may read."""
+    from lamworks.knowledge import list_sources
+
+    labels = set(upload_labels(rt, user))
+    return [s for s in list_sources(rt.services["knowledge"].get()) if set(s.access) & labels]
