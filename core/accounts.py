@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+import ipaddress
 import json
 import re
 import secrets
@@ -70,6 +71,7 @@ __all__ = [
     "Identity",
     "TokenInfo",
     "hash_secret",
+    "is_loopback",
 ]
 
 MIN_PASSWORD_LENGTH = 12
@@ -116,6 +118,19 @@ Source = Literal["config", "local", "oidc"]
 def hash_secret(secret: str) -> str:
     """The SHA-256 (hex) under which a token or session secret is stored."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def is_loopback(address: str | None) -> bool:
+    """Whether a server address listens on this machine only (127.0.0.0/8, ::1, localhost).
+    An empty address is not: Streamlit then listens on every interface."""
+    if not address:
+        return False
+    if address.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(address.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -204,6 +219,10 @@ class AccountStore:
         if row["disabled"]:
             raise SignInError(f"The account {username!r} is disabled.")
         return self._identity(row)
+
+    def known(self, username: str) -> bool:
+        """Whether the name is declared in ``[users]`` or has an account (enabled or not)."""
+        return username in self.config.users or self._row(username) is not None
 
     def _identity(self, row: sqlite3.Row) -> Identity:
         username = str(row["username"])

@@ -40,7 +40,7 @@ from .audit_signing import (
     write_key_pair,
 )
 from .config import InstitutionConfig, check_stores, load_config
-from .errors import ConfigError, ConfirmationError, LamworksError
+from .errors import ConfigError, LamworksError
 from .plan import Step, Turn
 from .plugins import make_plugin_manager
 
@@ -52,7 +52,10 @@ audit_app = typer.Typer(help="Verify, sign and export the audit log.", no_args_i
 config_app = typer.Typer(help="Check an institution configuration.", no_args_is_help=True)
 kb_app = typer.Typer(help="Ingest, list, search and drop knowledge sources.",
                      no_args_is_help=True)
+users_app = typer.Typer(help="Local accounts and API tokens (see docs/auth.md).",
+                        no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
+app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
 
@@ -157,11 +160,12 @@ def tools(config: ConfigOption = None,
     out.print(table)
 
 
-def _runtime(config: Path | None) -> Any:
+def _runtime(config: Path | None, *, operator: str | None = None) -> Any:
     from .runtime import Runtime
 
     cfg = _load(config)
-    runtime = _open_store(cfg, "cannot open the runtime's stores", lambda: Runtime(cfg))
+    runtime = _open_store(cfg, "cannot open the runtime's stores",
+                          lambda: Runtime(cfg, operator=operator))
     report = runtime.startup_report
     for line in report.failed_plugins:
         err.print(f"[yellow]plugin disabled:[/yellow] {escape(line)}", highlight=False)
@@ -236,18 +240,101 @@ def _settle_confirmations(runtime: Any, turn: Turn, yes: bool, explain: bool) ->
     return turn
 
 
+# -- who is asking: a token, the operator, or (demo mode only) a name -----------------------------
+
+TokenOption = Annotated[str | None, typer.Option(
+    "--token", metavar="TOKEN", show_default=False,
+    help="Act as the user this API token belongs to (default: $LAMWORKS_TOKEN); "
+         "`lamworks users token NAME` issues one.")]
+OperatorOption = Annotated[bool, typer.Option(
+    "--operator", help="Act as the local operator, with the role of the user named by --as; "
+                       "the audit log names your machine account (operator:<account> as NAME).")]
+AsOption = Annotated[str | None, typer.Option(
+    "--as", metavar="NAME", show_default=False,
+    help="With --operator: the user (in [users], or an account) whose role you act with.")]
+UserOption = Annotated[str | None, typer.Option(
+    "--user", "-u", show_default=False,
+    help="Demo mode only ([auth] mode = \"demo\"): act as this user without proof.")]
+
+
+def _who(cfg: InstitutionConfig, *, user: str | None, token: str | None, operator: bool,
+         as_user: str | None) -> tuple[str, str | None]:
+    """The user a command acts for and, with ``--operator``, the operator's machine account;
+    anything else exits 2 saying what to pass."""
+    import getpass
+
+    from .accounts import AccountStore
+    from .errors import SignInError
+
+    if operator or user:
+        token = token or None  # an explicit choice wins over $LAMWORKS_TOKEN
+    else:
+        token = token or os.environ.get("LAMWORKS_TOKEN") or None
+    chosen = [name for name, given in (("--token", token), ("--operator", operator),
+                                       ("--user", user)) if given]
+    how = ("--token TOKEN (or $LAMWORKS_TOKEN; `lamworks users token NAME` issues one), or "
+           "--operator --as NAME")
+    if len(chosen) > 1:
+        _fail(f"give one of {' and '.join(chosen)}: {how}")
+    if as_user and not operator:
+        _fail("--as NAME goes with --operator (the operator acting with NAME's role)")
+    if not chosen:
+        demo = ", or --user NAME (demo mode)" if cfg.auth.mode == "demo" else ""
+        _fail(f"say who is asking: {how}{demo}")
+    if user and cfg.auth.mode != "demo":
+        _fail(f"--user works only in demo mode ([auth] mode = \"demo\"; this configuration "
+              f"says {cfg.auth.mode!r}): anyone could claim any name. Use {how}.")
+    if operator and not as_user:
+        _fail("--operator acts with a user's role: add --as NAME (a user in [users] or an "
+              "account)")
+    name = (as_user if operator else user) or ""
+    accounts = _open_store(cfg, "cannot open the account database", lambda: AccountStore(cfg))
+    try:
+        if token:
+            return accounts.identity_for_token(token).username, None
+        accounts.identity(name)
+    except SignInError as exc:
+        _fail(str(exc))
+    except LamworksError as exc:  # an unknown user
+        known = ", ".join(sorted(cfg.users)) or "none declared"
+        _fail(f"{exc} Users in [users]: {known}; accounts: `lamworks users list`.")
+    finally:
+        accounts.close()
+    if not operator:
+        return name, None
+    try:
+        account = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container without /etc/passwd entry)
+        account = f"uid{os.getuid()}"
+    return name, account
+
+
+def _fail(message: str) -> NoReturn:
+    _plain(message, style="red", console=err)
+    raise typer.Exit(2)
+
+
 @app.command()
 def ask(
     utterance: Annotated[str, typer.Argument(help="What you want done, in plain language.")],
-    user: Annotated[str, typer.Option("--user", "-u", help="A user from [users].")],
+    token: TokenOption = None,
+    operator: OperatorOption = False,
+    as_user: AsOption = None,
+    user: UserOption = None,
     config: ConfigOption = None,
     session: Annotated[str | None, typer.Option(help="Continue this session id.")] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm risky steps.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show why: candidates, spans.")]
     = False,
 ) -> None:
-    """One turn: print the plan, the policy decisions and the result."""
-    runtime = _runtime(config)
+    """One turn: print the plan, the policy decisions and the result.
+
+    Who is asking: --token TOKEN (or $LAMWORKS_TOKEN), or --operator --as NAME; --user NAME only
+    in demo mode."""
+    cfg = _load(config)
+    user, operator_account = _who(cfg, user=user, token=token, operator=operator,
+                                  as_user=as_user)
+    runtime = _runtime(config, operator=operator_account)
     session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
     try:
         turn = runtime.handle(session_id, user, utterance)
@@ -262,13 +349,22 @@ def ask(
 def confirm_step(
     step_id: Annotated[str, typer.Argument(help="The step awaiting confirmation.")],
     session: Annotated[str, typer.Option(help="The session id.")],
+    token: TokenOption = None,
+    operator: OperatorOption = False,
+    as_user: AsOption = None,
+    user: UserOption = None,
     config: ConfigOption = None,
 ) -> None:
-    """Confirm a step left awaiting confirmation by ``ask``."""
-    runtime = _runtime(config)
+    """Confirm a step left awaiting confirmation by ``ask``, as the user who asked (the same
+    --token, --operator --as NAME or, in demo mode, --user)."""
+    cfg = _load(config)
+    user, operator_account = _who(cfg, user=user, token=token, operator=operator,
+                                  as_user=as_user)
+    runtime = _runtime(config, operator=operator_account)
     try:
+        runtime.sessions.load(session, user)  # another user's conversation is refused
         _print_turn(runtime.confirm(session, step_id), False)
-    except ConfirmationError as exc:
+    except LamworksError as exc:
         _plain(str(exc), style="red", console=err)
         raise typer.Exit(2) from None
     finally:
@@ -277,12 +373,21 @@ def confirm_step(
 
 @app.command()
 def chat(
-    user: Annotated[str, typer.Option("--user", "-u", help="A user from [users].")],
+    token: TokenOption = None,
+    operator: OperatorOption = False,
+    as_user: AsOption = None,
+    user: UserOption = None,
     config: ConfigOption = None,
     explain: Annotated[bool, typer.Option("--explain")] = False,
 ) -> None:
-    """An interactive conversation; risky steps ask for confirmation. Ctrl-D to leave."""
-    runtime = _runtime(config)
+    """An interactive conversation; risky steps ask for confirmation. Ctrl-D to leave.
+
+    Who is asking: --token TOKEN (or $LAMWORKS_TOKEN), or --operator --as NAME; --user NAME only
+    in demo mode."""
+    cfg = _load(config)
+    user, operator_account = _who(cfg, user=user, token=token, operator=operator,
+                                  as_user=as_user)
+    runtime = _runtime(config, operator=operator_account)
     try:
         _chat(runtime, user, explain)
     finally:
@@ -629,8 +734,15 @@ def ui(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1")] = 8501,
     address: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
 ) -> None:
-    """Start the Streamlit web app on this configuration."""
+    """Start the Streamlit web app on this configuration (demo mode: on loopback only)."""
     cfg_path = _config_path(config).resolve()
+    from .accounts import is_loopback
+
+    if _load(cfg_path).auth.mode == "demo" and not is_loopback(address):
+        _fail(f"refusing to serve demo mode on {address!r}: in demo mode anyone who can open "
+              "the page may act as anyone, so it listens on loopback only (127.0.0.1, ::1, "
+              "localhost). Set [auth] mode = \"accounts\" (and `lamworks users add`) to serve "
+              "others.")
     cfg = _load(cfg_path)
     from . import ui as ui_package
 
@@ -652,6 +764,162 @@ def ui(
             _config_error(exc)
     sys.stdout.flush()
     os.execve(sys.executable, command, env)
+
+
+# -- users: local accounts and API tokens ------------------------------------------------------
+
+PasswordStdin = Annotated[bool, typer.Option(
+    "--password-stdin", help="Read the password from standard input (one line) instead of "
+                             "asking twice on the terminal.")]
+
+
+def _accounts(config: Path | None) -> Any:
+    from .accounts import AccountStore
+
+    cfg = _load(config)
+    return _open_store(cfg, "cannot open the account database", lambda: AccountStore(cfg))
+
+
+def _account_work(config: Path | None, work: Callable[[Any], T]) -> T:
+    """``work(accounts)``; a refusal (an unknown account, a role not in [roles], a short
+    password) exits 2 with its message."""
+    accounts = _accounts(config)
+    try:
+        return work(accounts)
+    except LamworksError as exc:
+        _fail(str(exc))
+    finally:
+        accounts.close()
+
+
+def _new_password(from_stdin: bool) -> str:
+    from .accounts import MIN_PASSWORD_LENGTH
+
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    if not sys.stdin.isatty():
+        _fail("no terminal to ask for the password on: pass --password-stdin")
+    password: str = typer.prompt(f"Password (at least {MIN_PASSWORD_LENGTH} characters)",
+                                 hide_input=True, confirmation_prompt=True, err=True)
+    return password
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="The username")],
+    role: Annotated[str | None, typer.Option(
+        help="A role in [roles] (default: the role [users.NAME] declares)")] = None,
+    display_name: Annotated[str, typer.Option(help="How the app greets them")] = "",
+    password_stdin: PasswordStdin = False,
+    no_password: Annotated[bool, typer.Option(
+        "--no-password", help="An account for a script or service: API tokens only")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Create a local account (asks for its password twice, hidden)."""
+    password = None if no_password else _new_password(password_stdin)
+    who = _account_work(config, lambda a: a.add(name, role=role, password=password,
+                                                  display_name=display_name))
+    kind = "tokens only" if password is None else "password set"
+    _plain(f"added {who.username} (role {who.role}; {kind})")
+
+
+@users_app.command("passwd")
+def users_passwd(name: Annotated[str, typer.Argument(help="The username")],
+                 password_stdin: PasswordStdin = False, config: ConfigOption = None) -> None:
+    """Set an account's password (lifts a lock-out; signs out its web sessions)."""
+    password = _new_password(password_stdin)
+    _account_work(config, lambda a: a.set_password(name, password))
+    _plain(f"password of {name} changed; its web sessions are signed out")
+
+
+@users_app.command("disable")
+def users_disable(name: Annotated[str, typer.Argument(help="The username")],
+                  config: ConfigOption = None) -> None:
+    """Refuse the account everywhere (sign-in, tokens, the runtime) until enabled again."""
+    _account_work(config, lambda a: a.disable(name))
+    _plain(f"{name} is disabled; its web sessions are signed out")
+
+
+@users_app.command("enable")
+def users_enable(name: Annotated[str, typer.Argument(help="The username")],
+                 config: ConfigOption = None) -> None:
+    """Accept a disabled account again (and lift a lock-out)."""
+    _account_work(config, lambda a: a.enable(name))
+    _plain(f"{name} is enabled")
+
+
+@users_app.command("list")
+def users_list(config: ConfigOption = None) -> None:
+    """Accounts, and the people lamworks.toml declares without one (never a hash or a token)."""
+    from datetime import datetime
+
+    cfg = _load(config)
+    accounts = _account_work(config, lambda a: a.list())
+    now = datetime.now().timestamp()
+    table = Table("user", "role", "name", "source", "status", "password", "tokens")
+    for info in accounts:
+        status = "disabled" if info.disabled else "active"
+        if info.locked_until is not None and info.locked_until > now:
+            until = datetime.fromtimestamp(info.locked_until).strftime("%H:%M")
+            status += f", locked until {until}"
+        declared = cfg.users.get(info.username)
+        table.add_row(Text(info.username), Text(declared.role if declared else info.role),
+                      Text((declared.display_name if declared else "") or info.display_name),
+                      info.source, status, "yes" if info.has_password else "no",
+                      str(info.active_tokens))
+    with_account = {info.username for info in accounts}
+    for name, declared in cfg.users.items():
+        if name not in with_account:
+            table.add_row(Text(name), Text(declared.role), Text(declared.display_name),
+                          "lamworks.toml", "no account", "no", "0")
+    out.print(table)
+
+
+@users_app.command("token")
+def users_token(name: Annotated[str, typer.Argument(help="The account")],
+                label: Annotated[str, typer.Option(help="What it is for")] = "",
+                config: ConfigOption = None) -> None:
+    """Issue an API token for the account and print it once (only its hash is kept)."""
+    token = _account_work(config, lambda a: a.issue_token(name, label))
+    err.print("This token is shown once; store it as a secret (LAMWORKS_TOKEN). Revoke it "
+              f"with: lamworks users revoke-token {escape(name)} ID", highlight=False)
+    sys.stdout.write(token + "\n")
+
+
+@users_app.command("tokens")
+def users_tokens(name: Annotated[str | None, typer.Argument(help="One account (default: all)")]
+                 = None, config: ConfigOption = None) -> None:
+    """API tokens by id (a prefix of the token's hash), label and last use; never the token."""
+    from datetime import datetime
+
+    def when(ts: float | None) -> str:
+        return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
+
+    tokens = _account_work(config, lambda a: a.tokens(name))
+    table = Table("id", "user", "label", "created", "last used", "revoked")
+    for info in tokens:
+        table.add_row(info.id, Text(info.username), Text(info.label), when(info.created),
+                      when(info.last_used), when(info.revoked))
+    out.print(table)
+
+
+@users_app.command("revoke-token")
+def users_revoke_token(
+    name: Annotated[str, typer.Argument(help="The account")],
+    token_id: Annotated[str | None, typer.Argument(
+        metavar="ID", help="The id `lamworks users tokens` shows, or the token itself")] = None,
+    all_tokens: Annotated[bool, typer.Option("--all", help="Every token of the account")]
+    = False,
+    config: ConfigOption = None,
+) -> None:
+    """Revoke one API token of the account (or --all)."""
+    if (token_id is None) == (not all_tokens):
+        _fail("name one token by its ID, or pass --all")
+    revoked = _account_work(config, lambda a: a.revoke_token(name, token_id))
+    if token_id is not None and revoked == 0:
+        _fail(f"{name} has no active token {token_id!r} (see `lamworks users tokens {name}`)")
+    _plain(f"revoked {revoked} token(s) of {name}")
 
 
 def current_config() -> InstitutionConfig:

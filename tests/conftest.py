@@ -47,6 +47,9 @@ role = "staff"
 
 [users.bob]
 role = "reader"
+
+[auth]
+mode = "{auth}"
 """
 
 
@@ -87,8 +90,11 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
     """Write a lamworks.toml into tmp_path; keyword arguments fill the template."""
 
     def write(*, plugins: str = 'allow = ["sample"]', staff_confirm: str = '["write"]',
-              rate: int = 30, extra: str = "") -> Path:
-        text = BASE_CONFIG.format(plugins=plugins, staff_confirm=staff_confirm, rate=rate)
+              rate: int = 30, extra: str = "", auth: str = "demo") -> Path:
+        # Demo mode by default: these tests pick users by name (the runtime, the CLI's --user,
+        # the app's "Acting as"); sign-in itself is tested with auth="accounts".
+        text = BASE_CONFIG.format(plugins=plugins, staff_confirm=staff_confirm, rate=rate,
+                                  auth=auth)
         path = tmp_path / "lamworks.toml"
         path.write_text(textwrap.dedent(text) + textwrap.dedent(extra), encoding="utf-8")
         return path

@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from lamworks import AccountStore, LamworksError, Runtime, SignInError, load_config
-from lamworks.accounts import MIN_PASSWORD_LENGTH, hash_secret
+from lamworks.accounts import MIN_PASSWORD_LENGTH, hash_secret, is_loopback
 
 PASSWORD = "correct horse battery staple"
 AUTH = """
@@ -386,3 +386,9 @@ def test_the_store_is_shared_by_processes_through_the_file(config_path: Path,
     finally:
         first.close()
         second.close()
+
+
+def test_loopback_addresses() -> None:
+    assert all(is_loopback(a) for a in ("127.0.0.1", "127.8.0.2", "::1", "[::1]", "localhost"))
+    assert not any(is_loopback(a) for a in ("0.0.0.0", "::", "", None, "10.0.0.1",
+                                            "example.org", "192.168.1.5"))

@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from lamworks.ui.services import pages_for
+from lamworks.ui.signin import demo_banner, markdown_text, sign_out_button, signed_in
 from lamworks.ui.state import current_user, runtime
 
 HERE = Path(__file__).parent
@@ -14,20 +15,28 @@ HERE = Path(__file__).parent
 st.set_page_config(page_title="lamworks", page_icon=":material/bolt:", layout="wide")
 
 rt = runtime()
+# Nobody signed in: the sign-in page, and nothing below runs (demo mode: loopback only).
+who = signed_in()
+demo_banner()
 with st.sidebar:
     st.markdown(f"**{rt.config.institution.name}**")
-    users = list(rt.config.users)
-    labels = [rt.config.users[name].display_name or name for name in users]
-    asked = st.query_params.get("user")
-    if asked in users and st.session_state.get("acting_user_from_url") != asked:
-        # A link such as /?user=student opens the app as that demo user.
-        st.session_state["acting_user_from_url"] = asked
-        st.session_state["acting_user_label"] = labels[users.index(asked)]
-    shown = st.selectbox("Acting as", labels, key="acting_user_label")
-    # Stored under our own key (not the widget's) so every page reads the same value.
-    st.session_state["acting_user"] = users[labels.index(shown)]
-    role = rt.config.users[current_user()].role
+    if rt.config.auth.mode == "demo":
+        users = list(rt.config.users)
+        labels = [rt.config.users[name].display_name or name for name in users]
+        asked = st.query_params.get("user")
+        if asked in users and st.session_state.get("acting_user_from_url") != asked:
+            # A link such as /?user=student opens the app as that demo user.
+            st.session_state["acting_user_from_url"] = asked
+            st.session_state["acting_user_label"] = labels[users.index(asked)]
+        shown = st.selectbox("Acting as", labels, key="acting_user_label")
+        # Stored under our own key (not the widget's) so every page reads the same value.
+        st.session_state["acting_user"] = users[labels.index(shown)]
+        who = rt.accounts.identity(current_user())
+    else:
+        st.markdown(f"Signed in as **{markdown_text(who.label)}**")
+    role = who.role
     st.caption(f"Role: **{role}**")
+    sign_out_button(who)
 
 # Only the pages this user's role is permitted (lamworks.ui.services): a page left out cannot
 # be opened by its URL either — Streamlit answers it with the default page.

@@ -1,4 +1,5 @@
-"""What every page shares: the runtime (one per process) and the chosen demo user (per browser).
+"""What every page shares: the runtime (one per process) and who is using it (per browser: the
+signed-in user, or in demo mode the user chosen under "Acting as"; see :mod:`lamworks.ui.signin`).
 
 The runtime keeps no per-user state in memory — sessions, confirmations and the audit log live
 in SQLite — so any number of Streamlit replicas can serve the same institution.
@@ -32,10 +33,11 @@ def runtime() -> Runtime:
 
 
 def current_user() -> str:
-    """The demo user chosen in the sidebar."""
-    users = list(runtime().config.users)
-    chosen = st.session_state.get("acting_user")
-    return str(chosen) if chosen in users else users[0]
+    """The person using the app: the signed-in user or, in demo mode, the user chosen under
+    "Acting as". When nobody is signed in, the sign-in page is drawn and the script stops."""
+    from lamworks.ui.signin import signed_in  # it imports this module
+
+    return signed_in().username
 
 
 def session_id() -> str:
