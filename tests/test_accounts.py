@@ -392,3 +392,21 @@ def test_loopback_addresses() -> None:
     assert all(is_loopback(a) for a in ("127.0.0.1", "127.8.0.2", "::1", "[::1]", "localhost"))
     assert not any(is_loopback(a) for a in ("0.0.0.0", "::", "", None, "10.0.0.1",
                                             "example.org", "192.168.1.5"))
+
+
+def test_the_settings_and_commands_in_docs_auth_md_exist(tmp_path: Path) -> None:
+    from lamworks.cli import users_app
+
+    doc = (Path(__file__).parents[1] / "docs" / "auth.md").read_text(encoding="utf-8")
+    section = doc[doc.index("## Local accounts"):doc.index("## OpenID Connect")]
+    start = section.index("```toml\n") + len("```toml\n")
+    example = section[start:section.index("```\n", start)]
+    path = tmp_path / "lamworks.toml"
+    path.write_text("[institution]\nname = 'x'\n" + example, encoding="utf-8")
+    auth = load_config(path).auth
+    assert (auth.mode, auth.session_minutes, auth.max_failed_logins, auth.lockout_minutes) \
+        == ("accounts", 480, 5, 15)
+    commands = {c.name for c in users_app.registered_commands}
+    named = {line.split()[2] for line in section.splitlines()
+             if line.startswith("lamworks users ")}
+    assert named and named <= commands
