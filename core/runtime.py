@@ -796,10 +796,13 @@ class Runtime:
             detail["refs"] = [str(r) for r in result.refs]
         elif entry.error:
             detail["error"] = entry.error
-        user = self.config.users.get(entry.actor)
+        try:
+            role = self.accounts.identity(entry.actor).role
+        except LamworksError:  # no longer known, or disabled since
+            role = ""
         outcome = {"done": "compensated" if entry.compensates else "executed"}.get(
             entry.status, entry.status)
-        self.audit.append(actor=entry.actor, role=user.role if user else "",
+        self.audit.append(actor=entry.actor, role=role,
                           session_id=entry.session_id, event=event, tool=entry.tool,
                           step_id=entry.step_id, arguments=self._audited_arguments(entry),
                           outcome=outcome, detail=detail)

@@ -64,7 +64,9 @@ def answer_question(ctx: ActionContext, question: str) -> ActionResult:
     from .answers import answer
 
     kb = ctx.services["knowledge"].get()
-    reply = answer(kb, question, user=ctx.user)
+    # By role: the runtime resolved it from [users] or an account; the knowledge base's own
+    # table of users knows only [users].
+    reply = answer(kb, question, role=ctx.role)
     return ActionResult(
         summary=reply.text,
         audit_summary="answered from documents" if reply.found else "no answer found",
