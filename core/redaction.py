@@ -7,7 +7,8 @@ observers or the logs (:func:`audit_arguments`, called by
 - **free text** — a string argument the planner reads as free text (kind ``text`` in
   :mod:`lamworks.planner.fields`: no enum, no format, no named choices, not a record reference,
   an entity, a number, a date, a title or a place) — is stored as a marker with its length and
-  a short SHA-256, never its words: a question, an essay, a message, a note;
+  a short SHA-256, never its words: a question, an essay, a message, a note (a value that is
+  only a date or a timestamp is kept);
 - **identifiers** — arguments the planner reads as a person's name, an email or a phone number,
   and arguments named like a birth date, an address, an MRN, an SSN, a member number or a
   record ``identifier`` — are stored as ``"[redacted]"``;
@@ -137,7 +138,8 @@ def audit_arguments(arguments: dict[str, Any], tool: Tool | None,
         elif spec.kind in _IDENTIFIER_KINDS or (
                 _names_an_identifier(name) and spec.kind not in ("ref", "entity")):
             kept[name] = REDACTED
-        elif spec.kind == "text" and not spec.options and not spec.enum and isinstance(value, str):
+        elif spec.kind == "text" and not spec.options and not spec.enum \
+                and isinstance(value, str) and not _ONLY_A_MOMENT.fullmatch(value.strip()):
             kept[name] = free_text_marker(value)
         elif spec.kind in _KEPT_KINDS or spec.options or spec.enum:
             kept[name] = _scrub(value)

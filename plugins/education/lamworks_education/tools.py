@@ -283,7 +283,9 @@ def grade_lookup(
     data: dict[str, object] = {"student_id": wanted, "grades": grades}
     if access.courses is not None:
         data["courses"] = list(access.courses)
-    return ActionResult(summary=summary, data=data, refs=[Ref(type="Student", id=wanted)])
+    # The audit log records whose grades were read, never the grades (minimum necessary).
+    return ActionResult(summary=summary, data=data, refs=[Ref(type="Student", id=wanted)],
+                        audit_summary=f"{len(grades)} grade(s) read for {wanted}{scope}")
 
 
 ALL_TOOLS = (essay_feedback, tutor, practice_quiz, study_plan, grade_lookup)
