@@ -160,6 +160,36 @@ def tools(config: ConfigOption = None,
     out.print(table)
 
 
+@app.command("permissions")
+def permissions_command(
+    config: ConfigOption = None,
+    json_out: Annotated[bool, typer.Option("--json", help="as JSON")] = False,
+) -> None:
+    """List every permission (the core's and the plugins') and the roles that hold it."""
+    from .permissions import Permissions
+
+    cfg = _load(config)
+    try:
+        pm = make_plugin_manager(cfg)
+        perms = Permissions(cfg, pm.permissions, unavailable_plugins=[
+            r.name for r in pm.records.values() if r.status != "loaded"])
+    except ConfigError as exc:
+        _config_error(exc)
+    rows = [{"permission": p.name, "plugin": p.plugin or "core", "default": p.default,
+             "roles": [r for r in cfg.roles if p.name in perms.granted(r)],
+             "description": p.description} for p in perms.declared.values()]
+    if json_out:
+        out.print_json(json.dumps(rows))
+        return
+    table = Table("permission", "default", "roles", "description")
+    for row in rows:
+        table.add_row(Text(row["permission"]), "yes" if row["default"] else "",
+                      Text(", ".join(row["roles"])), Text(row["description"]))
+    out.print(table)
+    for warning in perms.warnings:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
 def _runtime(config: Path | None, *, operator: str | None = None) -> Any:
     from .runtime import Runtime
 
@@ -602,6 +632,18 @@ def _kb(config: Path | None) -> Any:
         raise typer.Exit(2) from None
 
 
+def _source_owner(cfg: InstitutionConfig, kb: Any, source: str) -> str:
+    """Whose ``source`` is, when it is not the operator's own: a plugin's, a configured path's
+    or a person's upload source ("" otherwise)."""
+    pm = make_plugin_manager(cfg)
+    if source in pm.knowledge_sources:
+        return f"the {pm.knowledge_sources[source].plugin!r} plugin's source"
+    if any(p.source == source for p in cfg.knowledge.paths):
+        return "a source configured in [knowledge.paths]"
+    owner = kb.manifest.upload_owners().get(source)
+    return f"{owner!r}'s upload source" if owner else ""
+
+
 @kb_app.command("ingest")
 def kb_ingest(
     path: Annotated[Path, typer.Argument(help="A folder (or file) of documents")],
@@ -609,12 +651,18 @@ def kb_ingest(
     access: Annotated[str, typer.Option(help="Access label of every chunk")] = "public",
     config: ConfigOption = None,
 ) -> None:
-    """Ingest a folder incrementally (unchanged files are not embedded again)."""
+    """Ingest a folder incrementally (unchanged files are not embedded again). A plugin's or a
+    configured source is ingested by ``kb sync``, a person's upload source by its owner: never
+    replaced from here."""
     from .errors import KnowledgeError
     from .knowledge import ingest_path, rich_progress
 
-    _, kb = _kb(config)
+    cfg, kb = _kb(config)
     try:
+        owned = _source_owner(cfg, kb, source)
+        if owned:
+            raise KnowledgeError(f"{source!r} is {owned}; it is not replaced from here (a "
+                                 "plugin's or configured source: `lamworks kb sync`)")
         with rich_progress(f"Ingesting {source}") as progress:
             report = ingest_path(kb, path, source, access, progress)
     except KnowledgeError as exc:
@@ -695,13 +743,20 @@ def kb_search(
 
 @kb_app.command("drop")
 def kb_drop(source: Annotated[str, typer.Argument(help="Source to remove")],
-            config: ConfigOption = None) -> None:
-    """Remove a source and all its chunks."""
+            config: ConfigOption = None,
+            force: Annotated[bool, typer.Option(
+                "--force", help="Also a plugin's, a configured or a person's upload source")]
+            = False) -> None:
+    """Remove a source and all its chunks (a plugin's, a configured or an upload source only
+    with --force)."""
     from .errors import KnowledgeError
     from .knowledge import drop_source
 
-    _, kb = _kb(config)
+    cfg, kb = _kb(config)
     try:
+        owned = _source_owner(cfg, kb, source)
+        if owned and not force:
+            raise KnowledgeError(f"{source!r} is {owned}; add --force to drop it anyway")
         removed = drop_source(kb, source)
     except KnowledgeError as exc:
         _plain(str(exc), style="red", console=err)

@@ -55,7 +55,8 @@ class _Scripted:
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Runtime, ScriptedPlanner]]:
     folder = tmp_path_factory.mktemp("redaction")
     text = (REPO / "examples" / "lamworks.toml").read_text(encoding="utf-8").replace(
-        'data_dir = "../.lamworks-demo"', f'data_dir = "{folder / "data"}"\nplanner = "scripted"', 1)
+        'data_dir = "../.lamworks-demo"',
+        f'data_dir = "{folder / "data"}"\nplanner = "scripted"', 1)
     (folder / "lamworks.toml").write_text(text, encoding="utf-8")
     config = load_config(folder / "lamworks.toml")
     scripted = _Scripted()
