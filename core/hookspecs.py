@@ -142,7 +142,10 @@ def register_slot_extractors(
 ) -> None:
     """Register finders of domain entities (practitioners, courses) for the slot filler.
 
-    Return value ignored.
+    An extractor is called only for a request whose chosen tool declares its entity type
+    (``entity("Practitioner", ...)``), and by the router when a likely tool declares the type
+    or is the extractor's plugin's; look candidates up by targeted queries, not by reading
+    every record. Return value ignored.
 
     Example::
 

@@ -109,9 +109,33 @@ class NeuroSymbolicPlanner:
                 self._routers[key] = router
             return router
 
-    def routing_text(self, utterance: str, ctx: PlanningContext) -> str:
-        """The text the router sees: entities the plugins recognise made generic."""
-        return _known_entities_generic(utterance, ctx)
+    def routing_text(self, utterance: str, ctx: PlanningContext,
+                     asked: frozenset[str] | None = None) -> str:
+        """The text the router sees: entities the plugins recognise made generic (``asked``:
+        only by the extractors of these names)."""
+        return _known_entities_generic(utterance, ctx, asked)
+
+    def route(self, router: Router, text: str, ctx: PlanningContext,
+              prior: Mapping[str, float] | None = None) -> Route:
+        """Route ``text``, asking only the extractors the likely tools need.
+
+        The router reads the text first as it is (names written with capitals are made generic
+        anyway); then the extractors the candidate tools need — those of the entity types their
+        arguments declare (``entity(...)``) and those of the candidates' own plugins — make the
+        entities they recognise generic, and only when they found one is the text routed again.
+        An extractor no candidate needs is never called, so a request to one plugin never makes
+        another plugin read its records."""
+        first = router.route(self.routing_text(text, ctx, frozenset()), prior=prior)
+        likely = [ctx.tools[c.tool] for c in first.candidates if c.tool in ctx.tools]
+        kinds = {spec.entity for tool in likely for spec in field_specs(tool)
+                 if spec.kind == "entity"}
+        owners = {tool.plugin for tool in likely}
+        asked = frozenset(e.name for e in ctx.slot_extractors
+                          if e.entity_type in kinds or e.plugin in owners)
+        if not asked:
+            return first
+        general = self.routing_text(text, ctx, asked)
+        return first if general == text else router.route(general, prior=prior)
 
     # -- planning ------------------------------------------------------------------------------
 
@@ -125,7 +149,7 @@ class NeuroSymbolicPlanner:
         dialog = ctx.dialog
         router = self.router(ctx)
         routed_text = text[:_MAX_ROUTED_CHARS]
-        route = router.route(self.routing_text(routed_text, ctx), prior=_focus(ctx))
+        route = self.route(router, routed_text, ctx, prior=_focus(ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         set_aside, dialog.set_aside = dialog.set_aside, None
         if dialog.follow_up is not None:
@@ -470,8 +494,7 @@ class NeuroSymbolicPlanner:
         routed: list[tuple[int, int, str]] = []  # (start, end, tool)
         for start, end in zip(bounds[0::2], bounds[1::2], strict=True):
             piece = text[start:end]
-            route = (router.route(self.routing_text(piece, ctx))
-                     if len(piece.split()) >= 2 else None)
+            route = (self.route(router, piece, ctx) if len(piece.split()) >= 2 else None)
             tool = route.tool if route is not None else None
             if tool is None or (routed and routed[-1][2] == tool):
                 if not routed:
@@ -546,12 +569,16 @@ def _generic_word(extractor: SlotExtractor) -> str:
     return f"a {re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', extractor.entity_type).lower()}"
 
 
-def _known_entities_generic(text: str, ctx: PlanningContext) -> str:
+def _known_entities_generic(text: str, ctx: PlanningContext,
+                            asked: frozenset[str] | None = None) -> str:
     """Entities the plugins recognise (lower-case names of known people) made generic for
     routing, as delexicalisation does for capitalised names; the text keeps its length-independent
-    meaning, and slot filling still sees the original words."""
+    meaning, and slot filling still sees the original words. ``asked``: ask only the extractors
+    of these names (None: every extractor, as for the tools' own texts)."""
     spans: list[tuple[int, int, str]] = []
     for extractor in ctx.slot_extractors:
+        if asked is not None and extractor.name not in asked:
+            continue
         try:
             found = extractor.extract(text, ctx.action)
         except Exception:  # an extractor bug must not break routing

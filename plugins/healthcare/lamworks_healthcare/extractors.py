@@ -4,9 +4,11 @@ The planner's slot filler uses them for arguments marked ``entity("Practitioner"
 ``entity("Patient", ...)``. Values are the canonical display names ("Dr. Lena Lee", "Ana Ruiz"),
 which the tools resolve again, so a stale extractor can never book the wrong person.
 
-Neither reads the store per utterance: names come from the store's :mod:`.name_index` (built
-once, kept current from the plugin's own writes and the store's change feed; see there for the
-refresh rule), so their cost follows the utterance's length, not the number of patients.
+Neither reads every record per utterance: patients are looked up by the utterance's words with
+targeted, indexed queries (the local store's term index, ``Patient?name=`` on a FHIR server),
+practitioners come from a list kept current (see :mod:`.name_index`), so their cost follows the
+utterance's length, not the number of patients. The planner calls them only for requests whose
+likely tools take a patient or a practitioner.
 """
 
 from __future__ import annotations
@@ -67,10 +69,9 @@ def find_patient_names(utterance: str, ctx: Any) -> list[EntityMatch]:
     if store is None:
         return []
     try:
-        index = names_of(store).patient_index()
+        return names_of(store).patients_in(utterance)
     except FHIRStoreError:
         return []
-    return index.match(utterance)
 
 
 PRACTITIONER_EXTRACTOR = SlotExtractor(name="practitioners", entity_type="Practitioner",

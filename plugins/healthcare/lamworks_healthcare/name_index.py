@@ -1,9 +1,25 @@
-"""The names the slot extractors look for, indexed once per store and kept current.
+"""The names the slot extractors look for, looked up by targeted queries, never by a scan.
 
 The patient extractor used to read every Patient in the store on every utterance (a paged full
-scan over HTTP with the REST store). :class:`StoreNames` instead holds, per store (the
-``services["fhir"]`` object, in a weak map), a :class:`PatientNameIndex` built by one search
-when first used, and the practitioner list.
+scan over HTTP with the REST store). Now each store answers for the words of the utterance only
+(:meth:`StoreNames.patients_in`):
+
+- :class:`~.store_local.LocalFHIRStore` keeps an index table of patient terms, written in the
+  same transaction as each patient (:func:`patient_terms`): the utterance's word runs, and their
+  runs of up to :data:`MAX_NAME_WORDS`, are looked up in one indexed query. Nothing is built per
+  process and nothing can be stale: the table is as current as the patients themselves.
+- :class:`~.store_rest.RestFHIRStore` is asked ``Patient?name=<word>&name=<next word>`` for each
+  pair of adjacent words of the utterance (both parts must match a name part, FHIR's
+  starts-with string search), a few small searches whose answers do not grow with the number of
+  patients; what a write puts on the server is found on the next utterance.
+- any other store: a :class:`PatientNameIndex` built by one search when first used and kept
+  current as described below.
+
+Either way the candidates found are checked with exactly the regular expression the extractor
+always used, so the matches (values, spans, order, de-duplication) are those of the old full
+scan over the candidates. Practitioners (a clinic's handful) stay a list read once and kept
+current. :class:`StoreNames` holds, per store (the ``services["fhir"]`` object, in a weak map),
+the practitioner list and, for other stores, the patient index.
 
 Matching costs O(words in the utterance): the index is keyed by a patient name's ``\\w+`` runs
 (case- and accent-folded), so an utterance is cut into its runs and each run position is looked
@@ -12,7 +28,7 @@ regular expression the extractor always used, at exactly that position, so the m
 spans, order, de-duplication) are the same as those of the old full scan; the only cost that
 grows with the store is the number of patients that share one exact name.
 
-How the index stays current (the refresh rule):
+How the practitioner list (and another store's patient index) stays current (the refresh rule):
 
 - Writes through the plugin's own tools update it at once: :func:`~.changes.commit` hands the
   written resources to :func:`note_written`, so a patient registered (or renamed) by a tool is
@@ -54,13 +70,25 @@ from .directory import PractitionerInfo, patient_display, practitioners
 from .errors import FHIRStoreError
 from .store import BundleEntry
 
-__all__ = ["PatientNameIndex", "REST_CHECK_EVERY_S", "StoreNames", "names_of", "note_written"]
+__all__ = ["MAX_NAME_WORDS", "PatientNameIndex", "REST_CHECK_EVERY_S", "StoreNames", "name_key",
+           "names_of", "note_written", "patient_terms"]
 
 REST_CHECK_EVERY_S = 30.0
 """Seconds between change checks of a store whose check is a network round trip."""
 
 WATCHED = ("Patient", "Practitioner", "Schedule")
 _RUN = re.compile(r"\w+")
+_KEY_SEPARATOR = "\x1f"
+MAX_NAME_WORDS = 8
+"""Names of more word runs than this are indexed as unkeyed (always tried) by the local store."""
+_PER_PAIR = 50
+"""At most this many patients per name-pair search on a FHIR server (people sharing two name
+parts that start alike)."""
+_NOT_NAME_PARTS = frozenset(
+    "a an the and or of to in on at by for with from is are am be was my me i you your our "
+    "their his its it this that please pls can could would should will what when where who how "
+    "do does did have has had".split())
+"""Words never searched for as a name part on a server (each search is a round trip)."""
 
 
 def _fold(text: str) -> str:
@@ -93,6 +121,47 @@ def _describe(display: str) -> _Name:
     keyed = bool(runs) and not any(c.isspace() for c in joined[:lead])
     return _Name(display, name_pattern(display), lead,
                  tuple(_fold(m.group()) for m in runs) if keyed else None)
+
+
+def name_key(display: str) -> str | None:
+    """The folded word runs of a display name joined (the local store's ``"name"`` term), or None
+    for a name the index cannot key (always tried)."""
+    key = _describe(display).key
+    if key is None or not key or len(key) > MAX_NAME_WORDS:
+        return None
+    return _KEY_SEPARATOR.join(key)
+
+
+def patient_terms(patient: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """What the local store indexes a patient under: ``(kind, term, display)`` rows for the name
+    key (or ``("unkeyed", "")``), the birth date, each identifier and each phone's digits."""
+    display = patient_display(patient)
+    key = name_key(display)
+    rows = [("name", key, display) if key is not None else ("unkeyed", "", display)]
+    if patient.get("birthDate"):
+        rows.append(("birthdate", str(patient["birthDate"]), display))
+    rows += [("identifier", str(i["value"]), display)
+             for i in patient.get("identifier", []) or [] if isinstance(i, dict) and i.get("value")]
+    rows += [("phone", digits, display)
+             for t in patient.get("telecom", []) or []
+             if isinstance(t, dict) and t.get("system") == "phone"
+             and (digits := re.sub(r"\D", "", str(t.get("value", ""))))]
+    return list(dict.fromkeys(rows))
+
+
+def _utterance_keys(utterance: str) -> list[str]:
+    runs = [_fold(m.group()) for m in _RUN.finditer(utterance)]
+    return list(dict.fromkeys(_KEY_SEPARATOR.join(runs[i:i + n])
+                              for n in range(1, MAX_NAME_WORDS + 1)
+                              for i in range(len(runs) - n + 1)))
+
+
+def _name_pairs(utterance: str) -> list[tuple[str, str]]:
+    words = [m.group() for m in _RUN.finditer(utterance)]
+    return list(dict.fromkeys(
+        (a, b) for a, b in zip(words, words[1:], strict=False)
+        if a.lower() not in _NOT_NAME_PARTS and b.lower() not in _NOT_NAME_PARTS
+        and not a.isdigit() and not b.isdigit()))
 
 
 class PatientNameIndex:
@@ -192,9 +261,14 @@ class StoreNames:
 
     def __init__(self, store: Any, *, check_every: float | None = None) -> None:
         from .store_local import LocalFHIRStore
+        from .store_rest import RestFHIRStore
 
         self._store = weakref.ref(store)
         self._local = isinstance(store, LocalFHIRStore)
+        self._rest = isinstance(store, RestFHIRStore)
+        self.targeted = self._local or self._rest
+        """Patients are looked up per utterance by targeted queries (no index in memory)."""
+        self._watched = ("Practitioner", "Schedule") if self.targeted else WATCHED
         self._feed = hasattr(store, "changes_since") and hasattr(store, "change_cursor")
         self.check_every = (0.0 if self._local else REST_CHECK_EVERY_S) \
             if check_every is None else check_every
@@ -203,12 +277,35 @@ class StoreNames:
         self._practitioners: list[PractitionerInfo] | None = None
         self._cursor: Any = None
         self._checked = float("-inf")
+        self._built = False
         self.rebuilds = 0
+        """Times the names were read by a search of every record (never, for patients, in a
+        store with targeted lookups)."""
 
     # -- what the extractors call ----------------------------------------------------------------
 
+    def patients_in(self, utterance: str) -> list[EntityMatch]:
+        """Full names of the store's patients found in the utterance."""
+        if not self.targeted:
+            return self.patient_index().match(utterance)
+        store = self._live()
+        found = PatientNameIndex()
+        if self._local:
+            for pid, display in store.patient_names(_utterance_keys(utterance)):
+                found.put(pid, display)
+        else:
+            for first, second in _name_pairs(utterance):
+                for patient in store.search("Patient", {"name": [first, second],
+                                                        "_count": str(_PER_PAIR)}):
+                    if patient.get("id"):
+                        found.put_resource(patient)
+        return found.match(utterance)
+
     def patient_index(self) -> PatientNameIndex:
-        """The current index; raises ``FHIRStoreError`` only when it could never be built."""
+        """The current in-memory index of a store without targeted lookups; raises
+        ``FHIRStoreError`` only when it could never be built."""
+        if self.targeted:
+            raise TypeError("this store is searched per utterance (patients_in), not indexed")
         with self._lock:
             try:
                 self._refresh()
@@ -259,11 +356,11 @@ class StoreNames:
 
     def _refresh(self) -> None:
         now = time.monotonic()
-        if self.patients is not None and now - self._checked < self.check_every:
+        if self._built and now - self._checked < self.check_every:
             return
         store = self._live()
-        if self.patients is not None and self._feed:
-            cursor, changes = store.changes_since(self._cursor, WATCHED)
+        if self._built and self._feed:
+            cursor, changes = store.changes_since(self._cursor, self._watched)
             if changes is not None:
                 for rtype, rid, resource in changes:
                     self._apply(rtype, rid, resource)
@@ -275,12 +372,15 @@ class StoreNames:
     def _rebuild(self, store: Any) -> None:
         cursor = None
         if self._feed:
-            cursor = store.change_cursor() if self._local else store.change_cursor(WATCHED)
-        index = PatientNameIndex()
-        for patient in store.search("Patient", {}):
-            index.put_resource(patient)
+            cursor = store.change_cursor() if self._local else store.change_cursor(self._watched)
+        index = None
+        if not self.targeted:
+            index = PatientNameIndex()
+            for patient in store.search("Patient", {}):
+                index.put_resource(patient)
+            self.rebuilds += 1
         self.patients, self._cursor, self._practitioners = index, cursor, None
-        self.rebuilds += 1
+        self._built = True
 
 
 _BY_STORE: weakref.WeakKeyDictionary[Any, StoreNames] = weakref.WeakKeyDictionary()

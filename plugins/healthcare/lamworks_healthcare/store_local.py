@@ -7,6 +7,13 @@ atomic across threads and processes: of two bookings of one slot, exactly one wi
 load the type's current resources and filter them with :mod:`.search` (fine for a clinic's
 thousands of rows; a larger deployment uses :class:`~.store_rest.RestFHIRStore`).
 
+Patients are also indexed by their terms (``patient_terms``: the folded words of the name as
+the extractors key it, birth date, identifiers, phone digits), written in the same transaction
+as the patient, so the index is exactly as current as the resources, whichever process wrote
+them. :meth:`LocalFHIRStore.patients_by_term` looks patients up by term (the slot extractors
+find the names in an utterance this way): its cost follows the number of terms asked about, not
+the number of patients. A file from before the index gets it filled once, when first opened.
+
 Threads: one connection per store, and a lock held for a whole unit of work (a read, or a
 transaction from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``), so no thread's statements
 ever land in another's transaction. A lock rather than a connection per thread (as the core's
@@ -53,6 +60,10 @@ CREATE TABLE IF NOT EXISTS resources (
 CREATE TABLE IF NOT EXISTS history (
     type TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL, last_updated TEXT NOT NULL,
     deleted INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (type, id, version));
+CREATE TABLE IF NOT EXISTS patient_terms (
+    kind TEXT NOT NULL, term TEXT NOT NULL, id TEXT NOT NULL, display TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS patient_terms_by_term ON patient_terms (kind, term);
+CREATE INDEX IF NOT EXISTS patient_terms_by_id ON patient_terms (id);
 """
 
 
@@ -74,6 +85,7 @@ class LocalFHIRStore:
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.executescript(_SCHEMA)
+        self._fill_patient_terms()
 
     def close(self) -> None:
         with self._lock:
@@ -112,6 +124,49 @@ class LocalFHIRStore:
             sql, args = sql + " AND type = ?", (resource_type,)
         with self._lock, _store_errors():
             return int(self._conn.execute(sql, args).fetchone()[0])
+
+    def patients_by_term(self, kind: str, terms: Iterable[str]) -> list[tuple[str, str]]:
+        """``(id, display name)`` of the live patients indexed under ``kind`` (``"name"``: the
+        folded word runs of the name, space-joined, as :func:`.name_index.name_key` makes them;
+        ``"birthdate"``, ``"identifier"``, ``"phone"`` digits; ``"unkeyed"``: names without a
+        key, listed under the term ``""``) with one of ``terms``; one indexed query."""
+        wanted = list(dict.fromkeys(terms))
+        found: list[tuple[str, str]] = []
+        with self._lock, _store_errors():
+            for start in range(0, len(wanted), 500):  # SQLite's bound-parameter limit
+                chunk = wanted[start:start + 500]
+                rows = self._conn.execute(
+                    f"SELECT DISTINCT id, display FROM patient_terms WHERE kind = ? AND term "
+                    f"IN ({', '.join('?' * len(chunk))}) ORDER BY id", (kind, *chunk)).fetchall()
+                found.extend((str(row["id"]), str(row["display"])) for row in rows)
+        return found
+
+    def patient_names(self, keys: Iterable[str]) -> list[tuple[str, str]]:
+        """``(id, display name)`` of the patients whose name key is one of ``keys``, and of those
+        whose name has no key; one row per distinct name (the smallest id: the one a name found
+        in an utterance stands for), so the cost follows the names asked about, not how many
+        patients share them. One indexed query."""
+        wanted = list(dict.fromkeys(keys))[:900]  # within SQLite's bound-parameter limit
+        with self._lock, _store_errors():
+            rows = self._conn.execute(
+                f"SELECT MIN(id) AS id, display FROM patient_terms WHERE (kind = 'name' AND "
+                f"term IN ({', '.join('?' * len(wanted))})) OR kind = 'unkeyed' "
+                f"GROUP BY display ORDER BY id", wanted).fetchall()
+        return [(str(row["id"]), str(row["display"])) for row in rows]
+
+    def _fill_patient_terms(self) -> None:
+        """Index the patients of a file written before ``patient_terms`` existed (once)."""
+        with self._lock, _store_errors():
+            indexed = self._conn.execute("SELECT 1 FROM patient_terms LIMIT 1").fetchone()
+            live = self._conn.execute("SELECT 1 FROM resources WHERE type = 'Patient' AND "
+                                      "deleted = 0 LIMIT 1").fetchone()
+        if indexed is not None or live is None:
+            return
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM patient_terms LIMIT 1").fetchone() is None:
+                for row in conn.execute("SELECT id, body FROM resources WHERE type = 'Patient' "
+                                        "AND deleted = 0").fetchall():
+                    _index_patient(conn, str(row["id"]), json.loads(row["body"]))
 
     # -- change feed (for caches such as the extractors' name index) -------------------------------
 
@@ -247,6 +302,8 @@ class LocalFHIRStore:
                      (rtype, rid, version, stamp, int(deleted), body))
         conn.execute("INSERT INTO history VALUES (?, ?, ?, ?, ?, ?)",
                      (rtype, rid, version, stamp, int(deleted), body))
+        if rtype == "Patient":
+            _index_patient(conn, rid, None if deleted else json.loads(body))
 
     @staticmethod
     def _row(conn: sqlite3.Connection, rtype: str, rid: str) -> sqlite3.Row | None:
@@ -268,6 +325,17 @@ class LocalFHIRStore:
                 "SELECT body FROM history WHERE type = ? AND id = ? ORDER BY version",
                 (resource_type, resource_id)).fetchall()
         return [json.loads(row["body"]) for row in rows]
+
+
+def _index_patient(conn: sqlite3.Connection, rid: str, patient: dict[str, Any] | None) -> None:
+    """The patient's rows of ``patient_terms``, replaced (removed when ``patient`` is None)."""
+    from .name_index import patient_terms
+
+    conn.execute("DELETE FROM patient_terms WHERE id = ?", (rid,))
+    if patient is not None:
+        conn.executemany("INSERT INTO patient_terms VALUES (?, ?, ?, ?)",
+                         [(kind, term, rid, display)
+                          for kind, term, display in patient_terms(patient)])
 
 
 @contextmanager

@@ -67,7 +67,8 @@ def test_slot_extractors_find_practitioners_and_patients(runtime: Any) -> None:
 
 def test_audit_entries_export_as_valid_fhir_audit_events(runtime: Any, tmp_path: Path) -> None:
     runtime.handle("a1", "frontdesk", "find patient name=Omar Haddad")
-    runtime.handle("a2", "patient", "should I stop taking my insulin?")
+    # Routed to a tool (the documents), so the advice rule screens it and refuses.
+    runtime.handle("a2", "patient", "what dose of insulin should I take tonight?")
     entries = list(runtime.audit.entries())
     events = list(audit_events(entries))
     assert len(events) == len(entries) >= 2

@@ -1,4 +1,5 @@
-"""The extractors' name index: current after the plugin's own writes and after direct ones."""
+"""The extractors' patient lookups: targeted, indexed queries (never a scan of every patient),
+current after the plugin's own writes and after direct ones."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def test_a_patient_registered_by_the_tool_is_found_on_the_next_utterance(
         "first_name": "Juno", "last_name": "Testwhistle", "birth_date": "1991-04-05"})
     assert _names("book Juno Testwhistle and ana ruiz", ctx) == [
         ("Juno Testwhistle", "Juno Testwhistle"), ("Ana Ruiz", "ana ruiz")]
-    assert names_of(runtime.services["fhir"]).rebuilds == 1
+    assert names_of(runtime.services["fhir"]).rebuilds == 0  # patients were never scanned
 
 
 def test_direct_writes_to_the_local_store_are_seen_on_the_next_utterance(
@@ -65,7 +66,7 @@ def test_direct_writes_to_the_local_store_are_seen_on_the_next_utterance(
             (m.value, m.span.text) for m in find_practitioners("see dr vale", ctx)]
     finally:
         other.close()
-    assert names_of(store).rebuilds == 1
+    assert names_of(store).rebuilds == 0
 
 
 def test_the_index_matches_like_the_full_scan() -> None:
@@ -99,26 +100,87 @@ def test_the_index_matches_like_the_full_scan() -> None:
 
 
 @pytest.mark.slow
-def test_rest_store_tool_writes_at_once_direct_writes_after_the_ttl(
+def test_rest_store_searches_by_name_never_every_patient(
         sekmet_url: str, runtime: Any, context: Callable[..., Any]) -> None:
     rng = random.Random()
     rest, other = RestFHIRStore(sekmet_url, retries=0), RestFHIRStore(sekmet_url, retries=0)
+    sent: list[str] = []
+    rest._client.event_hooks["request"] = [lambda request: sent.append(str(request.url))]
     try:
         ctx = replace(context(), services={**runtime.services, "fhir": rest})
         given, family = _word(rng), _word(rng)
         assert _names(f"see {given} {family}", ctx) == []
-        names = names_of(rest)
-        assert names.check_every > 0  # a TTL: no HTTP request per utterance
         runtime.tools["healthcare.register_patient"].invoke(ctx, {
             "first_name": given, "last_name": family, "birth_date": "1991-04-05"})
         assert _names(f"see {given} {family}", ctx) == [(f"{given} {family}",) * 2]
-
+        # Written by someone else: found on the very next utterance, no TTL to wait for.
         direct_given, direct_family = _word(rng), _word(rng)
         other.create(_patient("x", direct_given, direct_family))
-        names.check_every = 0.0  # the TTL has run out
-        assert _names(f"see {direct_given} {direct_family}", ctx) == [
+        sent.clear()
+        assert _names(f"please see {direct_given} {direct_family} today", ctx) == [
             (f"{direct_given} {direct_family}",) * 2]
-        assert names.rebuilds == 1
+        patients = [u for u in sent if "/Patient" in u]
+        # One targeted search per pair of adjacent words that could be a name ("please see"
+        # and "see <given>" and "<given> <family>" and "<family> today"), each by name.
+        assert patients and all("name=" in u and "_count=" in u for u in patients), patients
+        assert len(patients) <= 4
+        assert names_of(rest).rebuilds == 0
     finally:
         rest.close()
         other.close()
+
+
+def test_the_local_term_index_follows_every_write(local_store: LocalFHIRStore) -> None:
+    ctx = type("Ctx", (), {"services": {"fhir": local_store}})()
+    local_store.update({**_patient("p1", "Ana", "Ruiz"), "identifier": [
+        {"system": "urn:mrn", "value": "MRN-000001"}],
+        "telecom": [{"system": "phone", "value": "(555) 010-0001"}]})
+    assert local_store.patients_by_term("name", ["ana\x1fruiz"]) == [("p1", "Ana Ruiz")]
+    assert local_store.patients_by_term("birthdate", ["1990-01-02"]) == [("p1", "Ana Ruiz")]
+    assert local_store.patients_by_term("identifier", ["MRN-000001"]) == [("p1", "Ana Ruiz")]
+    assert local_store.patients_by_term("phone", ["5550100001"]) == [("p1", "Ana Ruiz")]
+    local_store.update(_patient("p1", "Ana", "Castillo"))  # renamed, identifier dropped
+    assert _names("ana ruiz or ana castillo?", ctx) == [("Ana Castillo", "ana castillo")]
+    assert local_store.patients_by_term("identifier", ["MRN-000001"]) == []
+    local_store.delete("Patient", "p1")
+    assert _names("ana castillo?", ctx) == [] and local_store.patients_by_term(
+        "birthdate", ["1990-01-02"]) == []
+    assert names_of(local_store).rebuilds == 0
+
+
+def test_a_store_written_before_the_index_gets_it_on_first_open(tmp_path: Any) -> None:
+    import sqlite3
+
+    store = LocalFHIRStore(tmp_path / "old.sqlite")
+    store.update(_patient("p1", "Wren", "Kettleby"))
+    store.close()
+    conn = sqlite3.connect(tmp_path / "old.sqlite")
+    conn.execute("DROP TABLE patient_terms")  # as written by the release before the index
+    conn.commit()
+    conn.close()
+    reopened = LocalFHIRStore(tmp_path / "old.sqlite")
+    try:
+        ctx = type("Ctx", (), {"services": {"fhir": reopened}})()
+        assert _names("is wren kettleby in?", ctx) == [("Wren Kettleby", "wren kettleby")]
+    finally:
+        reopened.close()
+
+
+def test_the_local_lookup_matches_like_the_full_scan(tmp_path: Any) -> None:
+    """The same names as the in-memory index finds (which matches the full scan, above)."""
+    rng = random.Random(11)
+    words = ["ana", "Ana", "RUIZ", "O'Brien", "Anne-Marie", "Jr.", "José", "jose", "İlker", "x"]
+    store = LocalFHIRStore(tmp_path / "many.sqlite")
+    try:
+        ctx = type("Ctx", (), {"services": {"fhir": store}})()
+        index = PatientNameIndex()
+        for i in range(60):
+            given, family = rng.choice(words), rng.choice(words)
+            store.update(_patient(f"p{i:02d}", given, family))
+            index.put(f"p{i:02d}", f"{given} {family}")
+        for _ in range(200):
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 7)))
+            got = [(m.value, m.span.start, m.span.end) for m in find_patient_names(text, ctx)]
+            assert got == [(m.value, m.span.start, m.span.end) for m in index.match(text)], text
+    finally:
+        store.close()
