@@ -67,7 +67,6 @@ def sign_in_page() -> Identity:
         _audit_once(claims, event="sign_in.refused", actor=outcome.username, role=outcome.role,
                     outcome="refused", detail={"reason": str(exc)})
         _refused(str(exc))
-    st.session_state["lamworks_oidc_role_reason"] = outcome.role_reason
     return identity
 
 
@@ -118,17 +117,29 @@ def _meant_for_us(claims: Mapping[str, Any], client_id: str) -> bool:
     return audience == client_id or (isinstance(audience, list) and client_id in audience)
 
 
+def _no_pages() -> None:
+    """Before sign-in no page is open to anyone: the navigation holds only this, hidden (without
+    a navigation Streamlit would list the files of ui/pages/ in the sidebar)."""
+    st.navigation([st.Page(_signed_out, title="Sign in", default=True)], position="hidden")
+
+
+def _signed_out() -> None:
+    """The one page of :func:`_no_pages`; never run (the sign-in page is drawn instead)."""
+
+
 def _sign_in_form(provider_name: str, *, expired: bool = False) -> NoReturn:
     """Draw the sign-in page and stop."""
     rt = runtime()
+    _no_pages()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(rt.config.institution.name)
         st.subheader("Sign in")
         if expired:
             minutes = rt.config.auth.session_minutes
-            st.info(f"Your session has expired (sessions last {minutes} minutes). Please sign "
-                    "in again.", icon=":material/schedule:")
+            last = f"{minutes} minute{'s' if minutes != 1 else ''}"
+            st.info(f"Your session has expired (sessions last {last}). Please sign in again.",
+                    icon=":material/schedule:")
         st.write(f"lamworks uses your {provider_name} account: you sign in there, and come back "
                  "here.")
         if st.button(f"Sign in with {provider_name}", type="primary",
@@ -140,6 +151,7 @@ def _sign_in_form(provider_name: str, *, expired: bool = False) -> NoReturn:
 def _refused(reason: str) -> NoReturn:
     """Draw why this person cannot come in, with a way to sign out, and stop."""
     rt = runtime()
+    _no_pages()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(rt.config.institution.name)
