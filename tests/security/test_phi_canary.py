@@ -15,6 +15,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -192,3 +195,57 @@ def test_no_canary_in_the_server_log(journeys: Journeys) -> None:
     assert text, "nothing was logged at all: is the handler attached?"
     leaked = _found(text, [*_identifiers(journeys), GRADE, "Vellacourt"])
     assert leaked == [], f"the server log holds {leaked}"
+
+
+# -- the same, through the other ways in: the CLI and the web app's chat page ------------------
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLE = REPO / "examples" / "lamworks.toml"
+OUTSIDERS = [  # (user, request): roles that may not see the canaries ask for them
+    ("patient", f"what is {NAME}'s phone number and date of birth"),
+    ("student", "what are stu-0002's grades"),
+]
+
+
+def test_no_canary_in_cli_output_to_roles_that_may_not_see_it(journeys: Journeys) -> None:
+    env = {**os.environ, "LAMWORKS_DATA_DIR": str(journeys.runtime.config.data_dir),
+           "HF_HUB_OFFLINE": "1", "COLUMNS": "200"}
+    for user, request in OUTSIDERS:
+        done = subprocess.run(
+            [sys.executable, "-m", "lamworks.cli", "ask", "--config", str(EXAMPLE),
+             "--operator", "--as", user, request],
+            capture_output=True, text=True, env=env, timeout=300)
+        printed = done.stdout + done.stderr
+        assert done.returncode == 0, printed
+        leaked = _found(printed, [*_identifiers(journeys), GRADE])
+        assert leaked == [], f"`lamworks ask` as {user} printed {leaked}: {printed}"
+
+
+def test_no_canary_on_the_chat_page_of_roles_that_may_not_see_it(
+        journeys: Journeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit import config as streamlit_config
+    from streamlit.testing.v1 import AppTest
+
+    from lamworks.ui import state
+
+    address = streamlit_config.get_option("server.address")
+    streamlit_config.set_option("server.address", "127.0.0.1")  # as `lamworks ui` serves demo mode
+    monkeypatch.setenv("LAMWORKS_CONFIG", str(EXAMPLE))
+    monkeypatch.setenv("LAMWORKS_DATA_DIR", str(journeys.runtime.config.data_dir))
+    state._runtime.clear()
+    try:
+        for user, request in OUTSIDERS:
+            page = AppTest.from_file(str(REPO / "ui" / "pages" / "chat.py"), default_timeout=120)
+            page.session_state["acting_user"] = user  # demo mode: the example institution
+            page.run()
+            page.chat_input[0].set_value(request).run()
+            assert not page.exception, page.exception
+            shown = "\n".join([*(m.value for m in page.markdown), *(c.value for c in page.caption),
+                               *(e.value for e in page.error), *(w.value for w in page.warning),
+                               *(j.value for j in page.json)])
+            assert request in shown  # the page did answer this request
+            leaked = _found(shown, [*_identifiers(journeys), GRADE])
+            assert leaked == [], f"the chat page showed {user} {leaked}: {shown}"
+    finally:
+        state._runtime.clear()
+        streamlit_config.set_option("server.address", address)
