@@ -24,7 +24,7 @@ from lamworks.accounts import Identity
 from lamworks.oidc import PROVIDER, OIDCRefusal, map_claims, session_expired
 from lamworks.ui.state import runtime
 
-__all__ = ["signed_in_identity", "sign_in_page", "sign_out"]
+__all__ = ["sign_in_page", "sign_out"]
 
 # session_state keys: the events already audited, and the sign-in (sub:iat) already recorded
 _AUDITED = "lamworks_oidc_audited"
@@ -68,25 +68,6 @@ def sign_in_page() -> Identity:
                     outcome="refused", detail={"reason": str(exc)})
         _refused(str(exc))
     return identity
-
-
-def signed_in_identity() -> Identity | None:
-    """The person :func:`sign_in_page` let in during this run of a page, without drawing
-    anything: for code that only needs to know (None when nobody is signed in)."""
-    rt = runtime()
-    oidc = rt.config.auth.oidc
-    claims = _claims()
-    if oidc is None or claims is None or not _meant_for_us(claims, oidc.client_id):
-        return None
-    if session_expired(claims, rt.config.auth.session_minutes):
-        return None
-    outcome = map_claims(claims, oidc, roles=list(rt.config.roles))
-    if isinstance(outcome, OIDCRefusal):
-        return None
-    try:
-        return runtime().accounts.identity(outcome.username)
-    except LamworksError:
-        return None
 
 
 def sign_out(identity: Identity | None = None) -> None:
