@@ -4,7 +4,10 @@ provider are in ``tests/ui/test_oidc_browser.py``."""
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -197,3 +200,16 @@ def test_the_example_in_docs_auth_md_loads_and_maps(tmp_path: Path,
     monkeypatch.setenv(CLIENT_SECRET_ENV, "s")
     monkeypatch.setenv(COOKIE_SECRET_ENV, COOKIE)
     assert "[auth.lamworks]" in streamlit_secrets(load_config(path))
+
+
+def test_lamworks_ui_without_the_cookie_secret_stops_naming_the_variable(tmp_path: Path) -> None:
+    config = _config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LAMWORKS_")}
+    env[CLIENT_SECRET_ENV] = "s"
+    done = subprocess.run([sys.executable, "-m", "lamworks.cli", "ui", "--config",
+                           str(config.source), "--port", "1"], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert COOKIE_SECRET_ENV in done.stderr and "auth.oidc.cookie_secret" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (config.data_dir / "streamlit-secrets.toml").exists()
