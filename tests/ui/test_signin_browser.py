@@ -1,7 +1,8 @@
 """Signing in with a local account in a real browser: ``lamworks ui`` on an institution in
 ``[auth] mode = "accounts"``, driven by Debian's Chromium through Playwright (nothing is
 downloaded). What AppTest cannot do here: click the shell's sidebar (Sign out) after the first
-run, and move between pages of the signed-in app."""
+run, move between pages of the signed-in app, and reload the page (a new Streamlit session, so a
+new sign-in)."""
 
 from __future__ import annotations
 
@@ -119,6 +120,11 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     page.get_by_role("link", name="Audit log").click()
     page.get_by_text("Signed in as Dana Diaz").wait_for()  # still signed in on another page
     page.get_by_role("button", name="Verify chain").wait_for()
+
+    page.reload(wait_until="networkidle")  # a new Streamlit session: nothing kept in a cookie
+    page.get_by_role("heading", name="Sign in").wait_for()
+    _sign_in(page, "dana", PASSWORD)
+    page.get_by_text("Signed in as Dana Diaz").wait_for()
 
     page.get_by_role("button", name="Sign out").click()
     page.get_by_role("heading", name="Sign in").wait_for()
