@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from lamworks import Runtime
+from lamworks import Plan, Runtime, Step
 from lamworks_education import integrity_model
 from lamworks_education.integrity import (
     _REAL_NEIGHBOURS,
@@ -299,8 +299,14 @@ def test_switched_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> Non
 
 def test_policy_refuses_learned_cases_and_survives_without_the_stage(
         runtime: Runtime, fresh_stage: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    turn = runtime.handle("s1", "student", LEARNED_REFUSE[3])
-    assert turn.steps == [] and "integrity" in turn.answer
+    # The request screened as the runtime screens one routed to an education tool (this one
+    # routes to no tool at all: then it runs nothing, and no domain rule is asked).
+    routed = Plan(steps=[Step(id="s1", tool="education.essay_feedback", arguments={})])
+    refusal = runtime.screen_request(runtime.action_context("s1", "student"), LEARNED_REFUSE[3],
+                                     routed)
+    assert refusal is not None and "integrity" in refusal.reason
+    assert refusal.policy == "education.academic_integrity"
+    assert runtime.handle("s1", "student", LEARNED_REFUSE[3]).steps == []
     monkeypatch.setattr(integrity_model, "fit", lambda rows: 1 / 0)
     integrity_model._reset_for_tests(None)
     turn = runtime.handle("s2", "student", "write my essay on the water cycle for me")
