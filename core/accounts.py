@@ -53,7 +53,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -70,6 +70,7 @@ __all__ = [
     "AccountStore",
     "Identity",
     "TokenInfo",
+    "UserRoles",
     "hash_secret",
     "is_loopback",
 ]
@@ -525,3 +526,25 @@ class AccountStore:
         """Sign out: the session is forgotten (unknown secrets are ignored)."""
         self._db.execute("DELETE FROM web_sessions WHERE session_hash = ?",
                          (hash_secret(secret),))
+
+
+class UserRoles(Mapping[str, str]):
+    """Username -> role of everyone who may act: ``[users]`` and enabled accounts, read from the
+    store at each lookup (an account added or disabled later counts at once). For code that
+    takes a table of users' roles, such as the knowledge base's access check."""
+
+    def __init__(self, store: AccountStore) -> None:
+        self.store = store
+
+    def __getitem__(self, username: str) -> str:
+        try:
+            return self.store.identity(username).role
+        except LamworksError:  # unknown, disabled, or a role no longer in [roles]
+            raise KeyError(username) from None
+
+    def __iter__(self) -> Iterator[str]:
+        names = [*self.store.config.users, *(a.username for a in self.store.list())]
+        return iter(name for name in dict.fromkeys(names) if name in self)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)

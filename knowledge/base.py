@@ -65,7 +65,8 @@ class KnowledgeBase:
         self.embedder = embedder
         self.manifest = manifest
         self.roles = {name: tuple(labels) for name, labels in (roles or {}).items()}
-        self.users = dict(users or {})
+        # Kept, not copied: a live table (lamworks.accounts.UserRoles) sees accounts added later.
+        self.users: Mapping[str, str] = users if users is not None else {}
         self.limits = limits or IngestLimits()
         """What one ingestion may read: sizes, unpacked archives, time (``[limits]``)."""
         if max_file_bytes is not None:
@@ -106,9 +107,12 @@ class KnowledgeBase:
 
     @classmethod
     def from_config(
-        cls, config: InstitutionConfig, *, embedder: Embedder | None = None
+        cls, config: InstitutionConfig, *, embedder: Embedder | None = None,
+        users: Mapping[str, str] | None = None,
     ) -> KnowledgeBase:
-        """The institution's knowledge base: data folder, Chroma URL, model, roles and users."""
+        """The institution's knowledge base: data folder, Chroma URL, model, roles and users
+        (``users``: username -> role; default: ``[users]`` of the configuration; the runtime
+        passes :class:`lamworks.accounts.UserRoles`, which knows accounts too)."""
         return cls.open(
             config.data_dir,
             institution=config.institution.name,
@@ -116,7 +120,8 @@ class KnowledgeBase:
             embedding_model=config.knowledge.embedding_model,
             embedder=embedder,
             roles={name: role.access for name, role in config.roles.items()},
-            users={name: user.role for name, user in config.users.items()},
+            users=users if users is not None else {
+                name: user.role for name, user in config.users.items()},
             limits=IngestLimits.from_config(config.limits),
         )
 
@@ -140,7 +145,8 @@ class KnowledgeBase:
             return tuple(dict.fromkeys(access))
         if user is not None:
             if user not in self.users:
-                raise KnowledgeError(f"unknown user {user!r}: not in [users] of the configuration")
+                raise KnowledgeError(f"unknown user {user!r}: not in [users] of the configuration"
+                                     " nor an enabled account")
             role = self.users[user]
         if role is not None:
             if role not in self.roles:

@@ -13,7 +13,7 @@ Retrieved text is data: the tool only returns it; nothing in a document can trig
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from lamworks.hookspecs import hookimpl
@@ -31,8 +31,12 @@ __all__ = ["LazyKnowledgeBase", "answer_question"]
 class LazyKnowledgeBase:
     """Opens :class:`~lamworks.knowledge.KnowledgeBase` on first use (the model loads then)."""
 
-    def __init__(self, config: InstitutionConfig) -> None:
+    def __init__(self, config: InstitutionConfig, *,
+                 users: Mapping[str, str] | None = None) -> None:
         self.config = config
+        self.users = users
+        """Username -> role for access checks (default: ``[users]``; the runtime's accounts
+        through :class:`lamworks.accounts.UserRoles` when it is running)."""
         self._kb: KnowledgeBase | None = None
         self._lock = threading.Lock()
 
@@ -41,7 +45,7 @@ class LazyKnowledgeBase:
             if self._kb is None:
                 from .base import KnowledgeBase
 
-                self._kb = KnowledgeBase.from_config(self.config)
+                self._kb = KnowledgeBase.from_config(self.config, users=self.users)
             return self._kb
 
 
@@ -82,4 +86,9 @@ def register_tools(register: Callable[[Tool], None]) -> None:
 
 @hookimpl
 def startup(config: InstitutionConfig, services: dict[str, Any]) -> None:
-    services.setdefault("knowledge", LazyKnowledgeBase(config))
+    from lamworks.accounts import UserRoles
+
+    runtime = services.get("runtime")
+    accounts = getattr(runtime, "accounts", None)
+    users = UserRoles(accounts) if accounts is not None else None
+    services.setdefault("knowledge", LazyKnowledgeBase(config, users=users))

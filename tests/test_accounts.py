@@ -15,7 +15,7 @@ import pytest
 from argon2 import PasswordHasher
 
 from lamworks import AccountStore, LamworksError, Runtime, SignInError, load_config
-from lamworks.accounts import MIN_PASSWORD_LENGTH, hash_secret, is_loopback
+from lamworks.accounts import MIN_PASSWORD_LENGTH, UserRoles, hash_secret, is_loopback
 
 PASSWORD = "correct horse battery staple"
 AUTH = """
@@ -410,3 +410,14 @@ def test_the_settings_and_commands_in_docs_auth_md_exist(tmp_path: Path) -> None
     named = {line.split()[2] for line in section.splitlines()
              if line.startswith("lamworks users ")}
     assert named and named <= commands
+
+
+def test_user_roles_is_a_live_table_of_who_may_act(store: AccountStore) -> None:
+    roles = UserRoles(store)
+    assert dict(roles) == {"alice": "staff"}  # declared in [users], no account
+    store.add("dana", role="reader")
+    assert roles["dana"] == "reader" and "dana" in roles and len(roles) == 2
+    store.disable("dana")
+    assert "dana" not in roles and "nobody" not in roles
+    with pytest.raises(KeyError):
+        roles["dana"]

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from lamworks import Runtime, load_config
-from lamworks.knowledge import KnowledgeBase, ingest_path
-from lamworks.knowledge.plugin import answer_question
+from lamworks import KnowledgeError, Runtime, load_config
+from lamworks.knowledge import Embedder, KnowledgeBase, ingest_path
+from lamworks.knowledge.plugin import LazyKnowledgeBase, answer_question
 
 from .conftest import doc, write
 
@@ -44,5 +44,32 @@ def test_an_account_only_teacher_reads_teacher_documents(kb: KnowledgeBase,
         question = "what is the producer in the food web for question 4?"
         assert "phytoplankton" in answer_question.function(teacher, question).summary
         assert "phytoplankton" not in answer_question.function(student, question).summary
+    finally:
+        runtime.close()
+
+
+def test_the_runtime_knowledge_base_knows_accounts_live(embedder: Embedder,
+                                                        tmp_path: Path) -> None:
+    config = tmp_path / "lamworks.toml"
+    config.write_text("data_dir = 'rt'\nplanner = 'keyword'\n[institution]\nname = 'x'\n"
+                      "[roles.teacher]\naccess = ['public', 'teacher']\n[roles.student]\n"
+                      "[users.sam]\nrole = 'student'\n[auth]\nmode = 'accounts'\n",
+                      encoding="utf-8")
+    runtime = Runtime(load_config(config))
+    try:
+        lazy = runtime.services["knowledge"]
+        assert isinstance(lazy, LazyKnowledgeBase)
+        kb = KnowledgeBase.open(tmp_path / "kb", embedder=embedder,
+                                roles={"teacher": ["public", "teacher"], "student": ["public"]},
+                                users=lazy.users)
+        try:
+            assert kb.access_for(user="sam") == ("public",)
+            runtime.accounts.add("tia", role="teacher")  # after the knowledge base opened
+            assert kb.access_for(user="tia") == ("public", "teacher")
+            runtime.accounts.disable("tia")
+            with pytest.raises(KnowledgeError, match="unknown user 'tia'"):
+                kb.access_for(user="tia")
+        finally:
+            kb.close()
     finally:
         runtime.close()
