@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import InstitutionConfig, OIDCConfig
+from .config import InstitutionConfig, OIDCConfig, UserConfig
 from .errors import ConfigError
 
 __all__ = [
@@ -100,11 +100,14 @@ def claim_values(value: Any) -> tuple[str, ...]:
     return ()
 
 
-def map_claims(claims: Mapping[str, Any], oidc: OIDCConfig,
-               roles: Collection[str]) -> OIDCSignIn | OIDCRefusal:
+def map_claims(claims: Mapping[str, Any], oidc: OIDCConfig, roles: Collection[str],
+               users: Mapping[str, UserConfig] | None = None) -> OIDCSignIn | OIDCRefusal:
     """The lamworks person for an ID token's claims, or why there is none.
 
-    ``roles`` are the role names of ``[roles]`` in their declared order (a dict's keys do)."""
+    ``roles`` are the role names of ``[roles]`` in their declared order (a dict's keys do).
+    ``users`` are the people of ``[users]``: one declared there with another role than the
+    claims give is refused (lamworks.toml would otherwise decide the role, and a provider account
+    that happens to carry the name of a declared administrator would become one)."""
     username = _first(claims.get(oidc.username_claim)) or _first(claims.get("sub"))
     values = claim_values(claims.get(oidc.roles_claim))
     if not username:
@@ -135,6 +138,12 @@ def map_claims(claims: Mapping[str, Any], oidc: OIDCConfig,
         others = ", ".join(repr(r) for r in sorted(found, key=order.index) if r != chosen)
         reason = (f"your claims give several roles; {chosen!r} (from {found[chosen]!r}) is used, "
                   f"being declared before {others} in lamworks.toml")
+    declared = (users or {}).get(username)
+    if declared is not None and declared.role != chosen:
+        return OIDCRefusal(
+            f"lamworks.toml declares {username!r} with the role {declared.role!r}, but the "
+            f"identity provider gives {chosen!r}. An administrator must make them agree (or "
+            "remove the [users] entry).", username=username, values=values)
     links = {name: link for name, claim in oidc.links_claims.items()
              if (link := _first(claims.get(claim)))}
     display_name = _first(claims.get(oidc.display_name_claim))

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from lamworks import ConfigError, load_config
-from lamworks.config import OIDCConfig
+from lamworks.config import OIDCConfig, UserConfig
 from lamworks.oidc import (
     CLIENT_SECRET_ENV,
     COOKIE_SECRET_ENV,
@@ -82,6 +82,17 @@ def test_role_map_wins_over_a_value_that_is_also_a_role_name() -> None:
     oidc = OIDC.model_copy(update={"role_map": {"patient": "clinician"}})
     outcome = map_claims({"sub": "s", "roles": "patient"}, oidc, roles=ROLES)
     assert isinstance(outcome, OIDCSignIn) and outcome.role == "clinician"
+
+
+def test_a_name_declared_in_users_with_another_role_is_refused_the_same_role_is_not() -> None:
+    users = {"admin": UserConfig(role="admin"), "ana": UserConfig(role="patient")}
+    refused = map_claims({"sub": "s", "preferred_username": "admin", "roles": "patient"}, OIDC,
+                         roles=ROLES, users=users)
+    assert isinstance(refused, OIDCRefusal)
+    assert "declares 'admin' with the role 'admin'" in refused.reason
+    agreed = map_claims({"sub": "s", "preferred_username": "ana", "roles": "patient"}, OIDC,
+                        roles=ROLES, users=users)
+    assert isinstance(agreed, OIDCSignIn) and agreed.role == "patient"
 
 
 def test_username_falls_back_to_sub_and_claim_names_are_configurable() -> None:

@@ -45,7 +45,7 @@ def sign_in_page() -> Identity:
         _sign_in_form(oidc.provider_name, expired=True)
     if not _meant_for_us(claims, oidc.client_id):
         _sign_in_form(oidc.provider_name)
-    outcome = map_claims(claims, oidc, roles=list(rt.config.roles))
+    outcome = map_claims(claims, oidc, roles=list(rt.config.roles), users=rt.config.users)
     if isinstance(outcome, OIDCRefusal):
         _audit_once(claims, event="sign_in.refused", actor=outcome.username,
                     role="", outcome="refused",
