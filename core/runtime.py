@@ -2,7 +2,8 @@
 
 ::
 
-    utterance ─► Planner ─► Plan ─► pre-policies (every step, before any runs) ─► Change
+    utterance ─► Planner ─► Plan ─► request policies (those whose scope covers a planned tool)
+              ─► pre-policies (every step, before any runs) ─► Change
               ─► [confirm? token bound to the change's digest] ─► pre-policies again
               ─► Executor (journal, apply the change or run the tool, post-policies, audit)
               ─► Turn
@@ -808,7 +809,7 @@ class Runtime:
                           outcome=outcome, detail=detail)
 
 
-@tool(name=REQUEST_TOOL, description="The person's request itself, before any planning.")
+@tool(name=REQUEST_TOOL, description="The person's request itself, before anything runs.")
 def _request_stand_in() -> ActionResult:
     return ActionResult()
 
