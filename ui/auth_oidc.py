@@ -56,12 +56,12 @@ def sign_in_page() -> Identity:
         if st.session_state.get(_RECORDED) != signed_in:
             # Once per sign-in and browser session: the provider's word brings the account up
             # to date (role, name, links); later runs only read it (a disabled account stops).
-            runtime().accounts.upsert_oidc(outcome.username, outcome.role,
-                                   display_name=outcome.display_name, links=outcome.links)
+            rt.accounts.upsert_oidc(outcome.username, outcome.role,
+                                    display_name=outcome.display_name, links=outcome.links)
             st.session_state[_RECORDED] = signed_in
             _audit_once(claims, event="sign_in", actor=outcome.username, role=outcome.role,
                         outcome="ok", detail={"role_from": outcome.role_reason})
-        identity = runtime().accounts.identity(outcome.username)
+        identity = rt.accounts.identity(outcome.username)
     except LamworksError as exc:  # SignInError: a local account has the name, or is disabled
         st.session_state.pop(_RECORDED, None)
         _audit_once(claims, event="sign_in.refused", actor=outcome.username, role=outcome.role,
