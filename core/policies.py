@@ -149,13 +149,6 @@ class AppliesTo:
             return False
         return ALL in self.plugins or plugin in self.plugins or tool in self.tools
 
-    def describe(self) -> str:
-        """In words, for ``lamworks plugins`` and the Admin page."""
-        where = [*("every plugin's tools" if p == ALL else f"{p} tools" for p in self.plugins),
-                 *self.tools]
-        who = f" (roles: {', '.join(self.roles)})" if self.roles else ""
-        return ", ".join(where) + who
-
 
 def _names(value: str | Iterable[str] | None) -> tuple[str, ...]:
     if value is None:
