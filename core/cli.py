@@ -46,14 +46,14 @@ from .plugins import make_plugin_manager
 
 __all__ = ["app", "current_config", "main"]
 
-app = typer.Typer(help="lamworks: plan, check, execute and audit actions.", no_args_is_help=True,
-                  add_completion=False)
-audit_app = typer.Typer(help="Verify, sign and export the audit log.", no_args_is_help=True)
-config_app = typer.Typer(help="Check an institution configuration.", no_args_is_help=True)
-kb_app = typer.Typer(help="Ingest, list, search and drop knowledge sources.",
-                     no_args_is_help=True)
-users_app = typer.Typer(help="Local accounts and API tokens (see docs/auth.md).",
-                        no_args_is_help=True)
+# Help is Markdown: `code` renders as code, and [users] or <...> are text, not Rich markup.
+_HELP: dict[str, Any] = {"no_args_is_help": True, "rich_markup_mode": "markdown"}
+app = typer.Typer(help="lamworks: plan, check, execute and audit actions.",
+                  add_completion=False, **_HELP)
+audit_app = typer.Typer(help="Verify, sign and export the audit log.", **_HELP)
+config_app = typer.Typer(help="Check an institution configuration.", **_HELP)
+kb_app = typer.Typer(help="Ingest, list, search and drop knowledge sources.", **_HELP)
+users_app = typer.Typer(help="Local accounts and API tokens (see docs/auth.md).", **_HELP)
 app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
@@ -278,7 +278,7 @@ TokenOption = Annotated[str | None, typer.Option(
          "`lamworks users token NAME` issues one.")]
 OperatorOption = Annotated[bool, typer.Option(
     "--operator", help="Act as the local operator, with the role of the user named by --as; "
-                       "the audit log names your machine account (operator:<account> as NAME).")]
+                       "the audit log names your machine account (operator:ACCOUNT as NAME).")]
 AsOption = Annotated[str | None, typer.Option(
     "--as", metavar="NAME", show_default=False,
     help="With --operator: the user (in [users], or an account) whose role you act with.")]

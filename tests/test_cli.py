@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -142,3 +143,14 @@ def test_ask_explain_shows_the_question_and_what_is_filled_so_far(
     assert "missing: full_name of agenda.add_contact" in result.stdout
     assert "email ← “ana@example.com”" in result.stdout
     assert "assistant:" in result.stdout and "?" in result.stdout.split("assistant:")[1]
+
+
+def test_help_shows_table_names_and_placeholders_as_written(config: Path) -> None:
+    # Help is Markdown, not Rich markup: "[users]" and "<...>" were swallowed as style tags.
+    result = subprocess.run([sys.executable, "-m", "lamworks.cli", "ask", "--help"],
+                            capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "COLUMNS": "200"})  # one option, one line
+    assert result.returncode == 0, result.stderr
+    assert "(in [users], or an account)" in result.stdout
+    assert "operator:ACCOUNT as NAME" in result.stdout
+    assert "``" not in result.stdout
