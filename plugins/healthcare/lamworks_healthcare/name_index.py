@@ -134,10 +134,17 @@ def name_key(display: str) -> str | None:
 
 def patient_terms(patient: dict[str, Any]) -> list[tuple[str, str, str]]:
     """What the local store indexes a patient under: ``(kind, term, display)`` rows for the name
-    key (or ``("unkeyed", "")``), the birth date, each identifier and each phone's digits."""
+    key (or ``("unkeyed", "")``), each word of the names as a ``name`` search matches them
+    (lower-cased, and each whole name part), the birth date, each identifier and each phone's
+    digits."""
+    from .search import SEARCH_PARAMETERS
+
     display = patient_display(patient)
     key = name_key(display)
     rows = [("name", key, display) if key is not None else ("unkeyed", "", display)]
+    for part in SEARCH_PARAMETERS["Patient"]["name"][1](patient):
+        lowered = str(part).lower()
+        rows += [("word", word, display) for word in [lowered, *lowered.split()]]
     if patient.get("birthDate"):
         rows.append(("birthdate", str(patient["birthDate"]), display))
     rows += [("identifier", str(i["value"]), display)

@@ -8,11 +8,14 @@ load the type's current resources and filter them with :mod:`.search` (fine for 
 thousands of rows; a larger deployment uses :class:`~.store_rest.RestFHIRStore`).
 
 Patients are also indexed by their terms (``patient_terms``: the folded words of the name as
-the extractors key it, birth date, identifiers, phone digits), written in the same transaction
-as the patient, so the index is exactly as current as the resources, whichever process wrote
-them. :meth:`LocalFHIRStore.patients_by_term` looks patients up by term (the slot extractors
-find the names in an utterance this way): its cost follows the number of terms asked about, not
-the number of patients. A file from before the index gets it filled once, when first opened.
+the extractors key it, the words of the names as searches match them, birth date, identifiers,
+phone digits), written in the same transaction as the patient, so the index is exactly as
+current as the resources, whichever process wrote them. :meth:`LocalFHIRStore.patient_names`
+looks the names in an utterance up (the slot extractors), :meth:`~LocalFHIRStore.search` of
+Patients by ``name``, ``birthdate`` or ``identifier`` reads only the candidates the index gives
+(then filters them exactly as before): their cost follows the terms asked about, not the number
+of patients. A file from before the index (or an older version of it) gets it filled once, when
+first opened.
 
 Threads: one connection per store, and a lock held for a whole unit of work (a read, or a
 transaction from ``BEGIN IMMEDIATE`` to ``COMMIT``/``ROLLBACK``), so no thread's statements
@@ -28,6 +31,7 @@ as a raw ``sqlite3`` error.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import threading
 import uuid
@@ -65,6 +69,8 @@ CREATE TABLE IF NOT EXISTS patient_terms (
 CREATE INDEX IF NOT EXISTS patient_terms_by_term ON patient_terms (kind, term);
 CREATE INDEX IF NOT EXISTS patient_terms_by_id ON patient_terms (id);
 """
+_TERMS_VERSION = "2"
+"""What ``patient_terms`` holds (2: name keys, name words, birth dates, identifiers, phones)."""
 
 
 class LocalFHIRStore:
@@ -108,10 +114,20 @@ class LocalFHIRStore:
     def search(self, resource_type: str,
                params: SearchParams | None = None) -> list[dict[str, Any]]:
         params = dict(params or {})
+        candidates = self._patient_candidates(params) if resource_type == "Patient" else None
         with self._lock, _store_errors():
-            rows = self._conn.execute(
-                "SELECT body FROM resources WHERE type = ? AND deleted = 0 ORDER BY id",
-                (resource_type,)).fetchall()
+            if candidates is None:
+                rows = self._conn.execute(
+                    "SELECT body FROM resources WHERE type = ? AND deleted = 0 ORDER BY id",
+                    (resource_type,)).fetchall()
+            else:
+                rows = []
+                ordered = sorted(candidates)
+                for start in range(0, len(ordered), 500):
+                    chunk = ordered[start:start + 500]
+                    rows += self._conn.execute(
+                        f"SELECT body FROM resources WHERE type = 'Patient' AND deleted = 0 AND "
+                        f"id IN ({', '.join('?' * len(chunk))}) ORDER BY id", chunk).fetchall()
         found = [r for r in (json.loads(row["body"]) for row in rows) if matches(r, params)]
         count = params.get("_count")
         return found[: int(str(count))] if count else found
@@ -141,6 +157,39 @@ class LocalFHIRStore:
                 found.extend((str(row["id"]), str(row["display"])) for row in rows)
         return found
 
+    def _patient_candidates(self, params: Mapping[str, Any]) -> set[str] | None:
+        """The ids of the only patients that can match ``params`` (a superset, from the term
+        index), or None when no parameter narrows the search."""
+        found: set[str] | None = None
+        for name, raw in params.items():
+            for value in raw if isinstance(raw, list) else [raw]:
+                ids = self._candidates_for(name, str(value))
+                if ids is not None:
+                    found = ids if found is None else found & ids
+        return found
+
+    def _candidates_for(self, name: str, value: str) -> set[str] | None:
+        ids: set[str] = set()
+        for alternative in value.split(","):
+            if name == "name":
+                needle = alternative.strip().lower()
+                if not needle:
+                    return None
+                sql, args = ("SELECT id FROM patient_terms WHERE kind = 'word' AND term >= ? "
+                             "AND term < ?", (needle, needle + "\U0010ffff"))
+            elif name == "identifier":
+                code = alternative.rpartition("|")[2]
+                sql, args = ("SELECT id FROM patient_terms WHERE kind = 'identifier' AND "
+                             "lower(term) = lower(?)", (code,))
+            elif name == "birthdate" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", alternative):
+                sql, args = ("SELECT id FROM patient_terms WHERE kind = 'birthdate' AND "
+                             "substr(term, 1, 10) = ?", (alternative,))
+            else:
+                return None
+            with self._lock, _store_errors():
+                ids.update(str(row[0]) for row in self._conn.execute(sql, args).fetchall())
+        return ids
+
     def patient_names(self, keys: Iterable[str]) -> list[tuple[str, str]]:
         """``(id, display name)`` of the patients whose name key is one of ``keys``, and of those
         whose name has no key; one row per distinct name (the smallest id: the one a name found
@@ -155,18 +204,21 @@ class LocalFHIRStore:
         return [(str(row["id"]), str(row["display"])) for row in rows]
 
     def _fill_patient_terms(self) -> None:
-        """Index the patients of a file written before ``patient_terms`` existed (once)."""
+        """Index the patients of a file written before ``patient_terms`` (or before its current
+        version, :data:`_TERMS_VERSION`, kept as a row of kind ``"version"``) existed (once)."""
+        check = "SELECT 1 FROM patient_terms WHERE kind = 'version' AND term = ?"
         with self._lock, _store_errors():
-            indexed = self._conn.execute("SELECT 1 FROM patient_terms LIMIT 1").fetchone()
-            live = self._conn.execute("SELECT 1 FROM resources WHERE type = 'Patient' AND "
-                                      "deleted = 0 LIMIT 1").fetchone()
-        if indexed is not None or live is None:
-            return
+            if self._conn.execute(check, (_TERMS_VERSION,)).fetchone() is not None:
+                return
         with self._write() as conn:
-            if conn.execute("SELECT 1 FROM patient_terms LIMIT 1").fetchone() is None:
-                for row in conn.execute("SELECT id, body FROM resources WHERE type = 'Patient' "
-                                        "AND deleted = 0").fetchall():
-                    _index_patient(conn, str(row["id"]), json.loads(row["body"]))
+            if conn.execute(check, (_TERMS_VERSION,)).fetchone() is not None:
+                return
+            conn.execute("DELETE FROM patient_terms")
+            for row in conn.execute("SELECT id, body FROM resources WHERE type = 'Patient' "
+                                    "AND deleted = 0").fetchall():
+                _index_patient(conn, str(row["id"]), json.loads(row["body"]))
+            conn.execute("INSERT INTO patient_terms VALUES ('version', ?, '', '')",
+                         (_TERMS_VERSION,))
 
     # -- change feed (for caches such as the extractors' name index) -------------------------------
 

@@ -184,3 +184,32 @@ def test_the_local_lookup_matches_like_the_full_scan(tmp_path: Any) -> None:
             assert got == [(m.value, m.span.start, m.span.end) for m in index.match(text)], text
     finally:
         store.close()
+
+
+def test_indexed_patient_searches_return_what_the_full_filter_returns(tmp_path: Any) -> None:
+    from lamworks_healthcare.search import matches
+
+    rng = random.Random(5)
+    words = ["Ana", "ana", "Anabel", "Ruiz", "O'Brien", "José", "Lee", "Mary Ann", "de la Cruz"]
+    store = LocalFHIRStore(tmp_path / "search.sqlite")
+    try:
+        everyone = []
+        for i in range(80):
+            patient = {**_patient(f"p{i:02d}", rng.choice(words), rng.choice(words)),
+                       "birthDate": f"19{rng.randint(80, 82)}-01-0{rng.randint(1, 3)}",
+                       "identifier": [{"system": "urn:mrn", "value": f"MRN-{i % 7:06d}"}]}
+            everyone.append(store.update(patient))
+        queries: list[dict[str, Any]] = [
+            {"name": "ana"}, {"name": ["ana", "ruiz"]}, {"name": "an,lee"}, {"name": "cruz"},
+            {"name": "mary ann"}, {"name": "o'b"}, {"name": "josé"}, {"birthdate": "1981-01-02"},
+            {"identifier": "MRN-000003"}, {"identifier": "urn:mrn|MRN-000004"},
+            {"name": "ana", "birthdate": "1980-01-01"}, {"name": "zed"}, {"_count": "3"}]
+        for params in queries:
+            expected = [p["id"] for p in sorted(everyone, key=lambda p: p["id"])
+                        if matches(p, params)]
+            if "_count" in params:
+                expected = expected[:3]
+            assert [p["id"] for p in store.search("Patient", params)] == expected, params
+        assert store._patient_candidates({"name": "ruiz"}) is not None  # narrowed, not scanned
+    finally:
+        store.close()
