@@ -170,6 +170,7 @@ class LocalFHIRStore:
 
     def _candidates_for(self, name: str, value: str) -> set[str] | None:
         ids: set[str] = set()
+        args: tuple[str, ...]
         for alternative in value.split(","):
             if name == "name":
                 needle = alternative.strip().lower()
