@@ -175,16 +175,18 @@ def permissions_command(
             r.name for r in pm.records.values() if r.status != "loaded"])
     except ConfigError as exc:
         _config_error(exc)
-    rows = [{"permission": p.name, "plugin": p.plugin or "core", "default": p.default,
-             "roles": [r for r in cfg.roles if p.name in perms.granted(r)],
-             "description": p.description} for p in perms.declared.values()]
+    holders = {p.name: [r for r in cfg.roles if p.name in perms.granted(r)]
+               for p in perms.declared.values()}
     if json_out:
-        out.print_json(json.dumps(rows))
+        out.print_json(json.dumps([
+            {"permission": p.name, "plugin": p.plugin or "core", "default": p.default,
+             "roles": holders[p.name], "description": p.description}
+            for p in perms.declared.values()]))
         return
     table = Table("permission", "default", "roles", "description")
-    for row in rows:
-        table.add_row(Text(row["permission"]), "yes" if row["default"] else "",
-                      Text(", ".join(row["roles"])), Text(row["description"]))
+    for p in perms.declared.values():
+        table.add_row(Text(p.name), "yes" if p.default else "", Text(", ".join(holders[p.name])),
+                      Text(p.description))
     out.print(table)
     for warning in perms.warnings:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)

@@ -506,6 +506,7 @@ def tool_from_schema(
     consumes: Sequence[str] = (),
     produces: str | None = None,
     takes_context: bool = False,
+    redact: Sequence[str] = (),
 ) -> Tool:
     """A tool declared from a JSON schema (an MCP ``inputSchema``, an OpenAI ``parameters``).
 
@@ -513,6 +514,8 @@ def tool_from_schema(
     formats, enums and descriptions, and the examples. ``handler`` receives the validated
     arguments as keyword arguments (after ``ctx`` when ``takes_context``); without one the tool
     echoes its arguments as its result, which is what an evaluation harness wants.
+    ``redact`` names arguments never stored in the audit log (beyond the core rule,
+    :mod:`lamworks.redaction`).
 
     Example::
 
@@ -546,4 +549,5 @@ def tool_from_schema(
         examples=tuple(examples), consumes=tuple(consumes), produces=produces,
         takes_context=takes_context and handler is not None,
         input_schema=copy.deepcopy({"type": "object", **input_schema}),
+        redact=tuple(redact),
     )
