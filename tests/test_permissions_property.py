@@ -149,6 +149,7 @@ def _tool_case(rt: Runtime, probe: Probe, user: str, tool: str,
         COUNTS["tool calls permitted (not run)"] += 1
         return
     COUNTS["tool calls to deny"] += 1
+    COUNTS[f"tool calls whose deny must come from {expected}"] += 1
     session = f"prop-{uuid.uuid4().hex[:10]}"
     probe.planner.next_step = (tool, arguments)
     turn = rt.handle(session, user, "[scripted request]")

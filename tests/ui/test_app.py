@@ -188,3 +188,13 @@ def test_knowledge_page_ingests_lists_and_searches_by_role(
     assert "Key safe" not in shown  # staff-only text never reaches this role
     at.text_input[1].set_value("when does the office open").run()
     assert "opens at nine" in " ".join(m.value for m in at.markdown)
+
+
+def test_knowledge_page_offers_uploads_only_with_the_permission(app_config: Path) -> None:
+    for user, offered in (("alice", True), ("bob", False)):
+        at = AppTest.from_file(str(PAGES / "knowledge.py"), default_timeout=60)
+        at.session_state["acting_user"] = user
+        at.run()
+        assert not at.exception
+        labels = [e.label for e in at.expander]
+        assert ("Add documents" in labels) is offered, (user, labels)

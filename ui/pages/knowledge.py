@@ -111,8 +111,10 @@ def render() -> None:
     query = st.text_input("Search the documents",
                           placeholder="e.g. what is the cancellation policy?")
     if query:
-        hits = search(kb, query, user=user, k=5)
-        readable = ", ".join(kb.access_for(user=user))
+        # By role: the runtime resolves it from [users] or an account.
+        role = rt.action_context(session_id(), user).role
+        hits = search(kb, query, role=role, k=5)
+        readable = ", ".join(kb.access_for(role=role))
         st.caption(f"Searching as {user}: documents labelled {readable}.")
         if not hits:
             st.write("Nothing found.")
