@@ -22,6 +22,7 @@ import streamlit as st
 from lamworks import LamworksError
 from lamworks.accounts import Identity
 from lamworks.oidc import PROVIDER, OIDCRefusal, map_claims, session_expired
+from lamworks.ui.signin import no_pages
 from lamworks.ui.state import runtime
 
 __all__ = ["sign_in_page", "sign_out"]
@@ -98,20 +99,10 @@ def _meant_for_us(claims: Mapping[str, Any], client_id: str) -> bool:
     return audience == client_id or (isinstance(audience, list) and client_id in audience)
 
 
-def _no_pages() -> None:
-    """Before sign-in no page is open to anyone: the navigation holds only this, hidden (without
-    a navigation Streamlit would list the files of ui/pages/ in the sidebar)."""
-    st.navigation([st.Page(_signed_out, title="Sign in", default=True)], position="hidden")
-
-
-def _signed_out() -> None:
-    """The one page of :func:`_no_pages`; never run (the sign-in page is drawn instead)."""
-
-
 def _sign_in_form(provider_name: str, *, expired: bool = False) -> NoReturn:
     """Draw the sign-in page and stop."""
     rt = runtime()
-    _no_pages()
+    no_pages()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(rt.config.institution.name)
@@ -132,7 +123,7 @@ def _sign_in_form(provider_name: str, *, expired: bool = False) -> NoReturn:
 def _refused(reason: str) -> NoReturn:
     """Draw why this person cannot come in, with a way to sign out, and stop."""
     rt = runtime()
-    _no_pages()
+    no_pages()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(rt.config.institution.name)

@@ -17,6 +17,7 @@ known user: a mistyped password in the username box must not land in the log.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NoReturn
 
 import streamlit as st
@@ -89,7 +90,25 @@ def markdown_text(text: str) -> str:
     return text
 
 
+def no_pages() -> None:
+    """Before sign-in no page is open to anyone: the navigation is hidden, and every page's
+    address leads to the sign-in page, so a reload of /audit signs in again rather than meeting
+    Streamlit's "page not found" dialog (which makes the form inert). Without a navigation
+    Streamlit would list the files of ui/pages/ in the sidebar."""
+    from lamworks.ui.services import all_pages  # it imports lamworks.ui.state too
+
+    addresses = dict.fromkeys(Path(page.path).stem for page in all_pages(runtime()))
+    st.navigation([st.Page(_signed_out, title="Sign in", default=True),
+                   *(st.Page(_signed_out, title="Sign in", url_path=address)
+                     for address in addresses)], position="hidden")
+
+
+def _signed_out() -> None:
+    """The one page of :func:`no_pages`; never run (the sign-in page is drawn instead)."""
+
+
 def _stop_with(message: str) -> NoReturn:
+    no_pages()
     st.error(message, icon=":material/block:")
     st.stop()
 
@@ -109,6 +128,7 @@ def _local_sign_in(rt: Runtime) -> Identity:
 
 def _sign_in_form(rt: Runtime) -> NoReturn:
     """Draw the sign-in form; on a good password start a session and rerun; then stop."""
+    no_pages()
     _, middle, _ = st.columns([1, 2, 1])
     with middle:
         st.title(rt.config.institution.name)

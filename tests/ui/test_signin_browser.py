@@ -23,6 +23,7 @@ from lamworks import AccountStore, load_config
 pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "a long enough passphrase"
@@ -107,6 +108,10 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     page.get_by_role("heading", name="Sign in").wait_for()
     assert page.get_by_placeholder("Ask lamworks to do something").count() == 0
     assert page.get_by_text("Demo mode").count() == 0
+    # Before sign-in no page is listed: neither the app's pages nor the files of ui/pages/.
+    links = [a.inner_text().strip() for a in page.locator("[data-testid=stSidebarNav] a").all()]
+    assert links == [], links
+    page.screenshot(path=str(ARTIFACTS / "signin-accounts.png"))
 
     _sign_in(page, "dana", "not her password")
     page.get_by_text("Wrong username or password.").wait_for()
@@ -116,6 +121,7 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     page.get_by_text("Signed in as Dana Diaz").wait_for()
     page.get_by_text("Role: staff").wait_for()
     assert page.get_by_label("Acting as").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "signin-accounts-signed-in.png"))
 
     page.get_by_role("link", name="Audit log").click()
     page.get_by_text("Signed in as Dana Diaz").wait_for()  # still signed in on another page
