@@ -6,8 +6,8 @@ import lamworks
 
 DOCUMENTED = {
     "AuditCheckpoint", "CheckpointReport", "CheckpointSigner", "verify_checkpoints",
-    "Permission", "PermissionDenied",
     "AccountStore", "Identity", "SignInError",
+    "Permission", "PermissionDenied",
     "ActionContext", "ActionResult", "AuditEntry", "AuditError", "AuditFormat", "AuditLog",
     "Candidate", "Change", "ChangeConflict",
     "Citation", "CommandGroup", "ConfigError", "ConfirmationError", "Decision", "DialogState",

@@ -115,8 +115,6 @@ def register_permissions(register: Callable[[Permission], None]) -> None:
                         "next steps for a draft).", default=True))
 
 
-
-
 @hookimpl
 def register_commands(register: Callable[[CommandGroup], None]) -> None:
     from .cli import edu_cli
