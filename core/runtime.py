@@ -110,14 +110,13 @@ class Runtime:
         clock: Callable[[], datetime] | None = None,
         operator: str | None = None,
     ) -> None:
-        self.config = config
+        self._config = config
         self.operator = operator or ""
         """Set by ``lamworks ask --operator``: the machine account every action of this runtime
         is audited as done by (``operator:<account> as <user>``)."""
         self.plugins = plugins if plugins is not None else make_plugin_manager(config)
         # Plugins are known now: a permission a role is granted that nobody declared stops here.
-        self.permissions = Permissions(config, self.plugins.permissions, unavailable_plugins=[
-            r.name for r in self.plugins.records.values() if r.status != "loaded"])
+        self.permissions = self._permissions(config)
         zone = ZoneInfo(config.institution.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
         check_stores(config)  # a ConfigError naming the path and key, not SQLite's complaint
@@ -136,6 +135,22 @@ class Runtime:
         self.startup_report.failed_plugins = [
             f"{r.name}: {r.error}" for r in self.plugins.records.values() if r.status == "failed"
         ]
+
+    @property
+    def config(self) -> InstitutionConfig:
+        """The institution configuration."""
+        return self._config
+
+    @config.setter
+    def config(self, value: InstitutionConfig) -> None:
+        # A reloaded configuration reaches everything that reads roles and users from it.
+        self._config = value
+        self.accounts.config = value
+        self.permissions = self._permissions(value)
+
+    def _permissions(self, config: InstitutionConfig) -> Permissions:
+        return Permissions(config, self.plugins.permissions, unavailable_plugins=[
+            r.name for r in self.plugins.records.values() if r.status != "loaded"])
 
     @classmethod
     def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> Runtime:
