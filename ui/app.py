@@ -27,9 +27,19 @@ with st.sidebar:
         if asked in users and st.session_state.get("acting_user_from_url") != asked:
             # A link such as /?user=student opens the app as that demo user.
             st.session_state["acting_user_from_url"] = asked
-            st.session_state["acting_user_label"] = labels[users.index(asked)]
-        shown = st.selectbox("Acting as", labels, key="acting_user_label")
-        # Stored under our own key (not the widget's) so every page reads the same value.
+            st.session_state["acting_user"] = asked
+
+        def _chosen() -> None:
+            st.session_state["acting_user"] = users[labels.index(
+                st.session_state["acting_user_label"])]
+
+        # The choice lives under our own key, which every page reads. Streamlit drops a
+        # widget's own state when the page changes (the person fell back to the first user on
+        # the next page), so the widget is set from our key on every run.
+        acting = st.session_state.get("acting_user")
+        st.session_state["acting_user_label"] = labels[users.index(acting) if acting in users
+                                                       else 0]
+        shown = st.selectbox("Acting as", labels, key="acting_user_label", on_change=_chosen)
         st.session_state["acting_user"] = users[labels.index(shown)]
         who = rt.accounts.identity(current_user())
     else:

@@ -150,10 +150,9 @@ def test_the_patient_sees_their_own_activity_only(browser: Any, app_url: str) ->
         page.screenshot(path=str(ARTIFACTS / "patient-view.png"), full_page=True)
     finally:
         page.close()
-    # Pages are opened by their URL: after a click in the navigation the demo sidebar's "Acting
-    # as" falls back to its first user (a bug of the demo sidebar, reported separately).
-    page = _open_as(browser, app_url, "patient", "knowledge")
+    page = _open_as(browser, app_url, "patient")
     try:
+        page.get_by_role("link", name="Documents").click()  # the patient stays the patient
         page.get_by_placeholder("e.g. what is the cancellation policy?").wait_for()
         assert page.get_by_text("Add documents").count() == 0  # no knowledge.upload
         assert page.get_by_text("Delete an upload source").count() == 0
@@ -169,5 +168,21 @@ def test_a_page_opened_by_url_without_permission_shows_no_content(
         assert page.get_by_text("Effective configuration").count() == 0
         assert page.get_by_role("heading", name="Plugins").count() == 0
         assert "Plugins" not in _navigation(page)
+    finally:
+        page.close()
+
+
+def test_the_person_chosen_in_the_demo_sidebar_stays_chosen_from_page_to_page(
+        browser: Any, app_url: str) -> None:
+    page = _open_as(browser, app_url, "patient")
+    try:
+        page.get_by_label("Acting as").click()
+        page.get_by_role("option", name="Sam Student").click()
+        page.get_by_text("Role: student").wait_for()
+        for link in ("Audit log", "Documents", "Chat"):
+            page.get_by_role("link", name=link).click()
+            page.wait_for_timeout(1500)  # the page's run, and any rerun after it
+            page.get_by_text("Role: student").wait_for()
+            assert page.get_by_text("Role: patient").count() == 0
     finally:
         page.close()
