@@ -12,13 +12,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -28,48 +25,19 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 VIEWPORTS = {"wide": {"width": 1280, "height": 800}, "narrow": {"width": 390, "height": 844}}
 TIMINGS: list[float] = []
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+def app_url(tmp_path_factory: pytest.TempPathFactory,
+            serve_ui: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
     data = tmp_path_factory.mktemp("demo-data")
-    port = _free_port()
     env = {**os.environ, "LAMWORKS_DATA_DIR": str(data)}
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lamworks.cli", "ui", "--config",
-         str(REPO / "examples" / "lamworks.toml"), "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                assert server.poll() is None, (data / "server.log").read_text()
-                time.sleep(0.5)
-        yield url
+        with serve_ui(REPO / "examples" / "lamworks.toml", data / "server.log", env=env) as url:
+            yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(data / "server.log", ARTIFACTS / "server.log")
         if TIMINGS:
@@ -78,16 +46,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                        "samples": len(TIMINGS)}
             (ARTIFACTS / "browser-timings.json").write_text(json.dumps(summary, indent=2))
             print(f"\nrequest → action card, p50 {summary['p50_ms']} ms over {len(TIMINGS)}")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _page(browser: Any, url: str, viewport: str, user: str) -> Any:

@@ -36,9 +36,6 @@ pytestmark = pytest.mark.slow
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "test-artifacts"
 PROVIDER_DIR = REPO / "tests" / "oidc"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 CLIENT_ID = "lamworks-test"
 CLIENT_SECRET = "a-client-secret-for-the-test-provider"
 COOKIE_SECRET = "a-cookie-secret-only-this-test-uses-0123456789"
@@ -182,18 +179,6 @@ def app(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App
 def short_app(provider: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     yield from _start_app("short", tmp_path_factory.mktemp("oidc-app-short"), provider,
                           SHORT_SESSION_MINUTES)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture

@@ -10,12 +10,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +21,6 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 # What examples/lamworks.toml grants each demo user's role (roles.*.permissions).
 EXPECTED: dict[str, list[str]] = {
@@ -43,53 +36,17 @@ ROLES = {"frontdesk": "frontdesk", "clinician": "clinician", "patient": "patient
          "teacher": "teacher", "student": "student", "admin": "admin", "auditor": "auditor"}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+def app_url(tmp_path_factory: pytest.TempPathFactory,
+            serve_ui: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
     data = tmp_path_factory.mktemp("role-pages")
-    port = _free_port()
     env = {**os.environ, "LAMWORKS_DATA_DIR": str(data)}
-    log = (data / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lamworks.cli", "ui", "--config",
-         str(REPO / "examples" / "lamworks.toml"), "--port", str(port)],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                assert server.poll() is None, (data / "server.log").read_text()
-                time.sleep(0.5)
-        yield url
+        with serve_ui(REPO / "examples" / "lamworks.toml", data / "server.log", env=env) as url:
+            yield url
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         ARTIFACTS.mkdir(exist_ok=True)
         shutil.copy(data / "server.log", ARTIFACTS / "server-role-pages.log")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _open_as(browser: Any, url: str, user: str, path: str = "") -> Any:

@@ -6,13 +6,8 @@ new sign-in)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +17,7 @@ from lamworks import AccountStore, load_config
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 PASSWORD = "a long enough passphrase"
 CONFIG = """
 data_dir = "data"
@@ -46,53 +38,17 @@ mode = "accounts"
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
-def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs it (apt-get install chromium)")
+def app_url(tmp_path_factory: pytest.TempPathFactory,
+            serve_ui: Callable[..., AbstractContextManager[str]]) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("signin")
     config = folder / "lamworks.toml"
     config.write_text(CONFIG, encoding="utf-8")
     accounts = AccountStore(load_config(config))
     accounts.add("dana", role="staff", password=PASSWORD, display_name="Dana Diaz")
     accounts.close()
-    port = _free_port()
-    log = (folder / "server.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "lamworks.cli", "ui", "--config", str(config), "--port",
-         str(port)], env=dict(os.environ), stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
-                    if r.read() == b"ok":
-                        break
-            except OSError:
-                assert server.poll() is None, (folder / "server.log").read_text()
-                time.sleep(0.5)
+    with serve_ui(config, folder / "server.log") as url:
         yield url
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield b
-        b.close()
 
 
 def _sign_in(page: Any, username: str, password: str) -> None:
