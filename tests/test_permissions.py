@@ -230,8 +230,15 @@ def test_audit_rows_exports_and_admin_views_follow_permissions(
     try:
         rt.handle("s-a", "alice", "count my notes")
         rt.handle("s-b", "bob", "count my notes")
-        assert {e.actor for e in services.visible_audit_rows(rt, "alice")} == {"alice", "bob"}
-        assert {e.actor for e in services.visible_audit_rows(rt, "bob")} == {"bob"}
+        operator = Runtime(rt.config, plugins=rt.plugins, operator="ops")
+        try:
+            operator.handle("s-o", "bob", "count my notes")  # `ask --operator --as bob`
+        finally:
+            operator.close()
+        assert {e.actor for e in services.visible_audit_rows(rt, "alice")} == {
+            "alice", "bob", "operator:ops as bob"}
+        assert {e.actor for e in services.visible_audit_rows(rt, "bob")} == {
+            "bob", "operator:ops as bob"}
         assert '"actor": "bob"' in services.export_audit(rt, "alice")
         for call in (services.export_audit, services.verify_chain, services.plugin_overview,
                      services.effective_configuration):

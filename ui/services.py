@@ -171,11 +171,20 @@ def page_refusal(rt: Runtime, user: str, key: str) -> str | None:
 
 def visible_audit_rows(rt: Runtime, user: str) -> list[AuditEntry]:
     """The audit rows ``user`` may read, oldest first: every row with ``audit.read.all``,
-    their own (rows whose actor is ``user``) with ``audit.read.own``; else refused."""
+    their own (rows whose actor is ``user``, or an operator acting as ``user``) with
+    ``audit.read.own``; else refused."""
     if rt.permits(user, "audit.read.all"):
         return list(rt.audit.entries())
     _require(rt, user, "audit.read.own", "audit.read")
-    return [e for e in rt.audit.entries() if e.actor == user]
+    return [e for e in rt.audit.entries() if acted_for(e.actor) == user]
+
+
+def acted_for(actor: str) -> str:
+    """The user a row's actor acted for: the actor itself, or NAME of ``operator:ACCOUNT as
+    NAME`` (what an operator did with someone's role is part of that person's activity)."""
+    if actor.startswith("operator:") and " as " in actor:
+        return actor.rsplit(" as ", 1)[1]
+    return actor
 
 
 def export_audit(rt: Runtime, user: str,
