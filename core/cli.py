@@ -128,7 +128,10 @@ def plugins(config: ConfigOption = None,
         builtin = " (built-in)" if record.builtin else ""
         out.print(f"[bold]{escape(record.name)}[/bold] {escape(record.version)} "
                   f"[{colour}]{record.status}[/{colour}]{builtin}", highlight=False)
-        for label, items in (("tools", record.tools), ("policies", record.policies),
+        policies = [f"{name} ({pm.policies[name].stage}; {pm.policies[name].applies_to.describe()})"
+                    if name in pm.policies else name for name in record.policies]
+        for label, items in (("tools", record.tools), ("policies", policies),
+                             ("permissions", record.permissions),
                              ("knowledge", record.knowledge_sources),
                              ("slot extractors", record.slot_extractors),
                              ("planners", record.planners), ("pages", record.ui_pages)):

@@ -143,6 +143,15 @@ class AppliesTo:
             plugins = (ALL,) if plugin == CORE_PLUGIN else (plugin,)
         return AppliesTo(plugins=plugins, tools=tools, roles=self.roles)
 
+    def describe(self) -> str:
+        """In words, as ``lamworks plugins`` and the Plugins page show it: ``"healthcare tools,
+        knowledge.answer_question; roles patient, frontdesk"`` or ``"every tool"``."""
+        if ALL in self.plugins:
+            text = "every tool"
+        else:
+            text = ", ".join([*(f"{p} tools" for p in self.plugins), *self.tools]) or "no tool"
+        return f"{text}; roles {', '.join(self.roles)}" if self.roles else text
+
     def covers(self, tool: str, plugin: str, role: str) -> bool:
         """Whether a step of ``tool`` (of ``plugin``) by someone acting as ``role`` is in scope."""
         if self.roles and role not in self.roles:

@@ -219,3 +219,11 @@ def test_the_real_cases_are_still_refused(institution: Runtime, user: str, utter
     assert _refused_by(institution, f"no-{user}", user, utterance) == rule
     rows = list(institution.audit.entries())[before:]
     assert [r.event for r in rows] == ["request.denied"]
+
+
+def test_a_scope_is_described_in_words_for_people_reading_the_plugin_list() -> None:
+    assert AppliesTo(plugins=("*",)).describe() == "every tool"
+    assert AppliesTo(plugins=("education",), roles=("student",)).describe() == (
+        "education tools; roles student")
+    assert AppliesTo(plugins=("healthcare",), tools=("knowledge.answer_question",)).describe() == (
+        "healthcare tools, knowledge.answer_question")

@@ -223,12 +223,13 @@ def plugin_overview(rt: Runtime, user: str) -> PluginOverview:
     return PluginOverview(
         plugins=[{"plugin": r.name, "version": r.version, "status": r.status,
                   "tools": ", ".join(r.tools), "policies": ", ".join(r.policies),
+                  "permissions": ", ".join(r.permissions),
                   "knowledge": ", ".join(r.knowledge_sources), "error": r.error or ""}
                  for r in records],
         tools=[{"tool": t.name, "risk": t.risk, "scopes": " ".join(str(s) for s in t.scopes),
                 "description": t.description} for t in rt.tools.values()],
-        policies=[{"policy": p.name, "stage": p.stage, "description": p.description}
-                  for p in rt.plugins.policies.values()],
+        policies=[{"policy": p.name, "stage": p.stage, "applies to": p.applies_to.describe(),
+                   "description": p.description} for p in rt.plugins.policies.values()],
         failed=[(r.name, r.error or "") for r in records if r.status == "failed"],
         planner=rt.planner.name,
     )
