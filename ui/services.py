@@ -19,7 +19,14 @@ verification or configuration view is an audit row (``permission.denied``).
   labels the uploader's role may read, front matter included; :func:`delete_upload_source`
   (``knowledge.delete`` for one's own, ``knowledge.delete.any`` for anyone's upload sources).
   Every upload and deletion is audited with what it touched (files, chunks, source, access),
-  never document text.
+  never document text;
+- people (``users.manage``): :func:`list_accounts`, :func:`add_account`,
+  :func:`disable_account`, :func:`enable_account`, :func:`set_account_password`,
+  :func:`issue_api_token`, :func:`api_tokens`, :func:`revoke_api_token`, through
+  :class:`~lamworks.AccountStore` and its rules (password length, a role of ``[roles]``, the
+  role ``[users]`` declares). Each change is its own audit row (``user.added``,
+  ``user.disabled``, ``user.enabled``, ``user.password_set``, ``token.issued``,
+  ``token.revoked``) naming the account and, for a token, its id; never a password or a token.
 
 Nothing here imports Streamlit.
 """
@@ -35,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lamworks.accounts import TokenInfo, hash_secret
 from lamworks.audit import AuditEntry, VerifyResult
 from lamworks.errors import KnowledgeError, LamworksError
 from lamworks.permissions import PERMISSION_POLICY, PermissionDenied
@@ -45,17 +53,27 @@ if TYPE_CHECKING:
     from lamworks.runtime import Runtime
 
 __all__ = [
+    "AccountRow",
     "CORE_PAGES",
     "PageSpec",
     "UploadOutcome",
+    "add_account",
+    "api_tokens",
+    "assignable_roles",
     "deletable_sources",
     "delete_upload_source",
+    "disable_account",
     "effective_configuration",
+    "enable_account",
     "export_audit",
+    "issue_api_token",
+    "list_accounts",
     "may_open",
     "page_refusal",
     "pages_for",
     "plugin_overview",
+    "revoke_api_token",
+    "set_account_password",
     "upload_labels",
     "upload_source_name",
     "upload_documents",
@@ -93,6 +111,8 @@ CORE_PAGES: tuple[PageSpec, ...] = (
              ":material/verified_user:"),
     PageSpec("admin", "Plugins", "Admin", HERE / "pages" / "admin.py", "plugins.view",
              ":material/extension:"),
+    PageSpec("users", "Users", "Admin", HERE / "pages" / "users.py", "users.manage",
+             ":material/group:"),
 )
 """The core's pages; plugins' pages come from ``register_ui_pages``."""
 
@@ -396,3 +416,167 @@ def visible_sources(rt: Runtime, user: str) -> list[Any]:
 
     labels = set(upload_labels(rt, user))
     return [s for s in list_sources(rt.services["knowledge"].get()) if set(s.access) & labels]
+
+
+# -- people: accounts and API tokens ---------------------------------------------------------
+
+USERS_MANAGE = "users.manage"
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """One person on the Users page: an account, or someone ``[users]`` declares without one.
+    Never a hash or a token. Role and display name are the effective ones (lamworks.toml wins
+    over the account, as :meth:`~lamworks.AccountStore.identity` decides)."""
+
+    username: str
+    role: str
+    display_name: str
+    source: str
+    """``local``, ``oidc``, or ``lamworks.toml`` for a person without an account."""
+    has_account: bool
+    disabled: bool
+    locked_until: float | None
+    """When a lock-out after failed sign-ins ends; ``None`` when the account is not locked."""
+    has_password: bool
+    active_tokens: int
+    created: float | None
+
+
+def list_accounts(rt: Runtime, user: str, *, now: float | None = None) -> list[AccountRow]:
+    """Every account, then the people lamworks.toml declares without one (as ``lamworks users
+    list`` shows them); needs ``users.manage``. The store keeps no time of last sign-in (the
+    ``sign_in`` audit rows do), so none is listed."""
+    _require(rt, user, USERS_MANAGE, "user.list")
+    moment = rt.accounts.clock() if now is None else now
+    declared = rt.config.users
+    rows: list[AccountRow] = []
+    for info in rt.accounts.list():
+        person = declared.get(info.username)
+        locked = info.locked_until is not None and info.locked_until > moment
+        rows.append(AccountRow(
+            username=info.username, role=person.role if person else info.role,
+            display_name=(person.display_name if person else "") or info.display_name,
+            source=info.source, has_account=True, disabled=info.disabled,
+            locked_until=info.locked_until if locked else None,
+            has_password=info.has_password, active_tokens=info.active_tokens,
+            created=info.created))
+    with_account = {row.username for row in rows}
+    rows.extend(AccountRow(username=name, role=person.role, display_name=person.display_name,
+                           source="lamworks.toml", has_account=False, disabled=False,
+                           locked_until=None, has_password=False, active_tokens=0, created=None)
+                for name, person in declared.items() if name not in with_account)
+    return rows
+
+
+def assignable_roles(rt: Runtime) -> list[str]:
+    """The roles a new account may be given: those of ``[roles]``, in the file's order."""
+    return list(rt.config.roles)
+
+
+def _audit_change(rt: Runtime, user: str, event: str, tool: str, session_id: str,
+                  arguments: dict[str, Any], detail: dict[str, Any] | None = None) -> None:
+    """One audit row for one change to an account: who did it, to whom, never a secret."""
+    rt.audit.append(actor=user, role=_role(rt, user), session_id=session_id, event=event,
+                    tool=tool, arguments=arguments, outcome="executed", detail=detail or {})
+
+
+def add_account(rt: Runtime, user: str, username: str, *, role: str | None = None,
+                display_name: str = "", password: str | None = None,
+                password_again: str | None = None, session_id: str = "") -> AccountRow:
+    """Create a local account, as ``lamworks users add`` does; needs ``users.manage``.
+
+    ``role`` must be one of ``[roles]``; ``None`` takes the role ``[users.NAME]`` declares (a
+    declared name keeps its configured role: another one is refused). ``password`` must be typed
+    twice (``password_again``) and be at least :data:`~lamworks.accounts.MIN_PASSWORD_LENGTH`
+    characters; ``None`` makes an account for a script or service (API tokens only). A refusal
+    raises :class:`~lamworks.LamworksError` with the reason. Audited as ``user.added``."""
+    _require(rt, user, USERS_MANAGE, "user.add", session_id=session_id,
+             detail={"username": username})
+    if password is not None and password != password_again:
+        raise LamworksError("The two passwords differ: type the same password twice.")
+    who = rt.accounts.add(username, role=role, password=password, display_name=display_name)
+    _audit_change(rt, user, "user.added", "user.add", session_id,
+                  {"username": who.username, "role": who.role},
+                  {"password": password is not None})
+    return next(row for row in list_accounts(rt, user) if row.username == who.username)
+
+
+def disable_account(rt: Runtime, user: str, username: str, *, session_id: str = "") -> None:
+    """Refuse the account everywhere until it is enabled again (its web sessions end); needs
+    ``users.manage``. Nobody may disable their own account. Audited as ``user.disabled``."""
+    _require(rt, user, USERS_MANAGE, "user.disable", session_id=session_id,
+             detail={"username": username})
+    if username == user:
+        _audit_failed(rt, user, "user.disable", session_id, {"username": username},
+                      "one's own account")
+        raise LamworksError("You cannot disable your own account: you would be signed out at "
+                            "once and could leave nobody able to manage users. Ask another "
+                            "administrator to do it.")
+    rt.accounts.disable(username)
+    _audit_change(rt, user, "user.disabled", "user.disable", session_id,
+                  {"username": username})
+
+
+def enable_account(rt: Runtime, user: str, username: str, *, session_id: str = "") -> None:
+    """Accept a disabled account again and lift a lock-out; needs ``users.manage``. Audited as
+    ``user.enabled``."""
+    _require(rt, user, USERS_MANAGE, "user.enable", session_id=session_id,
+             detail={"username": username})
+    rt.accounts.enable(username)
+    _audit_change(rt, user, "user.enabled", "user.enable", session_id, {"username": username})
+
+
+def set_account_password(rt: Runtime, user: str, username: str, password: str,
+                         password_again: str, *, session_id: str = "") -> None:
+    """Give a local account a new password (typed twice, at least
+    :data:`~lamworks.accounts.MIN_PASSWORD_LENGTH` characters); it lifts a lock-out and ends
+    the account's web sessions. Needs ``users.manage``. Audited as ``user.password_set``."""
+    _require(rt, user, USERS_MANAGE, "user.password", session_id=session_id,
+             detail={"username": username})
+    if password != password_again:
+        raise LamworksError("The two passwords differ: type the same password twice.")
+    rt.accounts.set_password(username, password)
+    _audit_change(rt, user, "user.password_set", "user.password", session_id,
+                  {"username": username})
+
+
+def issue_api_token(rt: Runtime, user: str, username: str, label: str = "", *,
+                    session_id: str = "") -> str:
+    """A new API token for the account, returned once (only its SHA-256 is kept); needs
+    ``users.manage``. Audited as ``token.issued`` with the token's id (the first 12 hex digits
+    of its hash, as listings show it), never the token."""
+    _require(rt, user, USERS_MANAGE, "token.issue", session_id=session_id,
+             detail={"username": username})
+    token = rt.accounts.issue_token(username, label)
+    _audit_change(rt, user, "token.issued", "token.issue", session_id,
+                  {"username": username, "token": hash_secret(token)[:12], "label": label})
+    return token
+
+
+def api_tokens(rt: Runtime, user: str, username: str | None = None) -> list[TokenInfo]:
+    """The API tokens of one account (or of all), oldest first, by id; never the tokens.
+    Needs ``users.manage``."""
+    _require(rt, user, USERS_MANAGE, "token.list", detail={"username": username or "*"})
+    return rt.accounts.tokens(username)
+
+
+def revoke_api_token(rt: Runtime, user: str, username: str, token_id: str, *,
+                     session_id: str = "") -> str:
+    """Revoke the account's active token named by ``token_id`` (the id listings show); returns
+    the id revoked. Needs ``users.manage``. Audited as ``token.revoked`` with the id, never the
+    token (a token given instead of its id is recorded by its id)."""
+    _require(rt, user, USERS_MANAGE, "token.revoke", session_id=session_id,
+             detail={"username": username})
+
+    def active() -> set[str]:
+        return {t.id for t in rt.accounts.tokens(username) if t.revoked is None}
+
+    before = active()
+    rt.accounts.revoke_token(username, token_id)
+    revoked = sorted(before - active())
+    if not revoked:
+        raise LamworksError(f"{username!r} has no active token with that id.")
+    _audit_change(rt, user, "token.revoked", "token.revoke", session_id,
+                  {"username": username, "token": revoked[0]})
+    return revoked[0]

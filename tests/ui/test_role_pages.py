@@ -29,7 +29,8 @@ EXPECTED: dict[str, list[str]] = {
     "patient": ["Chat", "Documents", "Audit log"],
     "teacher": ["Chat", "Documents", "Audit log", "Essay feedback"],
     "student": ["Chat", "Documents", "Audit log", "Essay feedback"],
-    "admin": ["Chat", "Documents", "Audit log", "Plugins", "Essay feedback", "Clinic schedule"],
+    "admin": ["Chat", "Documents", "Audit log", "Plugins", "Users", "Essay feedback",
+              "Clinic schedule"],
     "auditor": ["Documents", "Audit log", "Plugins"],
 }
 ROLES = {"frontdesk": "frontdesk", "clinician": "clinician", "patient": "patient",
