@@ -47,7 +47,10 @@ _IDENTIFIER_WORDS = frozenset({"birth", "dob", "born", "birthday", "birthdate", 
                                "street", "zip", "postcode", "mrn", "ssn", "identifier",
                                "member", "email", "phone", "mobile", "surname", "forename"})
 _PERSON_NAME_WORDS = frozenset({"first", "last", "given", "family", "full", "middle", "maiden",
-                                "patient", "student", "person", "contact", "guardian", "parent"})
+                                "person", "contact", "guardian", "parent"})
+"""With ``name``: a person's name. No domain's record names here (the core knows no domain):
+a plugin's ``patient_name`` is a person by the planner's reading of it, or listed in the
+tool's ``redact``."""
 _KEPT_KINDS = frozenset({"date", "datetime", "time", "duration", "integer", "number", "boolean",
                          "enum", "entity", "ref", "identifier", "title", "location"})
 
@@ -98,7 +101,7 @@ def _name_words(name: str) -> set[str]:
 
 def _names_an_identifier(name: str) -> bool:
     """A field named like a birth date, an address, a contact detail, a record number, or a
-    person's name (``first_name``, ``patient_name``)."""
+    person's name (``first_name``, ``contact_name``)."""
     words = _name_words(name)
     return bool(words & _IDENTIFIER_WORDS) or ("name" in words and bool(words & _PERSON_NAME_WORDS))
 
