@@ -40,7 +40,7 @@ __all__ = ["FREE_TEXT_CHARS", "REDACTED", "audit_arguments", "free_text_marker",
 REDACTED = "[redacted]"
 FREE_TEXT_CHARS = 40
 """Without a schema, a string at least this long is taken for free text."""
-_FREE_TEXT_NAMES = frozenset({"utterance", "text", "message", "essay", "body", "note", "notes",
+_FREE_TEXT_NAMES = frozenset({"utterance", "text", "message", "body", "note", "notes",
                               "question", "answer", "comment", "description", "content"})
 _IDENTIFIER_KINDS = frozenset({"person", "email", "phone"})
 _IDENTIFIER_WORDS = frozenset({"birth", "dob", "born", "birthday", "birthdate", "address",
