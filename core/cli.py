@@ -6,6 +6,10 @@ Exit codes: 0 ok, 1 a failed check (``audit verify``, ``audit checkpoint`` on a 
 2 bad input or configuration — including a store that cannot be opened (a folder or a file that
 is not SQLite where a database should be, a data folder that cannot be written).
 
+``ask`` and ``chat`` say on standard error that they are starting (loading the plugins, once per
+command, and the planner's model) before the slow part; standard output carries only results,
+and on a pipe or a file its lines are never folded or cut (JSON is exactly ``json.dumps``'s).
+
 Text that comes from people, documents, plugins or the stores is printed as it is: never read as
 Rich markup (``[/b]`` in a question is just text), so every such value is escaped.
 """
@@ -18,9 +22,10 @@ import os
 import sqlite3
 import sys
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -44,6 +49,9 @@ from .errors import ConfigError, LamworksError
 from .plan import Step, Turn
 from .plugins import make_plugin_manager
 
+if TYPE_CHECKING:
+    from .plugins import PluginManager
+
 __all__ = ["app", "current_config", "main"]
 
 # Help is Markdown: `code` renders as code, and [users] or <...> are text, not Rich markup.
@@ -59,8 +67,20 @@ app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
 
-out = Console()
-err = Console(stderr=True)
+
+def _console(*, stderr: bool = False) -> Console:
+    """A console that never breaks a line it was given (``soft_wrap``); on a pipe or a file,
+    where Rich would assume 80 columns, tables get all the width they need, so nothing is cut
+    or folded (``$COLUMNS`` still wins)."""
+    console = Console(stderr=stderr, soft_wrap=True)
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = _PIPE_WIDTH
+    return console
+
+
+_PIPE_WIDTH = 100_000
+out = _console()
+err = _console(stderr=True)
 
 ConfigOption = Annotated[
     Path | None,
@@ -85,11 +105,36 @@ def _config_error(exc: ConfigError) -> NoReturn:
     raise typer.Exit(2)
 
 
-def _load(path: Path | None) -> InstitutionConfig:
+def _load(path: Path | None, *, given_as: str = "--config") -> InstitutionConfig:
+    where = _config_path(path)
+    if not where.exists():
+        _no_config(where, path, given_as)
     try:
-        return load_config(_config_path(path))
+        return load_config(where)
     except ConfigError as exc:
         _config_error(exc)
+
+
+_EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "lamworks.toml"
+
+
+def _no_config(where: Path, path: Path | None, given_as: str) -> NoReturn:
+    """Exit 2 saying which file was looked for, why that one, and how to point at another."""
+    if path is not None:
+        why = f"given as {given_as}"
+    elif os.environ.get("LAMWORKS_CONFIG"):
+        why = "from $LAMWORKS_CONFIG"
+    else:
+        why = f"the default, ./lamworks.toml in {Path.cwd()}"
+    example = _EXAMPLE if _EXAMPLE.is_file() else Path("examples/lamworks.toml")
+    err.print("[red]configuration error[/red]")
+    _plain(f"no configuration file: {where} does not exist ({why}).\n"
+           "Point lamworks at one with --config PATH, or LAMWORKS_CONFIG=PATH in the "
+           "environment.\n"
+           f"To start from the example institution: {example} (in the lamworks repository: "
+           "`lamworks config check examples/lamworks.toml`, then "
+           "`--config examples/lamworks.toml`).", console=err)
+    raise typer.Exit(2)
 
 
 def _open_store(cfg: InstitutionConfig, what: str, opener: Callable[[], T], *,
@@ -117,11 +162,11 @@ def plugins(config: ConfigOption = None,
     """List loaded, failed and blocked plugins with their versions, tools, policies and sources."""
     cfg = _load(config)
     try:
-        pm = make_plugin_manager(cfg)
+        pm = _plugins(cfg)
     except ConfigError as exc:
         _config_error(exc)
     if json_out:
-        out.print_json(json.dumps([vars(r) for r in pm.records.values()]))
+        _print_json([vars(r) for r in pm.records.values()])
         return
     for record in pm.records.values():
         colour = {"loaded": "green", "failed": "red", "blocked": "yellow"}[record.status]
@@ -150,11 +195,11 @@ def tools(config: ConfigOption = None,
           json_out: Annotated[bool, typer.Option("--json", help="JSON schemas")] = False) -> None:
     """List every available tool (``--json``: their MCP tool descriptions)."""
     try:
-        pm = make_plugin_manager(_load(config))
+        pm = _plugins(_load(config))
     except ConfigError as exc:
         _config_error(exc)
     if json_out:
-        out.print_json(json.dumps([t.to_mcp_tool() for t in pm.tools.values()]))
+        _print_json([t.to_mcp_tool() for t in pm.tools.values()])
         return
     table = Table("tool", "risk", "scopes", "description")
     for t in pm.tools.values():
@@ -173,7 +218,7 @@ def permissions_command(
 
     cfg = _load(config)
     try:
-        pm = make_plugin_manager(cfg)
+        pm = _plugins(cfg)
         perms = Permissions(cfg, pm.permissions, unavailable_plugins=[
             r.name for r in pm.records.values() if r.status != "loaded"])
     except ConfigError as exc:
@@ -181,10 +226,10 @@ def permissions_command(
     holders = {p.name: [r for r in cfg.roles if p.name in perms.granted(r)]
                for p in perms.declared.values()}
     if json_out:
-        out.print_json(json.dumps([
+        _print_json([
             {"permission": p.name, "plugin": p.plugin or "core", "default": p.default,
              "roles": holders[p.name], "description": p.description}
-            for p in perms.declared.values()]))
+            for p in perms.declared.values()])
         return
     table = Table("permission", "default", "roles", "description")
     for p in perms.declared.values():
@@ -195,12 +240,51 @@ def permissions_command(
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
 
 
-def _runtime(config: Path | None, *, operator: str | None = None) -> Any:
+def _print_json(data: Any) -> None:
+    """JSON on standard output: coloured on a terminal; on a pipe or a file, exactly what
+    ``json.dumps`` wrote, so that the reader gets valid JSON whatever the lengths."""
+    if out.is_terminal:
+        out.print_json(data=data)
+    else:
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+_mounted_plugins: list[PluginManager] = []
+"""The plugins main() loaded to mount their command groups (at most one manager): the command
+it then runs reuses them rather than importing and registering every plugin a second time.
+Only main() fills it, so an in-process test runner's invocations never share plugins."""
+
+
+def _plugins(cfg: InstitutionConfig) -> PluginManager:
+    """The plugins of ``cfg``: those main() loaded, when it loaded them for an equal
+    configuration, else loaded now (invalid plugin settings raise :class:`ConfigError`).
+    Each command asks once."""
+    for pm in _mounted_plugins:
+        if pm.config == cfg:
+            return pm
+    return make_plugin_manager(cfg)
+
+
+_STARTING = "Starting lamworks (loading plugins and the planner's model)…"
+
+
+@contextmanager
+def _starting(message: str = _STARTING) -> Iterator[None]:
+    """Say on standard error what the slow start is doing (a spinner on a terminal, a plain
+    line otherwise), so standard output carries only the answer."""
+    if err.is_terminal:
+        with err.status(message):
+            yield
+    else:
+        _plain(message, style="dim", console=err)
+        yield
+
+
+def _runtime(cfg: InstitutionConfig, *, operator: str | None = None) -> Any:
     from .runtime import Runtime
 
-    cfg = _load(config)
     runtime = _open_store(cfg, "cannot open the runtime's stores",
-                          lambda: Runtime(cfg, operator=operator))
+                          lambda: Runtime(cfg, plugins=_plugins(cfg), operator=operator))
     report = runtime.startup_report
     for line in report.failed_plugins:
         err.print(f"[yellow]plugin disabled:[/yellow] {escape(line)}", highlight=False)
@@ -369,10 +453,15 @@ def ask(
     cfg = _load(config)
     user, operator_account = _who(cfg, user=user, token=token, operator=operator,
                                   as_user=as_user)
-    runtime = _runtime(config, operator=operator_account)
     session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
+    with _starting():  # the first turn loads the planner's model
+        runtime = _runtime(cfg, operator=operator_account)
+        try:
+            turn = runtime.handle(session_id, user, utterance)
+        except BaseException:
+            runtime.close()
+            raise
     try:
-        turn = runtime.handle(session_id, user, utterance)
         _print_turn(turn, explain)
         _settle_confirmations(runtime, turn, yes, explain)
     finally:
@@ -395,7 +484,7 @@ def confirm_step(
     cfg = _load(config)
     user, operator_account = _who(cfg, user=user, token=token, operator=operator,
                                   as_user=as_user)
-    runtime = _runtime(config, operator=operator_account)
+    runtime = _runtime(cfg, operator=operator_account)
     try:
         runtime.sessions.load(session, user)  # another user's conversation is refused
         _print_turn(runtime.confirm(session, step_id), False)
@@ -422,7 +511,8 @@ def chat(
     cfg = _load(config)
     user, operator_account = _who(cfg, user=user, token=token, operator=operator,
                                   as_user=as_user)
-    runtime = _runtime(config, operator=operator_account)
+    with _starting("Starting lamworks (loading plugins)…"):
+        runtime = _runtime(cfg, operator=operator_account)
     try:
         _chat(runtime, user, explain)
     finally:
@@ -432,6 +522,7 @@ def chat(
 def _chat(runtime: Any, user: str, explain: bool) -> None:
     session_id = f"chat-{uuid.uuid4().hex[:8]}"
     _plain(f"lamworks chat as {user} (session {session_id}); Ctrl-D to leave", style="dim")
+    first = True
     while True:
         try:
             line = input("you> ").strip()
@@ -440,7 +531,12 @@ def _chat(runtime: Any, user: str, explain: bool) -> None:
             return
         if not line:
             continue
-        turn = runtime.handle(session_id, user, line)
+        if first:
+            first = False
+            with _starting("Loading the planner's model (first request only)…"):
+                turn = runtime.handle(session_id, user, line)
+        else:
+            turn = runtime.handle(session_id, user, line)
         _print_turn(turn, explain)
         while turn.awaiting_confirmation is not None:
             step = turn.awaiting_confirmation
@@ -602,7 +698,7 @@ def audit_export(
         for entry in log.entries():
             sys.stdout.write(json.dumps(entry.as_dict(), ensure_ascii=False) + "\n")
         return
-    formats = make_plugin_manager(cfg).audit_formats
+    formats = _plugins(cfg).audit_formats
     if fmt not in formats:
         known = ", ".join(["jsonl", *sorted(formats)])
         _plain(f"unknown format {fmt!r}; supported: {known}", style="red", console=err)
@@ -640,7 +736,7 @@ def _kb(config: Path | None) -> Any:
 def _source_owner(cfg: InstitutionConfig, kb: Any, source: str) -> str:
     """Whose ``source`` is, when it is not the operator's own: a plugin's, a configured path's
     or a person's upload source ("" otherwise)."""
-    pm = make_plugin_manager(cfg)
+    pm = _plugins(cfg)
     if source in pm.knowledge_sources:
         return f"the {pm.knowledge_sources[source].plugin!r} plugin's source"
     if any(p.source == source for p in cfg.knowledge.paths):
@@ -687,7 +783,7 @@ def kb_sync(config: ConfigOption = None) -> None:
     from .knowledge import ingest_sources, rich_progress
 
     cfg, kb = _kb(config)
-    pm = make_plugin_manager(cfg)
+    pm = _plugins(cfg)
     try:
         with rich_progress("Ingesting") as progress:
             reports = ingest_sources(kb, [*pm.knowledge_sources.values(),
@@ -774,9 +870,9 @@ def kb_drop(source: Annotated[str, typer.Argument(help="Source to remove")],
 @config_app.command("check")
 def config_check(path: Annotated[Path, typer.Argument(help="lamworks.toml to check")]) -> None:
     """Validate a configuration file, including every plugin's settings."""
-    cfg = _load(path)
+    cfg = _load(path, given_as="the path to check")
     try:
-        pm = make_plugin_manager(cfg)
+        pm = _plugins(cfg)
         check_stores(cfg, write=False)
     except ConfigError as exc:
         _config_error(exc)
@@ -1002,6 +1098,8 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
             config_value = arg.split("=", 1)[1]
         else:
             rest.append(arg)
+    if rest and rest[0] in _builtin_commands():
+        return argv  # the command loads the plugins itself, once, after saying it is starting
     path = _config_path(Path(config_value) if config_value else None)
     if not path.exists():
         return argv
@@ -1009,6 +1107,7 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
         pm = make_plugin_manager(load_config(path))
     except Exception:  # the command itself reports configuration problems
         return argv
+    _mounted_plugins[:] = [pm]
     for group in pm.commands.values():
         app.add_typer(group.app, name=group.name, help=group.help or None)
     if rest and rest[0] in pm.commands:
@@ -1017,8 +1116,22 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
     return argv
 
 
+def _builtin_commands() -> set[str]:
+    """The names of the core's commands and command groups (a plugin may not take them)."""
+    names = {g.name for g in app.registered_groups if g.name}
+    for command in app.registered_commands:
+        callback = command.callback
+        if command.name:
+            names.add(command.name)
+        elif callback is not None:
+            names.add(callback.__name__.replace("_", "-"))
+    return names
+
+
 def main() -> None:
     argv = _add_plugin_commands(sys.argv[1:])
     app(args=argv, prog_name="lamworks")
+
+
 if __name__ == "__main__":
     main()
