@@ -25,7 +25,7 @@ ESSAY = (
     "improves. For example, one district reported fewer absences after it changed its "
     "schedule.\n\nIn conclusion, a later start is a simple change with real benefits for "
     "students, and every district should consider it.")
-QUESTION = "I'm Ana Ruiz, born 1984-03-12: what are the clinic's opening hours on Saturday?"
+QUESTION = "I'm Ana Ruiz, born 1984-03-12: when does the clinic open on a Saturday?"
 
 
 class ScriptedPlanner:

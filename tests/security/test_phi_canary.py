@@ -56,7 +56,7 @@ JOURNEYS: dict[str, list[str]] = {
         f"what is {NAME}'s phone number",
         "find the patient born 1937-06-14",
         "list every patient registered today",
-        f"book {NAME} with dr lee on friday morning",
+        f"put {NAME} down for a friday morning visit with dr lee",
         "who is dr lee seeing on thursday?",
         "what are stu-0002's grades",
     ],

@@ -269,7 +269,7 @@ def test_a_patient_signs_in_and_books_for_herself(page: Any, app: App) -> None:
     sidebar.get_by_text("Ana Ruiz").wait_for()
     sidebar.get_by_text("patient").first.wait_for()
     box = page.get_by_placeholder("Ask lamworks to do something")
-    box.fill("book me in with dr lee next tuesday afternoon")
+    box.fill("book me with dr lee next tuesday afternoon")
     box.press("Enter")
     page.get_by_text("awaiting your confirmation").last.wait_for()
     page.get_by_text("for Patient/pat-0001").last.wait_for()  # her record, from the claim
