@@ -52,7 +52,8 @@ def test_a_booking_asks_the_healthcare_extractors_and_finds_the_lower_case_names
         counted: tuple[Runtime, Counter[str]]) -> None:
     rt, calls = counted
     calls.clear()
-    turn = rt.handle("hc", "frontdesk", "please book ana ruiz in for a friday morning slot with dr lee")
+    turn = rt.handle("hc", "frontdesk",
+                     "please book ana ruiz in for a friday morning slot with dr lee")
     step = turn.awaiting_confirmation or (turn.steps[0] if turn.steps else None)
     assert step is not None and step.tool == "healthcare.book_appointment", turn.answer
     assert step.arguments.get("patient_name") == "Ana Ruiz"
