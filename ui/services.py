@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from lamworks.accounts import TokenInfo, hash_secret
 from lamworks.audit import AuditEntry, VerifyResult
@@ -197,6 +198,11 @@ def visible_audit_rows(rt: Runtime, user: str) -> list[AuditEntry]:
         return list(rt.audit.entries())
     _require(rt, user, "audit.read.own", "audit.read")
     return [e for e in rt.audit.entries() if acted_for(e.actor) == user]
+
+
+def institution_time(rt: Runtime, ts: str) -> datetime:
+    """An audit row's timestamp (ISO, UTC) in the institution's time zone, as people read it."""
+    return datetime.fromisoformat(ts).astimezone(ZoneInfo(rt.config.institution.timezone))
 
 
 def acted_for(actor: str) -> str:

@@ -74,6 +74,9 @@ def test_audit_page_verifies_the_chain(app_config: Path) -> None:
     chat.chat_input[0].set_value("count my notes").run()
     at = AppTest.from_file(str(PAGES / "audit.py"), default_timeout=30).run()
     assert len(at.table[0].value) == 1
+    # Times are the institution's (Europe/Paris: CET, or CEST in summer), labelled as such.
+    assert str(at.table[0].value["time"].iloc[0]).endswith((" CET", " CEST"))
+    assert any("times in Europe/Paris" in c.value for c in at.caption)
     next(b for b in at.button if b.label == "Verify chain").click().run()
     assert at.success[0].value.startswith("OK: 1 rows")
 

@@ -7,12 +7,18 @@ verification (``audit.verify``) only with those permissions.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 
 import streamlit as st
 
 from lamworks import AuditEntry
-from lamworks.ui.services import export_audit, page_refusal, verify_chain, visible_audit_rows
+from lamworks.ui.services import (
+    export_audit,
+    institution_time,
+    page_refusal,
+    verify_chain,
+    visible_audit_rows,
+)
 from lamworks.ui.state import current_user, guarded, runtime
 
 
@@ -45,11 +51,11 @@ def render() -> None:
         chosen_users = c1.multiselect("User", users) if everyone else []
         chosen_tools = c2.multiselect("Tool", tools)
         chosen_outcomes = c3.multiselect("Decision / outcome", outcomes)
-        today = date.today()
+        today = rt.clock().date()  # the institution's today, not the server's
         window = st.date_input("Time range", (today - timedelta(days=30), today))
 
     def keep(e: AuditEntry) -> bool:
-        when = datetime.fromisoformat(e.ts).date()
+        when = institution_time(rt, e.ts).date()
         in_window = (not isinstance(window, tuple) or len(window) != 2
                      or window[0] <= when <= window[1])
         return ((not chosen_users or e.actor in chosen_users)
@@ -57,9 +63,12 @@ def render() -> None:
                 and (not chosen_outcomes or e.outcome in chosen_outcomes) and in_window)
 
     shown = [e for e in entries if keep(e)]
-    st.caption(f"{len(shown)} of {len(entries)} rows (newest first, up to 200 shown)")
+    zone = rt.config.institution.timezone
+    st.caption(f"{len(shown)} of {len(entries)} rows (newest first, up to 200 shown); "
+               f"times in {zone}")
     st.table(
-        [{"seq": e.seq, "time": e.ts[:19].replace("T", " "), "user": e.actor,
+        [{"seq": e.seq, "time": f"{institution_time(rt, e.ts):%Y-%m-%d %H:%M:%S %Z}",
+          "user": e.actor,
           "role": e.role, "event": e.event,
           "tool": e.tool, "outcome": e.outcome,
           "policies": ", ".join(f"{d['policy']}:{d['kind']}" for d in e.decisions

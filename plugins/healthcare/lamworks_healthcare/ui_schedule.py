@@ -45,6 +45,6 @@ rows = [{"time": t, **{c: grid[t].get(c, "") for c in columns}} for t in sorted(
 free = sum(1 for s in slots if s["status"] == "free")
 st.caption(f"Week of {monday:%d %b %Y}: {free} free of {len(slots)} slots.")
 if rows:
-    st.dataframe(rows, hide_index=True, use_container_width=True)
+    st.dataframe(rows, hide_index=True, width="stretch")
 else:
     st.info("No slots this week.")
