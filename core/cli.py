@@ -66,6 +66,9 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(kb_app, name="kb")
+mcp_app = typer.Typer(help="Offer one user's tools to agents over MCP (see docs/deploy.md).",
+                      **_HELP)
+app.add_typer(mcp_app, name="mcp")
 
 
 def _console(*, stderr: bool = False) -> Console:
@@ -1111,6 +1114,47 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
     for group in pm.commands.values():
         app.add_typer(group.app, name=group.name, help=group.help or None)
     if rest and rest[0] in pm.commands:
+# -- mcp: agents reach one user's tools (the SDK is imported only here) -------------------------
+
+
+@mcp_app.command("serve")
+def mcp_serve(
+    token: TokenOption = None,
+    user: UserOption = None,
+    config: ConfigOption = None,
+    transport: Annotated[str, typer.Option(
+        help="stdio (the agent starts this command) or http (streamable HTTP on loopback)")]
+    = "stdio",
+    port: Annotated[int, typer.Option(help="With --transport http: port on 127.0.0.1")] = 8765,
+) -> None:
+    """Serve the tools the user's role may use as MCP tools; every call goes through the
+    runtime (policies, confirmations by elicitation, journal, audit) as that user.
+
+    Who: --token TOKEN (or $LAMWORKS_TOKEN); --user NAME only in demo mode. Standard output
+    carries the protocol (stdio): messages go to standard error."""
+    if transport not in ("stdio", "http"):
+        _fail(f"--transport is stdio or http, not {transport!r}")
+    cfg = _load(config)
+    user, _ = _who(cfg, user=user, token=token, operator=False, as_user=None)
+    with _starting("Starting lamworks MCP server (loading plugins)…"):
+        runtime = _runtime(cfg)
+    try:
+        import anyio
+
+        from .mcp_server import serve_http, serve_stdio
+
+        if transport == "stdio":
+            anyio.run(serve_stdio, runtime, user)
+        else:
+            _plain(f"MCP (streamable HTTP) for {user} at http://127.0.0.1:{port}/mcp",
+                   console=err)
+            serve_http(runtime, user, port=port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.close()
+
+
         os.environ["LAMWORKS_CONFIG"] = str(path)
         return rest
     return argv

@@ -60,6 +60,8 @@ __all__ = [
     "KnowledgePath",
     "LimitsConfig",
     "MAX_NESTING",
+    "MCPConfig",
+    "MCPServerConfig",
     "OIDCConfig",
     "PluginsConfig",
     "RoleConfig",
@@ -296,6 +298,60 @@ class InstitutionConfig(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="LAMWORKS_",
         env_nested_delimiter="__",
+class MCPServerConfig(_Section):
+    """One MCP server whose tools are mounted as lamworks tools named ``mcp.<name>.<tool>``
+    (docs/deploy.md, "MCP"): started as a subprocess over stdio (``command``, ``args``,
+    ``env``) or reached over streamable HTTP (``url``). Its tools go through the planner and
+    every policy like any other; secrets for it come from the environment (``env_passthrough``),
+    never from this file."""
+
+    command: str | None = Field(None, description="Program to start (stdio transport).")
+    args: list[str] = Field(default_factory=list, description="Its command-line arguments.")
+    env: dict[str, str] = Field(
+        default_factory=dict, description="Extra environment variables for the subprocess.")
+    env_passthrough: list[str] = Field(
+        default_factory=list,
+        description="Names of variables of lamworks' own environment handed to the subprocess "
+                    "(secrets: the SDK gives a subprocess only a minimal environment).")
+    cwd: Path | None = Field(None, description="Working folder, relative to lamworks.toml.")
+    url: str | None = Field(None, description="Streamable HTTP endpoint, e.g. http://host/mcp.")
+    risk: Risk = Field("write", description="Risk of every tool of the server ('write': each "
+                                            "call waits for a person's confirmation).")
+    tool_risk: dict[str, Risk] = Field(
+        default_factory=dict, description="Risk of named tools (declare the read-only ones).")
+    scopes: list[Scope] | None = Field(
+        None, description="Scopes a role needs to use the server's tools. Absent: "
+                          "user/mcp_<name>.r for a read tool, user/mcp_<name>.c for others.")
+    tools: list[str] | None = Field(
+        None, description="Only these tools are mounted; absent: every tool it lists.")
+    examples: dict[str, list[str]] = Field(
+        default_factory=dict, description="Example requests per tool, for the planner.")
+    timeout_seconds: PositiveFloat = Field(
+        30.0, description="Longest wait to start and list tools, and for one call; a server "
+                          "that takes longer is switched off until restart.")
+
+    @model_validator(mode="after")
+    def _one_transport(self) -> MCPServerConfig:
+        if (self.command is None) == (self.url is None):
+            raise ValueError("give command (stdio) or url (streamable HTTP), exactly one")
+        return self
+
+
+class MCPConfig(_Section):
+    """``[mcp]``: remote MCP servers mounted as tools (``[mcp.servers.<name>]``)."""
+
+    servers: dict[str, MCPServerConfig] = Field(default_factory=dict)
+
+    @field_validator("servers")
+    @classmethod
+    def _server_names(cls, value: dict[str, MCPServerConfig]) -> dict[str, MCPServerConfig]:
+        for name in value:
+            if not name.isidentifier() or not name.isascii() or name != name.lower():
+                raise ValueError(f"{name!r}: a server name is lower-case letters, digits and _ "
+                                 "(it becomes part of tool names and scopes)")
+        return value
+
+
         extra="forbid",
         frozen=True,
     )
@@ -317,6 +373,7 @@ class InstitutionConfig(BaseSettings):
     @classmethod
     def settings_customise_sources(
         cls,
+    mcp: MCPConfig = Field(default_factory=MCPConfig)
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,

@@ -219,6 +219,22 @@ class Runtime:
         turn = Turn(session_id=session_id, turn_id=_new_id(), user=user, utterance=utterance)
         return self._guard(turn, lambda: self._handle(turn))
 
+    def propose(self, session_id: str, user: str, tool: str, arguments: dict[str, Any], *,
+                text: str = "") -> Turn:
+        """Run one step of ``tool`` with ``arguments`` that the caller proposes itself (an MCP
+        client's ``tools/call``) instead of a planned utterance: no planner, and everything
+        else exactly as :meth:`handle` — the request policies (on ``text``: what the caller
+        asked, by default the arguments' text values), the pre-policies, the
+        :class:`~lamworks.Change`, a confirmation (then :meth:`confirm` or :meth:`cancel`),
+        the journal and the audit log. A tool the user's role may not use is denied and
+        audited like any other step."""
+        shown = text or "\n".join(str(v) for v in arguments.values() if isinstance(v, str))
+        turn = Turn(session_id=session_id, turn_id=_new_id(), user=user,
+                    utterance=shown or f"[{tool}]")
+        proposed = Plan(steps=[Step(id=_new_id(), tool=tool, arguments=dict(arguments))],
+                        why=Explanation(planner="proposed", notes=[f"{tool} called directly"]))
+        return self._guard(turn, lambda: self._handle(turn, proposed=proposed))
+
     def confirm(self, session_id: str, step_id: str, token: str | None = None, *,
                 arguments: dict[str, Any] | None = None,
                 change_digest: str | None = None) -> Turn:
@@ -296,7 +312,7 @@ class Runtime:
                 "error_reference": reference,
             })
 
-    def _handle(self, turn: Turn) -> Turn:
+    def _handle(self, turn: Turn, proposed: Plan | None = None) -> Turn:
         base = self.action_context(turn.session_id, turn.user)
         too_long = utterance_refusal(self.config.limits, turn.utterance)
         if too_long is not None:
@@ -304,7 +320,8 @@ class Runtime:
             self._audit_limit(base, too_long, {"utterance_chars": len(turn.utterance)})
             return turn.model_copy(update={"answer": f"I can't do that: {too_long.reason}"})
         state, version = self.sessions.load(turn.session_id, turn.user)
-        typed = reply_to_confirmation(turn.utterance) if state.pending_steps else None
+        typed = (reply_to_confirmation(turn.utterance)
+                 if state.pending_steps and proposed is None else None)
         if typed is not None:
             # "yes go ahead" at a pending confirmation is the button, through the same
             # single-use token; "no, don't" is the other button.
@@ -331,7 +348,7 @@ class Runtime:
             tools=self.tools, action=base, dialog=state,
             slot_extractors=tuple(self.plugins.slot_extractors.values()),
         )
-        plan = self.planner.plan(turn.utterance, planning)
+        plan = proposed if proposed is not None else self.planner.plan(turn.utterance, planning)
         refusal = self.screen_request(base, turn.utterance, plan)
         if refusal is not None:
             state = before
