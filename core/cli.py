@@ -1081,39 +1081,6 @@ def users_revoke_token(
     _plain(f"revoked {revoked} token(s) of {name}")
 
 
-def current_config() -> InstitutionConfig:
-    """For plugin commands: the configuration the CLI was started with (``--config`` or env)."""
-    return _load(None)
-
-
-def _add_plugin_commands(argv: list[str]) -> list[str]:
-    """Mount plugin command groups; for ``lamworks <group> ...`` move ``--config`` to the env."""
-    config_value: str | None = None
-    rest: list[str] = []
-    skip = False
-    for index, arg in enumerate(argv):
-        if skip:
-            skip = False
-            continue
-        if arg in ("--config", "-c") and index + 1 < len(argv):
-            config_value, skip = argv[index + 1], True
-        elif arg.startswith("--config="):
-            config_value = arg.split("=", 1)[1]
-        else:
-            rest.append(arg)
-    if rest and rest[0] in _builtin_commands():
-        return argv  # the command loads the plugins itself, once, after saying it is starting
-    path = _config_path(Path(config_value) if config_value else None)
-    if not path.exists():
-        return argv
-    try:
-        pm = make_plugin_manager(load_config(path))
-    except Exception:  # the command itself reports configuration problems
-        return argv
-    _mounted_plugins[:] = [pm]
-    for group in pm.commands.values():
-        app.add_typer(group.app, name=group.name, help=group.help or None)
-    if rest and rest[0] in pm.commands:
 # -- mcp: agents reach one user's tools (the SDK is imported only here) -------------------------
 
 
@@ -1155,6 +1122,39 @@ def mcp_serve(
         runtime.close()
 
 
+def current_config() -> InstitutionConfig:
+    """For plugin commands: the configuration the CLI was started with (``--config`` or env)."""
+    return _load(None)
+
+
+def _add_plugin_commands(argv: list[str]) -> list[str]:
+    """Mount plugin command groups; for ``lamworks <group> ...`` move ``--config`` to the env."""
+    config_value: str | None = None
+    rest: list[str] = []
+    skip = False
+    for index, arg in enumerate(argv):
+        if skip:
+            skip = False
+            continue
+        if arg in ("--config", "-c") and index + 1 < len(argv):
+            config_value, skip = argv[index + 1], True
+        elif arg.startswith("--config="):
+            config_value = arg.split("=", 1)[1]
+        else:
+            rest.append(arg)
+    if rest and rest[0] in _builtin_commands():
+        return argv  # the command loads the plugins itself, once, after saying it is starting
+    path = _config_path(Path(config_value) if config_value else None)
+    if not path.exists():
+        return argv
+    try:
+        pm = make_plugin_manager(load_config(path))
+    except Exception:  # the command itself reports configuration problems
+        return argv
+    _mounted_plugins[:] = [pm]
+    for group in pm.commands.values():
+        app.add_typer(group.app, name=group.name, help=group.help or None)
+    if rest and rest[0] in pm.commands:
         os.environ["LAMWORKS_CONFIG"] = str(path)
         return rest
     return argv

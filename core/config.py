@@ -292,12 +292,6 @@ class PluginsConfig(BaseModel):
         return value
 
 
-class InstitutionConfig(BaseSettings):
-    """The whole ``lamworks.toml``. Build it with :func:`load_config`, not directly."""
-
-    model_config = SettingsConfigDict(
-        env_prefix="LAMWORKS_",
-        env_nested_delimiter="__",
 class MCPServerConfig(_Section):
     """One MCP server whose tools are mounted as lamworks tools named ``mcp.<name>.<tool>``
     (docs/deploy.md, "MCP"): started as a subprocess over stdio (``command``, ``args``,
@@ -352,6 +346,12 @@ class MCPConfig(_Section):
         return value
 
 
+class InstitutionConfig(BaseSettings):
+    """The whole ``lamworks.toml``. Build it with :func:`load_config`, not directly."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LAMWORKS_",
+        env_nested_delimiter="__",
         extra="forbid",
         frozen=True,
     )
@@ -367,13 +367,13 @@ class MCPConfig(_Section):
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
     auth: AuthConfig = Field(default_factory=AuthConfig)
     planner: str | None = Field(None, description="Planner name; default: the best registered.")
+    mcp: MCPConfig = Field(default_factory=MCPConfig)
 
     _source: Path | None = PrivateAttr(None)
 
     @classmethod
     def settings_customise_sources(
         cls,
-    mcp: MCPConfig = Field(default_factory=MCPConfig)
         settings_cls: type[BaseSettings],
         init_settings: PydanticBaseSettingsSource,
         env_settings: PydanticBaseSettingsSource,
