@@ -21,14 +21,19 @@ connections of threads that have ended are closed when another thread opens one.
 transaction that reads, then writes after another connection committed gets ``SQLITE_BUSY``
 immediately; no busy timeout waits that out); ``COMMIT`` at the end, ``ROLLBACK`` on any error.
 Single statements run on their own in autocommit mode (:meth:`Database.execute`).
+:meth:`Database.snapshot` reads in one deferred transaction (one consistent view of the file).
+The same interface has a PostgreSQL twin, :class:`lamworks._postgres.PostgresDatabase`
+(:mod:`lamworks.database` chooses one).
 
 **Busy files**: the busy timeout waits for another connection's lock; a statement or ``BEGIN``
 that still reports the file busy or locked (it changed nothing) is retried a few times. Whatever
-is left becomes :class:`~lamworks.errors.StoreError`, never a raw ``sqlite3`` error.
+is left becomes :class:`~lamworks.errors.StoreError`, never a raw ``sqlite3`` error; a
+violated key or check becomes :class:`~lamworks.database.ConstraintError`.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import sqlite3
 import threading
@@ -37,8 +42,9 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from .database import ConstraintError
 from .errors import StoreError
 
 __all__ = ["Database", "connect", "is_busy"]
@@ -90,6 +96,8 @@ def _retry_busy(work: Any) -> Any:
 class Database:
     """One SQLite file with one connection per thread (see the module docstring for why)."""
 
+    dialect: Literal["sqlite"] = "sqlite"
+
     def __init__(self, path: Path, *, schema: str = "", what: str = "database",
                  timeout: float = 30.0) -> None:
         self.path = path
@@ -103,6 +111,11 @@ class Database:
         if schema:
             with self.errors():
                 _retry_busy(lambda: self.conn.executescript(schema))
+
+    @property
+    def label(self) -> str:
+        """How messages name the database: its file name."""
+        return self.path.name
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -142,13 +155,14 @@ class Database:
 
     @contextmanager
     def errors(self) -> Iterator[None]:
-        """Raise sqlite3 errors as :class:`StoreError` naming this file, except a constraint
-        violation (``sqlite3.IntegrityError``), which the store that wrote it expects and
-        handles (a key seen before, a session started elsewhere)."""
+        """Raise sqlite3 errors as :class:`StoreError` naming this file; a constraint violation
+        (``sqlite3.IntegrityError``) as :class:`ConstraintError`, which the store that wrote it
+        expects and handles (a key seen before, a session started elsewhere)."""
         try:
             yield
-        except sqlite3.IntegrityError:
-            raise
+        except sqlite3.IntegrityError as exc:
+            raise ConstraintError(f"the {self.what} {self.path.name} refused a write: {exc}"
+                                  ) from exc
         except sqlite3.Error as exc:
             state = "stayed busy (another writer held it too long)" if is_busy(exc) else "failed"
             raise StoreError(f"the {self.what} {self.path.name} {state}: {exc}") from exc
@@ -170,9 +184,11 @@ class Database:
             return list(self.execute(sql, parameters).fetchall())
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, lock: str | int | None = None) -> Iterator[sqlite3.Connection]:
         """``BEGIN IMMEDIATE`` … ``COMMIT`` on this thread's connection; ``ROLLBACK`` on error.
 
+        ``lock`` names what the unit of work serialises on (PostgreSQL takes an advisory lock
+        by that name); here the file's write lock serialises every unit of work anyway.
         Errors from SQLite leave as :class:`StoreError`; others (the caller's) pass through
         unchanged after the rollback."""
         with self.errors():
@@ -189,3 +205,36 @@ class Database:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads in one deferred transaction: one view of the file, whatever others commit
+        meanwhile (WAL); rolled back at the end."""
+        with self.errors():
+            conn = self.conn
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    @contextmanager
+    def exclusive(self, name: str) -> Iterator[None]:
+        """Hold the lock ``name`` across many units of work, against every process on this
+        file: a file lock beside it (``<file>.<name>.lock``), released by the kernel if the
+        holder dies."""
+        lock_path = self.path.with_name(f"{self.path.name}.{name}.lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+
+    def tables(self) -> set[str]:
+        """The names of the tables in the file."""
+        rows = self.fetchall("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {str(row["name"]) for row in rows}

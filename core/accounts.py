@@ -50,21 +50,22 @@ import ipaddress
 import json
 import re
 import secrets
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from ._sqlite import Database
 from .config import InstitutionConfig, UserConfig
+from .database import ConstraintError, open_database
 from .errors import LamworksError, SignInError
+from .migrations import Migrations, Schema
 
 __all__ = [
+    "MIGRATIONS",
     "MIN_PASSWORD_LENGTH",
     "AccountInfo",
     "AccountStore",
@@ -112,6 +113,22 @@ CREATE TABLE IF NOT EXISTS web_sessions (
 );
 CREATE INDEX IF NOT EXISTS web_sessions_user ON web_sessions (username);
 """
+
+MIGRATIONS = Migrations("accounts")
+"""The schema changes of accounts, API tokens and web sessions (:mod:`lamworks.migrations`)."""
+
+
+@MIGRATIONS
+def m001_accounts(schema: Schema) -> None:
+    """Accounts, API tokens and web sessions as of the release before migrations."""
+    schema.script(_SCHEMA)
+
+
+@MIGRATIONS
+def m002_web_sessions_by_expiry(schema: Schema) -> None:
+    """An index on ``web_sessions (expires)``: every sign-in deletes the expired sessions of
+    everyone, which the username index cannot find without reading every row."""
+    schema.execute("CREATE INDEX IF NOT EXISTS web_sessions_expires ON web_sessions (expires)")
 
 Source = Literal["config", "local", "oidc"]
 
@@ -188,15 +205,21 @@ class TokenInfo:
 
 
 class AccountStore:
-    """Accounts, API tokens and web sessions in ``config.database_path`` (threads and processes
-    share it safely: a connection per thread, read-then-write units under ``BEGIN IMMEDIATE``)."""
+    """Accounts, API tokens and web sessions in ``config.database_location`` (a SQLite file, or
+    PostgreSQL with ``[stores] database_url``; threads, processes and replicas share it safely:
+    read-then-write units hold the store's write lock, see :mod:`lamworks.database`)."""
 
     def __init__(self, config: InstitutionConfig, *, clock: Callable[[], float] = time.time,
                  hasher: PasswordHasher | None = None) -> None:
         self.config = config
         self.clock = clock
         self.hasher = hasher or PasswordHasher()
-        self._db = Database(config.database_path, schema=_SCHEMA, what="account database")
+        self._db = open_database(config.database_location, what="account database")
+        try:
+            MIGRATIONS.apply(self._db)
+        except BaseException:
+            self._db.close()
+            raise
         self._dummy_hash: str | None = None
         self._dummy_lock = threading.Lock()
 
@@ -225,7 +248,7 @@ class AccountStore:
         """Whether the name is declared in ``[users]`` or has an account (enabled or not)."""
         return username in self.config.users or self._row(username) is not None
 
-    def _identity(self, row: sqlite3.Row) -> Identity:
+    def _identity(self, row: Any) -> Identity:
         username = str(row["username"])
         declared = self.config.users.get(username)
         links: dict[str, str] = json.loads(row["links"] or "{}")
@@ -241,10 +264,10 @@ class AccountStore:
         return Identity(username=username, role=role, display_name=display_name, links=links,
                         source="oidc" if row["source"] == "oidc" else "local")
 
-    def _row(self, username: str) -> sqlite3.Row | None:
+    def _row(self, username: str) -> Any:
         return self._db.fetchone("SELECT * FROM accounts WHERE username = ?", (username,))
 
-    def _require(self, username: str) -> sqlite3.Row:
+    def _require(self, username: str) -> Any:
         row = self._row(username)
         if row is None:
             raise LamworksError(f"No account named {username!r}.")
@@ -269,7 +292,7 @@ class AccountStore:
                 (username, role, display_name, json.dumps(dict(links or {})), password_hash,
                  self.clock()),
             )
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             raise LamworksError(f"An account named {username!r} already exists.") from None
         return self.identity(username)
 
@@ -398,7 +421,7 @@ class AccountStore:
             return self._dummy_hash
 
     @staticmethod
-    def _locked(row: sqlite3.Row, now: float) -> bool:
+    def _locked(row: Any, now: float) -> bool:
         return row["locked_until"] is not None and float(row["locked_until"]) > now
 
     def _locked_message(self) -> str:
@@ -478,7 +501,8 @@ class AccountStore:
         if token_id.startswith(_TOKEN_PREFIX):
             condition, args = "token_hash = ?", (hash_secret(token_id),)
         elif len(token_id) >= 8 and re.fullmatch(r"[0-9a-f]+", token_id):
-            condition, args = "substr(token_hash, 1, ?) = ?", (len(token_id), token_id)
+            condition, args = ("substr(token_hash, 1, CAST(? AS INTEGER)) = ?",
+                               (len(token_id), token_id))
         else:
             raise LamworksError("Name a token by the id `lamworks users tokens` shows (at least "
                                 "8 hex digits) or by the token itself.")

@@ -13,6 +13,21 @@ signing_key_file`` or ``signing_key_env``): at the first row, every ``checkpoint
 at :meth:`close` the head is signed with a key kept outside the data folder
 (:mod:`lamworks.audit_signing`, which also verifies), and ``lamworks audit checkpoint`` prints a
 signed head to anchor elsewhere.
+
+**Backends.** ``path`` is a SQLite file, or a ``postgresql://`` URL that replicas share. On
+SQLite, ``BEGIN IMMEDIATE`` (the file's write lock) makes each append read the last row and
+write the next one with no other writer in between. On PostgreSQL each append (and each
+checkpoint, :func:`~lamworks.audit_signing.sign_head`) first takes
+``pg_advisory_xact_lock(NAMESPACE, CHAIN_LOCK)``, one constant lock for the whole chain, released
+at ``COMMIT`` or ``ROLLBACK``: chosen over a row lock on ``audit_head`` (``SELECT … FOR UPDATE``)
+because an empty log has no head row to lock, so two first appends would race to row 1 and one
+would fail on the key instead of waiting; and because the advisory lock covers the checkpoint
+table in the same breath. The cost is the same either way: appends of one chain are serial by
+nature (each needs the previous hash). Readers take no lock: :meth:`AuditLog.verify` reads in one
+``REPEATABLE READ`` snapshot. The append-only triggers become PL/pgSQL triggers (also refusing
+``TRUNCATE``). The head file is written only beside a SQLite file: replicas on PostgreSQL share no
+folder, so there the head record and the signed checkpoints (anchored elsewhere) are what catch a
+truncated tail. The schema is :data:`MIGRATIONS` (:mod:`lamworks.migrations`).
 """
 
 from __future__ import annotations
@@ -29,11 +44,18 @@ from pathlib import Path
 from typing import Any
 
 from ._canonical import canonical_json, digest
-from ._sqlite import Database
-from .audit_signing import CHECKPOINT_SCHEMA, CheckpointSigner, checkpoint_if_due, sign_head
+from .audit_signing import (
+    CHAIN_LOCK,
+    CHECKPOINT_SCHEMA,
+    CheckpointSigner,
+    checkpoint_if_due,
+    sign_head,
+)
+from .database import Location, Store, open_database
 from .errors import AuditError
+from .migrations import Migrations, Schema
 
-__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "GENESIS"]
+__all__ = ["AuditEntry", "AuditLog", "VerifyResult", "GENESIS", "MIGRATIONS"]
 
 GENESIS = "0" * 64
 
@@ -66,6 +88,18 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE INDEX IF NOT EXISTS audit_step ON audit (step_id);
 """
 
+MIGRATIONS = Migrations("audit")
+"""The audit log's schema changes (:mod:`lamworks.migrations`)."""
+
+
+@MIGRATIONS
+def m001_audit(schema: Schema) -> None:
+    """The chain, its head record and the signed checkpoints, as of the release before
+    migrations (with their append-only triggers)."""
+    schema.script(_SCHEMA + CHECKPOINT_SCHEMA)
+
+
+_BATCH = 1000
 _CONTENT_FIELDS = ("seq", "ts", "actor", "role", "session_id", "event", "tool", "step_id",
                    "arguments", "decisions", "outcome", "detail")
 
@@ -113,26 +147,41 @@ def _row_hash(prev_hash: str, content: dict[str, Any]) -> str:
 
 
 class AuditLog:
-    """Append-only, hash-chained audit rows in a SQLite file (WAL, synchronous=FULL)."""
+    """Append-only, hash-chained audit rows in a SQLite file (WAL, synchronous=FULL) or a
+    PostgreSQL database (``path``: a file path or a ``postgresql://`` URL)."""
 
-    def __init__(self, path: Path, *, signer: CheckpointSigner | None = None) -> None:
+    def __init__(self, path: Location, *, signer: CheckpointSigner | None = None) -> None:
         self.path = path
-        self.head_path = path.with_name(path.name + ".head")
+        self.head_path: Path | None = (
+            None if isinstance(path, str) and "://" in path
+            else Path(path).with_name(Path(path).name + ".head"))
+        """The head file beside a SQLite file (None on PostgreSQL: see the module docstring)."""
         self.signer = signer
-        # A connection per thread, each append one BEGIN IMMEDIATE unit of work: see
-        # lamworks._sqlite for why (the threads of one Runtime append at the same time).
-        self._db = Database(path, schema=_SCHEMA + CHECKPOINT_SCHEMA, what="audit log")
+        # SQLite: a connection per thread, each append one BEGIN IMMEDIATE unit of work (see
+        # lamworks._sqlite for why: the threads of one Runtime append at the same time).
+        self._db = open_database(path, what="audit log")
+        try:
+            MIGRATIONS.apply(self._db)
+        except BaseException:
+            self._db.close()
+            raise
+
+    @property
+    def database(self) -> Store:
+        """The database the log is in (for :mod:`lamworks.audit_signing`)."""
+        return self._db
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection."""
-        return self._db.conn
+        """This thread's connection (SQLite only: for tests that look inside the file)."""
+        conn: sqlite3.Connection = self._db.conn  # type: ignore[attr-defined]
+        return conn
 
     def close(self) -> None:
-        """Close the file; with a signer, sign the head first (the shutdown checkpoint)."""
+        """Close the log; with a signer, sign the head first (the shutdown checkpoint)."""
         try:
             if self.signer is not None:
-                sign_head(self.path, self.signer)
+                sign_head(self._db, self.signer)
         finally:
             self._db.close()
 
@@ -150,49 +199,49 @@ class AuditLog:
         outcome: str = "",
         detail: dict[str, Any] | None = None,
     ) -> AuditEntry:
-        """Append one row; concurrent writers (threads or processes) serialise on the file."""
-        conn = self._conn  # this thread's own: the transaction below holds its statements only
+        """Append one row; concurrent writers (threads, processes, replicas) serialise on the
+        chain's lock (see the module docstring)."""
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            last = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-            seq = (last["seq"] + 1) if last else 1
-            prev = last["hash"] if last else GENESIS
-            content = {
-                "seq": seq,
-                "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
-                "actor": actor,
-                "role": role,
-                "session_id": session_id,
-                "event": event,
-                "tool": tool,
-                "step_id": step_id,
-                "arguments": canonical_json(arguments or {}),
-                "decisions": canonical_json(decisions or []),
-                "outcome": outcome,
-                "detail": canonical_json(detail or {}),
-            }
-            row_hash = _row_hash(prev, content)
-            conn.execute(
-                f"INSERT INTO audit ({', '.join(_CONTENT_FIELDS)}, prev_hash, hash) "
-                f"VALUES ({', '.join('?' * (len(_CONTENT_FIELDS) + 2))})",
-                (*content.values(), prev, row_hash),
-            )
-            conn.execute(
-                "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
-                "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
-                (seq, row_hash),
-            )
-            if self.signer is not None:
-                checkpoint_if_due(conn, self.signer, seq, row_hash)
-            conn.execute("COMMIT")
+            with self._db.transaction(lock=CHAIN_LOCK) as conn:
+                last = conn.execute(
+                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+                seq = (last["seq"] + 1) if last else 1
+                prev = last["hash"] if last else GENESIS
+                content = {
+                    "seq": seq,
+                    "ts": datetime.now(UTC).isoformat(timespec="microseconds"),
+                    "actor": actor,
+                    "role": role,
+                    "session_id": session_id,
+                    "event": event,
+                    "tool": tool,
+                    "step_id": step_id,
+                    "arguments": canonical_json(arguments or {}),
+                    "decisions": canonical_json(decisions or []),
+                    "outcome": outcome,
+                    "detail": canonical_json(detail or {}),
+                }
+                row_hash = _row_hash(prev, content)
+                conn.execute(
+                    f"INSERT INTO audit ({', '.join(_CONTENT_FIELDS)}, prev_hash, hash) "
+                    f"VALUES ({', '.join('?' * (len(_CONTENT_FIELDS) + 2))})",
+                    (*content.values(), prev, row_hash),
+                )
+                conn.execute(
+                    "INSERT INTO audit_head (id, seq, hash) VALUES (1, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash",
+                    (seq, row_hash),
+                )
+                if self.signer is not None:
+                    checkpoint_if_due(conn, self.signer, seq, row_hash)
         except Exception as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise AuditError(f"could not write the audit log {self.path}: {exc}") from exc
+            raise AuditError(f"could not write the audit log {self._db.label}: {exc}") from exc
         self._write_sidecar(seq, row_hash)
         return _decode({**content, "prev_hash": prev, "hash": row_hash})
 
     def _write_sidecar(self, seq: int, row_hash: str) -> None:
+        if self.head_path is None:
+            return
         lock_path = self.head_path.with_name(self.head_path.name + ".lock")
         with open(lock_path, "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
@@ -207,6 +256,8 @@ class AuditLog:
             os.replace(tmp, self.head_path)
 
     def _read_sidecar(self) -> tuple[int, str] | None:
+        if self.head_path is None:
+            return None
         try:
             data = json.loads(self.head_path.read_text(encoding="utf-8"))
             return int(data["seq"]), str(data["hash"])
@@ -217,19 +268,24 @@ class AuditLog:
 
     def head(self) -> tuple[int, str]:
         """The last sequence number and hash (0 and the genesis hash when empty)."""
-        row = self._conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+        row = self._db.fetchone("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
         return (row["seq"], row["hash"]) if row else (0, GENESIS)
 
     def entries(self, *, since_seq: int = 0) -> Iterator[AuditEntry]:
-        """Every row in order, decoded."""
-        cursor = self._conn.execute("SELECT * FROM audit WHERE seq > ? ORDER BY seq", (since_seq,))
-        for row in cursor:
-            yield _decode(dict(row))
+        """Every row in order, decoded (read a thousand at a time)."""
+        while True:
+            rows = self._db.fetchall("SELECT * FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                                     (since_seq, _BATCH))
+            for row in rows:
+                yield _decode(dict(row))
+            if len(rows) < _BATCH:
+                return
+            since_seq = rows[-1]["seq"]
 
     def entries_for_step(self, step_id: str) -> list[AuditEntry]:
         """The rows about one step (indexed; used by start-up reconciliation), in order."""
-        rows = self._conn.execute("SELECT * FROM audit WHERE step_id = ? ORDER BY seq",
-                                  (step_id,)).fetchall()
+        rows = self._db.fetchall("SELECT * FROM audit WHERE step_id = ? ORDER BY seq",
+                                 (step_id,))
         return [_decode(dict(row)) for row in rows]
 
     def verify(self) -> VerifyResult:
@@ -238,15 +294,10 @@ class AuditLog:
         # written after each commit, so it cannot run ahead of a later snapshot): rows other
         # threads or processes append meanwhile are not taken for a truncated tail.
         sidecar = self._read_sidecar()
-        conn = self._conn
-        conn.execute("BEGIN")
-        try:
+        with self._db.snapshot() as conn:
             return self._verify_snapshot(conn, sidecar)
-        finally:
-            conn.execute("ROLLBACK")
 
-    def _verify_snapshot(self, conn: sqlite3.Connection,
-                         sidecar: tuple[int, str] | None) -> VerifyResult:
+    def _verify_snapshot(self, conn: Any, sidecar: tuple[int, str] | None) -> VerifyResult:
         prev = GENESIS
         expected = 1
         rows = 0

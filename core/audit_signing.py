@@ -30,7 +30,6 @@ import base64
 import binascii
 import hashlib
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -45,14 +44,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from ._canonical import canonical_json
-from ._sqlite import connect
-from .errors import AuditError, ConfigError
+from .database import Location, Store, opened
+from .errors import AuditError, ConfigError, StoreError
 
 if TYPE_CHECKING:
     from .audit import AuditLog, VerifyResult
     from .config import InstitutionConfig
 
 __all__ = [
+    "CHAIN_LOCK",
     "CHECKPOINT_FORMAT",
     "CHECKPOINT_SCHEMA",
     "AuditCheckpoint",
@@ -87,6 +87,11 @@ BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 CREATE TRIGGER IF NOT EXISTS audit_checkpoint_no_delete BEFORE DELETE ON audit_checkpoint
 BEGIN SELECT RAISE(ABORT, 'audit checkpoints are append-only'); END;
 """
+
+CHAIN_LOCK = 1
+"""The lock every writer of the audit chain or its checkpoints takes: on PostgreSQL
+``pg_advisory_xact_lock(NAMESPACE, CHAIN_LOCK)`` (see :mod:`lamworks.audit` for why an advisory
+lock); on SQLite the file's write lock is taken anyway."""
 
 _SIGNED_FIELDS = ("seq", "hash", "time", "every", "prev_seq", "key_id")
 
@@ -274,16 +279,16 @@ def write_key_pair(private_path: Path) -> tuple[Path, Ed25519PublicKey]:
 
 # -- storage -------------------------------------------------------------------------------------
 
-def _checkpoint(row: sqlite3.Row) -> AuditCheckpoint:
+def _checkpoint(row: Any) -> AuditCheckpoint:
     return AuditCheckpoint(**{name: row[name] for name in (*_SIGNED_FIELDS, "signature")})
 
 
-def _latest(conn: sqlite3.Connection) -> AuditCheckpoint | None:
+def _latest(conn: Any) -> AuditCheckpoint | None:
     row = conn.execute("SELECT * FROM audit_checkpoint ORDER BY id DESC LIMIT 1").fetchone()
     return _checkpoint(row) if row else None
 
 
-def write_checkpoint(conn: sqlite3.Connection, signer: CheckpointSigner, seq: int,
+def write_checkpoint(conn: Any, signer: CheckpointSigner, seq: int,
                      row_hash: str) -> AuditCheckpoint:
     """Sign row ``seq`` and append the checkpoint, inside the caller's write transaction.
 
@@ -302,7 +307,7 @@ def write_checkpoint(conn: sqlite3.Connection, signer: CheckpointSigner, seq: in
     return checkpoint
 
 
-def checkpoint_if_due(conn: sqlite3.Connection, signer: CheckpointSigner, seq: int,
+def checkpoint_if_due(conn: Any, signer: CheckpointSigner, seq: int,
                       row_hash: str) -> AuditCheckpoint | None:
     """In the transaction appending row ``seq``: sign it when a periodic checkpoint is due, or
     when none exists yet (so a log written with a key never has rows and no checkpoint)."""
@@ -311,37 +316,28 @@ def checkpoint_if_due(conn: sqlite3.Connection, signer: CheckpointSigner, seq: i
     return None
 
 
-def sign_head(path: Path, signer: CheckpointSigner) -> AuditCheckpoint | None:
-    """Sign the head of the audit log at ``path`` unless a checkpoint already covers it.
+def sign_head(target: Location | Store, signer: CheckpointSigner) -> AuditCheckpoint | None:
+    """Sign the head of the audit log in ``target`` (its file or URL, or its open database)
+    unless a checkpoint already covers it, under the chain's lock (:data:`CHAIN_LOCK`).
 
-    Returns the checkpoint covering the head (None for an empty log). Uses its own connection,
-    so it is safe from :meth:`AuditLog.close` whatever thread the log was used from.
-    """
-    conn = connect(path)
+    Returns the checkpoint covering the head (None for an empty log). Safe from
+    :meth:`AuditLog.close` whatever thread the log was used from (a SQLite database gives each
+    thread its own connection)."""
     try:
-        conn.executescript(CHECKPOINT_SCHEMA)
-        conn.execute("BEGIN IMMEDIATE")
-        head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
-        checkpoint = write_checkpoint(conn, signer, head["seq"], head["hash"]) if head else None
-        conn.execute("COMMIT")
-        return checkpoint
-    except sqlite3.Error as exc:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise AuditError(f"could not sign the head of the audit log {path}: {exc}") from exc
-    finally:
-        conn.close()
+        with opened(target, what="audit log") as db, db.transaction(lock=CHAIN_LOCK) as conn:
+            head = conn.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
+            return write_checkpoint(conn, signer, head["seq"], head["hash"]) if head else None
+    except StoreError as exc:
+        raise AuditError(f"could not sign the head of the audit log: {exc}") from exc
 
 
-def read_checkpoints(path: Path) -> list[AuditCheckpoint]:
+def read_checkpoints(target: Location | Store) -> list[AuditCheckpoint]:
     """Every stored checkpoint, in the order written (empty when the table is absent)."""
-    conn = connect(path)
     try:
-        rows = conn.execute("SELECT * FROM audit_checkpoint ORDER BY id").fetchall()
-    except sqlite3.OperationalError:
+        with opened(target, what="audit log") as db:
+            rows = db.fetchall("SELECT * FROM audit_checkpoint ORDER BY id")
+    except StoreError:
         return []
-    finally:
-        conn.close()
     return [_checkpoint(row) for row in rows]
 
 
@@ -399,12 +395,13 @@ def verify_checkpoints(log: AuditLog,
         raise ValueError("verify_checkpoints needs at least one public key")
     # Checkpoints first: each one commits with or after its row, so the chain read next holds
     # it; those a live writer adds meanwhile are taken when the chain already holds their row.
-    checkpoints = read_checkpoints(log.path)
+    checkpoints = read_checkpoints(log.database)
     chain = log.verify()
     if not chain.ok:
         return CheckpointReport(False, chain, first_bad=chain.first_bad, problem=chain.problem)
     last = chain.rows  # a verified chain is rows 1..last
-    checkpoints += [c for c in read_checkpoints(log.path)[len(checkpoints):] if c.seq <= last]
+    checkpoints += [c for c in read_checkpoints(log.database)[len(checkpoints):]
+                    if c.seq <= last]
     given = (f"the given key {next(iter(keys))}" if len(keys) == 1
              else f"one of the given keys {', '.join(keys)}")
 
@@ -418,7 +415,7 @@ def verify_checkpoints(log: AuditLog,
         return broken(None, f"no signed checkpoint: the log has {last} rows and none is signed "
                       "(the checkpoints were removed or the log recreated, or it was written "
                       "without a signing key)")
-    hashes = _hashes(log.path, {c.seq for c in checkpoints} | {a.seq for a in anchors})
+    hashes = _hashes(log.database, {c.seq for c in checkpoints} | {a.seq for a in anchors})
     previous: AuditCheckpoint | None = None
     for checkpoint in checkpoints:
         seq = checkpoint.seq
@@ -483,12 +480,8 @@ def _check_anchors(report: CheckpointReport, anchors: Sequence[AuditCheckpoint],
                             unsigned_tail=report.unsigned_tail, anchors=len(anchors))
 
 
-def _hashes(path: Path, seqs: set[int]) -> dict[int, str]:
+def _hashes(db: Store, seqs: set[int]) -> dict[int, str]:
     if not seqs:
         return {}
-    conn = connect(path)
-    try:
-        return {row["seq"]: row["hash"] for row in conn.execute("SELECT seq, hash FROM audit")
-                if row["seq"] in seqs}
-    finally:
-        conn.close()
+    return {row["seq"]: row["hash"] for row in db.fetchall("SELECT seq, hash FROM audit")
+            if row["seq"] in seqs}

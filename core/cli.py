@@ -572,7 +572,7 @@ def _public_keys(cfg: InstitutionConfig, paths: list[Path]) -> tuple[list[Any], 
     if signer is not None:
         return [signer.public_key], ("checkpoints checked with the configured signing key's "
                                      "public half; for an independent check pass --key PUBLIC")
-    stored = len(read_checkpoints(cfg.audit_path))
+    stored = len(read_checkpoints(cfg.audit_location))
     if stored:
         return [], f"checkpoints: {stored} signed, not checked (pass --key PUBLIC)"
     return [], ("checkpoints: not signed (no [audit] signing_key_file or signing_key_env is "
@@ -651,12 +651,12 @@ def audit_checkpoint(config: ConfigOption = None) -> None:
     log = _audit_log(cfg)
     report = _open_store(cfg, "cannot read the audit log",
                          lambda: verify_checkpoints(log, signer.public_key, every=signer.every))
-    first = report.chain.ok and not read_checkpoints(cfg.audit_path)
+    first = report.chain.ok and not read_checkpoints(cfg.audit_location)
     if not report.ok and not first:
         err.print(f"refusing to sign: {report}", style="red", markup=False, highlight=False,
                   soft_wrap=True)
         raise typer.Exit(1)
-    checkpoint = sign_head(cfg.audit_path, signer)
+    checkpoint = sign_head(cfg.audit_location, signer)
     if checkpoint is None:
         err.print("[red]the audit log is empty: nothing to sign[/red]")
         raise typer.Exit(2)
@@ -719,7 +719,7 @@ def audit_head(config: ConfigOption = None) -> None:
 
 
 def _audit_log(cfg: InstitutionConfig, *, write: bool = True) -> AuditLog:
-    return _open_store(cfg, "cannot open the audit log", lambda: AuditLog(cfg.audit_path),
+    return _open_store(cfg, "cannot open the audit log", lambda: AuditLog(cfg.audit_location),
                        write=write)
 
 

@@ -153,10 +153,30 @@ class KnowledgeConfig(_Section):
 
 
 class StoresConfig(_Section):
-    """Databases. Relative paths are resolved against the data folder."""
+    """Databases: SQLite files in the data folder (relative paths are resolved against it), or
+    one PostgreSQL database for all of them when ``database_url`` is set."""
 
-    database: Path = Field(Path("lamworks.db"), description="Journal, sessions, confirmations.")
-    audit: Path = Field(Path("audit.db"), description="The hash-chained audit log.")
+    database: Path = Field(Path("lamworks.db"), description=(
+        "SQLite file of the journal, sessions, confirmations, rate counters and accounts "
+        "(unused with database_url)."))
+    audit: Path = Field(Path("audit.db"), description=(
+        "SQLite file of the hash-chained audit log (unused with database_url)."))
+    database_url: str | None = Field(None, description=(
+        "postgresql://USER@HOST:PORT/DATABASE: keep the journal, sessions, confirmations, rate "
+        "counters, accounts and the audit log in this PostgreSQL database instead of the "
+        "SQLite files (what replicas share). A password comes from the environment "
+        "(LAMWORKS_STORES__DATABASE_URL, PGPASSWORD or ~/.pgpass), never from the file."))
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+        if scheme not in ("postgresql", "postgres"):
+            raise ValueError("must be a postgresql:// URL (postgresql://USER@HOST:PORT/DATABASE)")
+        return value
 
 
 class LimitsConfig(_Section):
@@ -400,9 +420,26 @@ class InstitutionConfig(BaseSettings):
     def audit_path(self) -> Path:
         return self.resolve(self.stores.audit)
 
+    @property
+    def database_location(self) -> Path | str:
+        """Where the journal, sessions and accounts live: ``stores.database_url`` when set,
+        else the SQLite file :attr:`database_path`."""
+        return self.stores.database_url or self.database_path
+
+    @property
+    def audit_location(self) -> Path | str:
+        """Where the audit log lives: ``stores.database_url`` when set, else the SQLite file
+        :attr:`audit_path`."""
+        return self.stores.database_url or self.audit_path
+
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with every secret masked."""
         masked: dict[str, Any] = _mask(self.model_dump(mode="json"))
+        url = self.stores.database_url
+        if url and "stores" in masked:
+            from .database import safe_url
+
+            masked["stores"]["database_url"] = safe_url(url)
         return masked
 
 
@@ -501,6 +538,13 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
     if deep is not None:
         raise ConfigError(f"nested deeper than {MAX_NESTING} levels", path=shown, key=deep)
     secrets = _find_secrets(raw)
+    stores = raw.get("stores")
+    url = stores.get("database_url") if isinstance(stores, dict) else None
+    if isinstance(url, str) and _has_password(url):
+        raise ConfigError(
+            "a password may not be written in the file; give the URL without it and set "
+            "PGPASSWORD (or ~/.pgpass), or set the whole URL in LAMWORKS_STORES__DATABASE_URL",
+            path=shown, key="stores.database_url")
     if secrets:
         raise ConfigError(
             "secrets may not be written in the file; set LAMWORKS_SECRET_KEY (or the plugin's "
@@ -566,10 +610,22 @@ def load_config(path: str | os.PathLike[str]) -> InstitutionConfig:
     return config
 
 
+def _has_password(url: str) -> bool:
+    from urllib.parse import parse_qs, urlsplit
+
+    try:
+        parts = urlsplit(url)
+        return bool(parts.password) or "password" in parse_qs(parts.query)
+    except ValueError:
+        return False
+
+
 def check_stores(config: InstitutionConfig, *, write: bool = True) -> None:
     """Raise :class:`ConfigError` naming the path and the key when the data folder or a store
-    file cannot serve: a file where the data folder should be, a folder where a database should
-    be, a file that is not SQLite, or (``write=True``) a folder that cannot be written.
+    cannot serve: a file where the data folder should be, a folder where a database should
+    be, a file that is not SQLite, (``write=True``) a folder that cannot be written, or, with
+    ``stores.database_url``, a PostgreSQL server that cannot be reached or refuses the
+    connection (the message names the host, never the password).
 
     Called before the stores are opened (the runtime, ``lamworks audit ...``), so these problems
     get a message instead of SQLite's "file is not a database" from deep inside a store.
@@ -581,6 +637,15 @@ def check_stores(config: InstitutionConfig, *, write: bool = True) -> None:
         raise ConfigError(f"{data_dir} is a file, not a folder", path=source, key=data_key)
     if write:
         _check_writable_folder(data_dir, source, data_key)
+    if config.stores.database_url:
+        from ._postgres import probe
+        from .errors import StoreError
+
+        try:
+            probe(config.stores.database_url)
+        except StoreError as exc:
+            raise ConfigError(str(exc), path=source, key="stores.database_url") from None
+        return
     for key, store in (("stores.database", config.database_path),
                        ("stores.audit", config.audit_path)):
         if store.is_dir():

@@ -26,12 +26,15 @@ processes that no start-up has checked against the audit log yet, and
 together do not both repair the same row.
 
 Threads and processes share the file through :class:`lamworks._sqlite.Database` (a connection
-per thread; see there for why).
+per thread; see there for why); given a ``postgresql://`` URL, replicas share a PostgreSQL
+database instead (:mod:`lamworks._postgres`). Either way the key is the table's primary key, so
+"exactly once" is the database's promise, not a process's: of two replicas beginning one key,
+one gets the row and the other the existing entry. The schema is :data:`MIGRATIONS`
+(:mod:`lamworks.migrations`).
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -40,13 +43,13 @@ import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from ._canonical import digest
-from ._sqlite import Database
+from .database import ConstraintError, Location, open_database
+from .migrations import Migrations, Schema
 
-__all__ = ["Journal", "JournalEntry", "arguments_digest"]
+__all__ = ["MIGRATIONS", "Journal", "JournalEntry", "arguments_digest"]
 
 EntryStatus = Literal["pending", "done", "failed", "abandoned"]
 
@@ -73,6 +76,23 @@ CREATE INDEX IF NOT EXISTS journal_status ON journal (status);
 # ``audited``: 1 once a start-up has checked that the settled row has its audit row (added after
 # the first release: files from before it get the column, every row unchecked).
 _AUDITED_INDEX = "CREATE INDEX IF NOT EXISTS journal_unaudited ON journal (audited, status)"
+
+MIGRATIONS = Migrations("journal")
+"""The journal's schema changes (:mod:`lamworks.migrations`)."""
+
+
+@MIGRATIONS
+def m001_journal(schema: Schema) -> None:
+    """The journal as of the release before migrations; a file from before digests or before
+    ``audited`` is brought to it in place."""
+    columns = schema.columns("journal")
+    schema.script(_SCHEMA)
+    if schema.dialect == "sqlite" and columns:
+        if "audited" not in columns:
+            schema.execute("ALTER TABLE journal ADD COLUMN audited INTEGER NOT NULL DEFAULT 0")
+        if "arguments" in columns:
+            _forget_arguments(schema)
+    schema.execute(_AUDITED_INDEX)
 
 
 def arguments_digest(arguments: Mapping[str, Any]) -> str:
@@ -104,22 +124,23 @@ class JournalEntry:
 
 
 class Journal:
-    """Idempotent action records in a SQLite file."""
+    """Idempotent action records in a SQLite file or a PostgreSQL database (``path``: a file
+    path or a ``postgresql://`` URL)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self.path = path
-        self._db = Database(path, schema=_SCHEMA, what="journal")
-        with self._db.transaction() as conn:
-            columns = {row["name"] for row in conn.execute("PRAGMA table_info(journal)")}
-            if "audited" not in columns:
-                conn.execute("ALTER TABLE journal ADD COLUMN audited INTEGER NOT NULL DEFAULT 0")
-            if "arguments" in columns:
-                _forget_arguments(conn)
-            conn.execute(_AUDITED_INDEX)
+        self._db = open_database(path, what="journal")
+        try:
+            MIGRATIONS.apply(self._db)
+        except BaseException:
+            self._db.close()
+            raise
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        return self._db.conn
+        """This thread's connection (SQLite only: for tests that edit the file)."""
+        conn: sqlite3.Connection = self._db.conn  # type: ignore[attr-defined]
+        return conn
 
     def close(self) -> None:
         self._db.close()
@@ -139,7 +160,7 @@ class Journal:
                 (key, session_id, step_id, tool, arguments_digest, change_digest, compensates,
                  actor, f"{_HOST}:{os.getpid()}", time.time()),
             )
-        except sqlite3.IntegrityError:
+        except ConstraintError:
             return self.get(key)
         return None
 
@@ -197,15 +218,12 @@ class Journal:
 
     @contextmanager
     def reconciling(self) -> Iterator[None]:
-        """Hold the journal's start-up lock (a file lock beside the database: every process on
-        the data folder sees it, and the kernel releases it if the holder dies)."""
-        lock_path = self.path.with_name(self.path.name + ".reconcile.lock")
-        with open(lock_path, "a") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock, fcntl.LOCK_UN)
+        """Hold the journal's start-up lock: a file lock beside a SQLite file (every process on
+        the data folder sees it, and the kernel releases it if the holder dies), a
+        session-scoped advisory lock on PostgreSQL (every replica sees it, and the server
+        releases it if the holder's connection dies)."""
+        with self._db.exclusive("reconcile"):
+            yield
 
 
 _HOST = socket.gethostname()
@@ -226,7 +244,7 @@ def _orphaned(entry: JournalEntry, grace: float) -> bool:
     return False
 
 
-def _forget_arguments(conn: sqlite3.Connection) -> None:
+def _forget_arguments(conn: Schema) -> None:
     """Migrate a journal from before digests: each row's arguments become their digest, and the
     column goes; a result keeps only its audit summary and refs (``secure_delete``: the old
     pages are overwritten, not just unlinked)."""
@@ -247,7 +265,7 @@ def _forget_arguments(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE journal DROP COLUMN arguments")
 
 
-def _entry(row: sqlite3.Row) -> JournalEntry:
+def _entry(row: Any) -> JournalEntry:
     return JournalEntry(
         key=row["key"],
         session_id=row["session_id"],

@@ -120,13 +120,13 @@ class Runtime:
         zone = ZoneInfo(config.institution.timezone)
         self.clock: Callable[[], datetime] = clock or (lambda: datetime.now(zone))
         check_stores(config)  # a ConfigError naming the path and key, not SQLite's complaint
-        db = config.database_path
+        db = config.database_location  # a SQLite file, or [stores] database_url (PostgreSQL)
         self.journal = Journal(db)
         self.sessions = SessionStore(db)
         self.confirmations = ConfirmationStore(db)
         self.rate_counter = RateCounter(db)
         self.accounts = AccountStore(config)
-        self.audit = AuditLog(config.audit_path, signer=CheckpointSigner.from_config(config))
+        self.audit = AuditLog(config.audit_location, signer=CheckpointSigner.from_config(config))
         self.executor = Executor(self.journal, self.audit, self.plugins)
         self.services: dict[str, Any] = {"runtime": self}
         self.planner = self._choose_planner()
@@ -695,12 +695,10 @@ class Runtime:
         return turn.model_copy(update={"plan": Plan(steps=[failed]), "answer": failed.error})
 
     def _session_owner(self, session_id: str) -> str:
-        row = self.sessions._conn.execute(
-            "SELECT user FROM sessions WHERE id = ?", (session_id,)
-        ).fetchone()
-        if row is None:
+        owner = self.sessions.owner(session_id)
+        if owner is None:
             raise ConfirmationError("There is nothing to confirm in this conversation.")
-        return str(row["user"])
+        return owner
 
     @staticmethod
     def _pending_step(state: DialogState, step_id: str) -> Step:

@@ -10,7 +10,11 @@
 Each store is safe to share between threads and processes: a connection per thread
 (:class:`lamworks._sqlite.Database`, which says why), every check-and-write one statement (a
 conditional ``UPDATE`` or an ``INSERT`` against a key) or one ``BEGIN IMMEDIATE`` unit of work,
-and SQLite errors raised as :class:`~lamworks.errors.StoreError`.
+and SQLite errors raised as :class:`~lamworks.errors.StoreError`. Given a ``postgresql://`` URL
+instead of a path, the same statements run on PostgreSQL (:mod:`lamworks._postgres`: a pool, and
+an advisory lock where SQLite takes the file's write lock), shared by every replica. The column
+``user`` is written ``"user"``: an identifier in both dialects (bare, PostgreSQL reads it as
+``current_user``). The schema is :data:`MIGRATIONS` (:mod:`lamworks.migrations`).
 """
 
 from __future__ import annotations
@@ -18,20 +22,20 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
-from pathlib import Path
 from typing import Any
 
 from ._canonical import digest
-from ._sqlite import Database
+from .database import ConstraintError, Location, open_database
 from .errors import ConfirmationError, LamworksError
+from .migrations import Migrations, Schema
 from .planning import DialogState
 
-__all__ = ["ConfirmationStore", "RateCounter", "SessionStore", "step_digest"]
+__all__ = ["MIGRATIONS", "ConfirmationStore", "RateCounter", "SessionStore", "step_digest"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
     id      TEXT PRIMARY KEY,
-    user    TEXT NOT NULL,
+    "user"  TEXT NOT NULL,
     state   TEXT NOT NULL,
     version INTEGER NOT NULL,
     updated REAL NOT NULL
@@ -47,11 +51,27 @@ CREATE TABLE IF NOT EXISTS confirmations (
     settled    REAL
 );
 CREATE TABLE IF NOT EXISTS rate_events (
-    user TEXT NOT NULL,
-    ts   REAL NOT NULL
+    "user" TEXT NOT NULL,
+    ts     REAL NOT NULL
 );
-CREATE INDEX IF NOT EXISTS rate_events_user_ts ON rate_events (user, ts);
+CREATE INDEX IF NOT EXISTS rate_events_user_ts ON rate_events ("user", ts);
 """
+
+MIGRATIONS = Migrations("sessions")
+"""The schema changes of sessions, confirmations and rate events (:mod:`lamworks.migrations`)."""
+
+
+@MIGRATIONS
+def m001_sessions(schema: Schema) -> None:
+    """Sessions, confirmations and rate events as of the release before migrations."""
+    schema.script(_SCHEMA)
+
+
+@MIGRATIONS
+def m002_rate_events_by_time(schema: Schema) -> None:
+    """An index on ``rate_events (ts)``: each hit deletes the events older than an hour, of
+    every user, which the ``(user, ts)`` index cannot find without reading every row."""
+    schema.execute("CREATE INDEX IF NOT EXISTS rate_events_ts ON rate_events (ts)")
 
 
 def step_digest(tool: str, arguments: dict[str, Any], change: str | None = None) -> str:
@@ -61,14 +81,20 @@ def step_digest(tool: str, arguments: dict[str, Any], change: str | None = None)
 
 
 class _Store:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Location) -> None:
         self.path = path
-        self._db = Database(path, schema=_SCHEMA, what="session database")
+        self._db = open_database(path, what="session database")
+        try:
+            MIGRATIONS.apply(self._db)
+        except BaseException:
+            self._db.close()
+            raise
 
     @property
     def _conn(self) -> sqlite3.Connection:
-        """This thread's connection."""
-        return self._db.conn
+        """This thread's connection (SQLite only: for tests that look inside the file)."""
+        conn: sqlite3.Connection = self._db.conn  # type: ignore[attr-defined]
+        return conn
 
     def close(self) -> None:
         self._db.close()
@@ -77,10 +103,15 @@ class _Store:
 class SessionStore(_Store):
     """Dialog state per session id."""
 
+    def owner(self, session_id: str) -> str | None:
+        """The user the session belongs to (None for a session never saved)."""
+        row = self._db.fetchone('SELECT "user" FROM sessions WHERE id = ?', (session_id,))
+        return None if row is None else str(row["user"])
+
     def load(self, session_id: str, user: str) -> tuple[DialogState, int]:
         """The session's state and version (a new, empty state at version 0 if unknown)."""
         row = self._db.fetchone(
-            "SELECT user, state, version FROM sessions WHERE id = ?", (session_id,)
+            'SELECT "user", state, version FROM sessions WHERE id = ?', (session_id,)
         )
         if row is None:
             return DialogState(), 0
@@ -95,11 +126,12 @@ class SessionStore(_Store):
         if version == 0:
             try:
                 self._db.execute(
-                    "INSERT INTO sessions (id, user, state, version, updated) VALUES (?,?,?,1,?)",
+                    'INSERT INTO sessions (id, "user", state, version, updated) '
+                    "VALUES (?, ?, ?, 1, ?)",
                     (session_id, user, payload, now),
                 )
                 return 1
-            except sqlite3.IntegrityError:
+            except ConstraintError:
                 raise LamworksError(
                     f"session {session_id!r} was started elsewhere at the same time; retry"
                 ) from None
@@ -166,11 +198,14 @@ class RateCounter(_Store):
     def hit(self, user: str, *, window: float = 60.0) -> int:
         """Record one action and return how many this user made in the window, this one included."""
         now = time.time()
+        # One lock for every user (SQLite's file lock; PostgreSQL's advisory lock of this
+        # store): the count includes exactly the hits committed before this one, and two hits
+        # deleting the same old events never wait on each other's rows (no deadlock).
         with self._db.transaction() as conn:
             conn.execute("DELETE FROM rate_events WHERE ts < ?", (now - 3600,))
-            conn.execute("INSERT INTO rate_events (user, ts) VALUES (?, ?)", (user, now))
+            conn.execute('INSERT INTO rate_events ("user", ts) VALUES (?, ?)', (user, now))
             count = conn.execute(
-                "SELECT COUNT(*) FROM rate_events WHERE user = ? AND ts >= ?",
+                'SELECT COUNT(*) AS n FROM rate_events WHERE "user" = ? AND ts >= ?',
                 (user, now - window),
-            ).fetchone()[0]
+            ).fetchone()["n"]
         return int(count)
