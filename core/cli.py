@@ -925,6 +925,39 @@ def ui(
     os.execve(sys.executable, command, env)
 
 
+@app.command()
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes (each loads the "
+                                                     "model: ~0.5 GB)")] = 1,
+) -> None:
+    """Start the HTTP API (FastAPI under uvicorn; OpenAPI at /docs). Callers send
+    `Authorization: Bearer TOKEN` (`lamworks users token NAME`, or an OpenID Connect access
+    token with [auth.oidc]); demo mode serves on loopback only. See docs/deploy.md."""
+    from .accounts import is_loopback
+
+    cfg_path = _config_path(config).resolve()
+    cfg = _load(cfg_path)
+    if cfg.auth.mode == "demo" and not is_loopback(host):
+        _fail(f"refusing to serve demo mode on {host!r}: in demo mode anyone who can reach the "
+              "API may act as anyone (X-Lamworks-User), so it listens on loopback only "
+              "(127.0.0.1, ::1, localhost). Set [auth] mode = \"accounts\" and issue API "
+              "tokens (`lamworks users token NAME`) to serve others.")
+    _open_store(cfg, "cannot open the runtime's stores", lambda: check_stores(cfg))
+    import uvicorn  # late: `lamworks --help` must not pay for the web stack
+
+    from .api import HOST_ENV
+
+    os.environ["LAMWORKS_CONFIG"] = str(cfg_path)
+    os.environ[HOST_ENV] = host  # each worker builds its app from these
+    _plain(f"{_STARTING} then serving http://{host}:{port} (docs at /docs)", style="dim",
+           console=err)
+    uvicorn.run("lamworks.api:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
 # -- users: local accounts and API tokens ------------------------------------------------------
 
 PasswordStdin = Annotated[bool, typer.Option(

@@ -265,6 +265,12 @@ class OIDCConfig(_Section):
     links_claims: dict[str, str] = Field(
         default_factory=dict,
         description="Link name -> claim, e.g. { patient = \"fhir_patient\" }.")
+    api_audience: str | None = Field(
+        None, min_length=1,
+        description="The HTTP API (`lamworks serve`) accepts the provider's access tokens (JWTs) "
+                    "only when their 'aud' holds this value (the API's resource identifier at "
+                    "the provider). Absent: the audience is not checked, so any access token "
+                    "the provider signs for any of its clients is accepted; set it.")
 
 
 class AuthConfig(_Section):

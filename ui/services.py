@@ -43,10 +43,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from lamworks.access import refuse_permission as _refuse
+from lamworks.access import require_permission as _require
+from lamworks.access import role_of as _role
+from lamworks.access import visible_audit_rows
 from lamworks.accounts import TokenInfo, hash_secret
 from lamworks.audit import AuditEntry, VerifyResult
 from lamworks.errors import KnowledgeError, LamworksError
-from lamworks.permissions import PERMISSION_POLICY, PermissionDenied
+from lamworks.permissions import PERMISSION_POLICY
 from lamworks.redaction import scrub_identifiers
 
 if TYPE_CHECKING:
@@ -118,37 +122,12 @@ CORE_PAGES: tuple[PageSpec, ...] = (
 """The core's pages; plugins' pages come from ``register_ui_pages``."""
 
 
-def _role(rt: Runtime, user: str) -> str:
-    try:
-        return rt.action_context("", user).role
-    except LamworksError:
-        return ""
-
-
 def _permits(rt: Runtime, user: str, permission: str) -> bool:
     if not permission:
         return True
     if permission not in rt.permissions.declared:
         return False  # a page naming a permission nobody declared is shown to no one
     return rt.permits(user, permission)
-
-
-def _refuse(rt: Runtime, user: str, permission: str, what: str, *, session_id: str = "",
-            detail: dict[str, Any] | None = None, reason: str = "") -> PermissionDenied:
-    """Audit a refused attempt and return the exception to raise."""
-    denied = PermissionDenied(permission, reason)
-    rt.audit.append(actor=user, role=_role(rt, user), session_id=session_id,
-                    event="permission.denied", tool=what,
-                    decisions=[{"kind": "deny", "policy": PERMISSION_POLICY,
-                                "reason": denied.reason}],
-                    outcome="denied", detail={"permission": permission, **(detail or {})})
-    return denied
-
-
-def _require(rt: Runtime, user: str, permission: str, what: str, *,
-             session_id: str = "", detail: dict[str, Any] | None = None) -> None:
-    if not rt.permits(user, permission):
-        raise _refuse(rt, user, permission, what, session_id=session_id, detail=detail)
 
 
 # -- navigation -----------------------------------------------------------------------------
@@ -190,27 +169,9 @@ def page_refusal(rt: Runtime, user: str, key: str) -> str | None:
 # -- audit ----------------------------------------------------------------------------------
 
 
-def visible_audit_rows(rt: Runtime, user: str) -> list[AuditEntry]:
-    """The audit rows ``user`` may read, oldest first: every row with ``audit.read.all``,
-    their own (rows whose actor is ``user``, or an operator acting as ``user``) with
-    ``audit.read.own``; else refused."""
-    if rt.permits(user, "audit.read.all"):
-        return list(rt.audit.entries())
-    _require(rt, user, "audit.read.own", "audit.read")
-    return [e for e in rt.audit.entries() if acted_for(e.actor) == user]
-
-
 def institution_time(rt: Runtime, ts: str) -> datetime:
     """An audit row's timestamp (ISO, UTC) in the institution's time zone, as people read it."""
     return datetime.fromisoformat(ts).astimezone(ZoneInfo(rt.config.institution.timezone))
-
-
-def acted_for(actor: str) -> str:
-    """The user a row's actor acted for: the actor itself, or NAME of ``operator:ACCOUNT as
-    NAME`` (what an operator did with someone's role is part of that person's activity)."""
-    if actor.startswith("operator:") and " as " in actor:
-        return actor.rsplit(" as ", 1)[1]
-    return actor
 
 
 def export_audit(rt: Runtime, user: str,
