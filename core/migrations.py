@@ -77,7 +77,12 @@ class Schema:
         """``"sqlite"`` or ``"postgresql"``."""
 
     def execute(self, sql: str, parameters: Any = ()) -> Any:
-        """One statement (SQLite's dialect; translated on PostgreSQL)."""
+        """One statement (SQLite's dialect; translated on PostgreSQL). Rows are read by column
+        name, also on a bare ``sqlite3.Connection`` that has no row factory of its own."""
+        if isinstance(self.conn, sqlite3.Connection):
+            cursor = self.conn.cursor()
+            cursor.row_factory = sqlite3.Row
+            return cursor.execute(sql, parameters)
         return self.conn.execute(sql, parameters)
 
     def script(self, script: str) -> None:
@@ -87,26 +92,25 @@ class Schema:
             self.conn.script(script)
             return
         for statement in split_statements(script):
-            self.conn.execute(statement)
+            self.execute(statement)
 
     def tables(self) -> set[str]:
         """The tables the database holds now."""
         if self.dialect == "postgresql":
-            rows = self.conn.execute("SELECT table_name AS name FROM information_schema.tables "
-                                     "WHERE table_schema = current_schema()").fetchall()
+            rows = self.execute("SELECT table_name AS name FROM information_schema.tables "
+                                "WHERE table_schema = current_schema()").fetchall()
         else:
-            rows = self.conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            rows = self.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         return {str(row["name"]) for row in rows}
 
     def columns(self, table: str) -> set[str]:
         """The columns of ``table`` (empty when there is no such table)."""
         if self.dialect == "postgresql":
-            rows = self.conn.execute(
+            rows = self.execute(
                 "SELECT column_name AS name FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = ?", (table,)).fetchall()
         else:
-            rows = self.conn.execute(f"PRAGMA table_info({table})").fetchall()
+            rows = self.execute(f"PRAGMA table_info({table})").fetchall()
         return {str(row["name"]) for row in rows}
 
 
@@ -152,30 +156,29 @@ class Migrations:
 
     def apply(self, target: Store | sqlite3.Connection) -> list[str]:
         """Apply the migrations the database lacks (all in one transaction, under the
-        migrations lock) and return their names; ``[]`` when it is up to date."""
+        migrations lock) and return their names; ``[]`` when it is up to date.
+
+        Errors: a :class:`~lamworks.database.Store` raises :class:`StoreError`; a bare
+        ``sqlite3.Connection`` raises ``sqlite3`` errors, which its owner already handles."""
         what = getattr(target, "what", "database")
-        try:
-            known = self.applied(target)
-            if set(known) >= {step.version for step in self.steps}:
-                self._check_not_newer(known, what)
-                return []
-            with _unit_of_work(target, lock=True) as schema:
-                schema.execute(_TABLE)
-                recorded = self._recorded(schema)
-                self._check_not_newer(recorded, what)
-                done = []
-                for step in self.steps:
-                    if step.version in recorded:
-                        continue
-                    step.function(schema)
-                    schema.execute("INSERT INTO _migrations (store, version, name, applied) "
-                                   "VALUES (?, ?, ?, ?)",
-                                   (self.store, step.version, step.name, time.time()))
-                    done.append(step.name)
-                return done
-        except sqlite3.Error as exc:  # a bare connection's errors (Store raises StoreError)
-            raise StoreError(f"could not migrate the {self.store} tables of the {what}: "
-                             f"{exc}") from exc
+        known = self.applied(target)
+        if set(known) >= {step.version for step in self.steps}:
+            self._check_not_newer(known, what)
+            return []
+        with _unit_of_work(target, lock=True) as schema:
+            schema.execute(_TABLE)
+            recorded = self._recorded(schema)
+            self._check_not_newer(recorded, what)
+            done = []
+            for step in self.steps:
+                if step.version in recorded:
+                    continue
+                step.function(schema)
+                schema.execute("INSERT INTO _migrations (store, version, name, applied) "
+                               "VALUES (?, ?, ?, ?)",
+                               (self.store, step.version, step.name, time.time()))
+                done.append(step.name)
+            return done
 
     def _check_not_newer(self, recorded: dict[int, str], what: str) -> None:
         newer = sorted(v for v in recorded if v > self.version)

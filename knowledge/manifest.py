@@ -8,6 +8,10 @@ number that every change bumps, so a process holding a lexical index knows when 
 CLI, another UI replica on the same data folder) has changed the collections.
 
 What does not: the chunks themselves (Chroma holds them) or the vectors (the embedding cache).
+
+The schema is :data:`MIGRATIONS` (:mod:`lamworks.migrations`, applied when the manifest opens);
+migration 1 is the schema of the release before migrations, so a file that release wrote is
+adopted as it is.
 """
 
 from __future__ import annotations
@@ -20,7 +24,34 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["FileRecord", "Manifest"]
+from lamworks.migrations import Migrations, Schema
+
+__all__ = ["MIGRATIONS", "FileRecord", "Manifest"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS files (
+    source TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
+    fingerprint TEXT NOT NULL, access TEXT NOT NULL, title TEXT NOT NULL,
+    chunk_ids TEXT NOT NULL, ingested_at TEXT NOT NULL, size INTEGER NOT NULL,
+    PRIMARY KEY (source, path));
+CREATE TABLE IF NOT EXISTS sources (
+    source TEXT PRIMARY KEY, root TEXT NOT NULL, access TEXT NOT NULL,
+    description TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS upload_owners (
+    source TEXT PRIMARY KEY, owner TEXT NOT NULL, created TEXT NOT NULL);
+INSERT OR IGNORE INTO meta VALUES ('generation', 0);
+"""
+
+MIGRATIONS = Migrations("knowledge-manifest")
+"""The manifest's schema changes (:mod:`lamworks.migrations`)."""
+
+
+@MIGRATIONS
+def m001_manifest(schema: Schema) -> None:
+    """Files, sources, the generation counter and upload owners, as of the release before
+    migrations."""
+    schema.script(_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -49,22 +80,7 @@ class Manifest:
                                      check_same_thread=False)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS files (
-                source TEXT NOT NULL, path TEXT NOT NULL, sha256 TEXT NOT NULL,
-                fingerprint TEXT NOT NULL, access TEXT NOT NULL, title TEXT NOT NULL,
-                chunk_ids TEXT NOT NULL, ingested_at TEXT NOT NULL, size INTEGER NOT NULL,
-                PRIMARY KEY (source, path));
-            CREATE TABLE IF NOT EXISTS sources (
-                source TEXT PRIMARY KEY, root TEXT NOT NULL, access TEXT NOT NULL,
-                description TEXT NOT NULL);
-            CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS upload_owners (
-                source TEXT PRIMARY KEY, owner TEXT NOT NULL, created TEXT NOT NULL);
-            INSERT OR IGNORE INTO meta VALUES ('generation', 0);
-            """
-        )
+        MIGRATIONS.apply(self._conn)
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -23,6 +23,7 @@ For a benchmark or a replica experiment outside pytest::
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import socket
@@ -122,8 +123,13 @@ def start_postgres(parent: Path | None = None, *, timeout: float = 30.0
     except BaseException:
         stop()
         raise
+    atexit.register(stop)  # a benchmark that forgets stop() leaves no server behind
     url = f"postgresql://{USER}@127.0.0.1:{port}/postgres"
-    _wait_until_ready(url, timeout)
+    try:
+        _wait_until_ready(url, timeout)
+    except BaseException:
+        stop()
+        raise
     return url, stop
 
 

@@ -26,6 +26,10 @@ a second connection would only wait on the file instead of on the lock. Processe
 SQLite's file lock (busy timeout); a file that stays busy, or any other SQLite failure, is
 raised as :class:`~.errors.ServerError` (the transaction rolled back, nothing written), never
 as a raw ``sqlite3`` error.
+
+The schema is :data:`MIGRATIONS` (``lamworks.migrations``, applied when the store opens);
+migration 1 is the schema of the release before migrations, so a file that release wrote is
+adopted as it is.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from lamworks.crashpoints import crash_point
+from lamworks.migrations import Migrations, Schema
 
 from .errors import (
     FHIRStoreError,
@@ -55,7 +60,7 @@ from .search import SearchParams, matches
 from .store import BundleEntry
 from .validation import FHIRVersion, validate_resource
 
-__all__ = ["LocalFHIRStore"]
+__all__ = ["MIGRATIONS", "LocalFHIRStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS resources (
@@ -69,6 +74,16 @@ CREATE TABLE IF NOT EXISTS patient_terms (
 CREATE INDEX IF NOT EXISTS patient_terms_by_term ON patient_terms (kind, term);
 CREATE INDEX IF NOT EXISTS patient_terms_by_id ON patient_terms (id);
 """
+MIGRATIONS = Migrations("fhir")
+"""The embedded FHIR store's schema changes (``lamworks.migrations``)."""
+
+
+@MIGRATIONS
+def m001_fhir(schema: Schema) -> None:
+    """Resources, their history and the patient index, as of the release before migrations."""
+    schema.script(_SCHEMA)
+
+
 _TERMS_VERSION = "2"
 """What ``patient_terms`` holds (2: name keys, name words, birth dates, identifiers, phones)."""
 
@@ -90,7 +105,7 @@ class LocalFHIRStore:
             if str(self._conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
                 self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.executescript(_SCHEMA)
+            MIGRATIONS.apply(self._conn)
         self._fill_patient_terms()
 
     def close(self) -> None:

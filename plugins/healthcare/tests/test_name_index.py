@@ -155,7 +155,8 @@ def test_a_store_written_before_the_index_gets_it_on_first_open(tmp_path: Any) -
     store.update(_patient("p1", "Wren", "Kettleby"))
     store.close()
     conn = sqlite3.connect(tmp_path / "old.sqlite")
-    conn.execute("DROP TABLE patient_terms")  # as written by the release before the index
+    conn.execute("DROP TABLE patient_terms")  # as written by the release before the index,
+    conn.execute("DROP TABLE _migrations")    # which was also before migrations
     conn.commit()
     conn.close()
     reopened = LocalFHIRStore(tmp_path / "old.sqlite")
