@@ -95,6 +95,13 @@ class Row:
     def __len__(self) -> int:
         return len(self._values)
 
+    def __eq__(self, other: object) -> bool:
+        return (isinstance(other, Row) and self._values == other._values
+                and list(self._index) == list(other._index))
+
+    def __hash__(self) -> int:
+        return hash((tuple(self._index), self._values))
+
     def __repr__(self) -> str:
         return f"Row({dict(zip(self._index, self._values, strict=True))!r})"
 
