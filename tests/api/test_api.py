@@ -3,15 +3,19 @@ httpx, on the example institution with the demo clinic (default planner, real mo
 SQLite files). A few checks that need another configuration (demo mode off loopback, a plugin
 that fails to load) use FastAPI's TestClient on their own runtime.
 
-OpenID Connect access tokens are checked against a real HTTP endpoint on loopback serving a
-discovery document and a JWKS whose RSA key the test generates and signs tokens with (the
-repository's oidc-provider issues opaque access tokens to its authorization-code client; JWT
-access tokens from it would need resource indicators configured there).
+OpenID Connect access tokens: real ones from the repository's provider (``tests/oidc``, the
+certified npm ``oidc-provider``, started with ``OIDC_API_RESOURCE`` so that its service clients get
+JWT access tokens for the API through the client_credentials grant), and tokens the test signs
+itself with an RSA key it publishes through a real HTTP JWKS endpoint on loopback, for what a
+provider will not issue on demand (expired, another audience or issuer, another key, HMAC).
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -30,6 +34,7 @@ from typer.testing import CliRunner
 
 from lamworks import Runtime
 from lamworks.api import create_app
+from lamworks.api_auth import AccessTokenVerifier
 from lamworks.cli import app as cli_app
 from lamworks.config import AuthConfig, OIDCConfig
 
@@ -38,6 +43,7 @@ pytestmark = pytest.mark.slow
 BOOK = "book Ana Ruiz in for thursday afternoon with dr lee"
 BOOK_OTHER = "book Omar Haddad in for friday morning with dr lee"
 AUDIENCE = "https://api.riverside.example"
+PROVIDER_DIR = Path(__file__).parents[1] / "oidc"
 
 
 # -- a real JWKS endpoint on loopback -------------------------------------------------------------
@@ -291,12 +297,15 @@ def test_demo_header_works_on_loopback(api: Api) -> None:
     assert response.json() == api.call("GET", "/v1/tools", "patient").json()
 
 
-def test_demo_header_is_refused_when_not_bound_to_loopback(demo_clinic: Runtime) -> None:
-    with TestClient(create_app(demo_clinic, host="0.0.0.0")) as client:
+def test_demo_header_is_refused_when_not_bound_to_loopback(api: Api) -> None:
+    with TestClient(create_app(api.rt, host="0.0.0.0")) as client:
         response = client.get("/v1/tools", headers={"X-Lamworks-User": "admin"})
         assert response.status_code == 401
         assert "loopback" in response.json()["detail"]
-    [row] = _audit(demo_clinic, "sign_in.refused", actor="admin")
+        token = client.get("/v1/tools", headers={"Authorization": f"Bearer "
+                                                                   f"{api.tokens['patient']}"})
+        assert token.status_code == 200  # tokens are accepted on any address
+    [row] = _audit(api.rt, "sign_in.refused", actor="admin")
     assert row.detail["via"] == "demo"
 
 
@@ -407,3 +416,77 @@ def test_an_oidc_person_without_a_mapped_role_is_403(api: Api) -> None:
     assert response.status_code == 403
     assert "no role in lamworks" in response.json()["detail"]
     assert _audit(api.rt, "sign_in.refused", actor="victor")
+
+
+# -- access tokens from the real provider ---------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def real_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """tests/oidc/provider.mjs on a free loopback port, protecting the API (its service clients
+    get JWT access tokens whose audience is :data:`AUDIENCE`); yields its issuer."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("Node.js is missing: these tests run a real OpenID Connect provider")
+    if not (PROVIDER_DIR / "node_modules" / "oidc-provider").is_dir():
+        pytest.fail("tests/oidc/node_modules is missing: run `make test` (it runs `npm ci "
+                    "--prefix tests/oidc` first)")
+    log_path = tmp_path_factory.mktemp("oidc-api") / "provider.log"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler)
+    port = server.server_address[1]
+    server.server_close()  # a free port for the provider
+    issuer = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen([node, "provider.mjs", str(port)], cwd=PROVIDER_DIR,
+                                   env={**os.environ, "OIDC_API_RESOURCE": AUDIENCE},
+                                   stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{issuer}/.well-known/openid-configuration").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        yield issuer
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _client_credentials(issuer: str, client: str, secret: str) -> str:
+    """An access token for the API from the provider's token endpoint."""
+    response = httpx.post(f"{issuer}/token", auth=(client, secret),
+                          data={"grant_type": "client_credentials", "scope": "api"})
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    assert token.count(".") == 2  # a JWT, not an opaque token
+    return token
+
+
+def test_real_provider_access_tokens_through_the_api(api: Api, real_provider: str) -> None:
+    verifier = AccessTokenVerifier(OIDCConfig(
+        server_metadata_url=f"{real_provider}/.well-known/openid-configuration",
+        client_id="lamworks", api_audience=AUDIENCE))
+    with TestClient(create_app(api.rt, verifier=verifier)) as client:
+        token = _client_credentials(real_provider, "ehr-bridge", "ehr-bridge-test-secret")
+        tools = client.get("/v1/tools", headers={"Authorization": f"Bearer {token}"})
+        assert tools.status_code == 200, tools.text
+        assert "healthcare.book_appointment" in {t["name"] for t in tools.json()["tools"]}
+        identity = api.rt.accounts.identity("ehr-bridge")
+        assert (identity.role, identity.source) == ("frontdesk", "oidc")
+        turn = client.post("/v1/sessions/ehr-1/turns", json={"text": BOOK_OTHER},
+                           headers={"Authorization": f"Bearer {token}"})
+        assert turn.status_code == 200 and turn.json()["user"] == "ehr-bridge"
+
+        kiosk = _client_credentials(real_provider, "kiosk", "kiosk-test-secret")
+        refused = client.get("/v1/tools", headers={"Authorization": f"Bearer {kiosk}"})
+        assert refused.status_code == 403
+        assert "'volunteer'" in refused.json()["detail"]
+
+        tampered = token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
+        bad = client.get("/v1/tools", headers={"Authorization": f"Bearer {tampered}"})
+        assert bad.status_code == 401
+    assert _audit(api.rt, "sign_in", actor="ehr-bridge")
+    assert _audit(api.rt, "sign_in.refused", actor="kiosk")

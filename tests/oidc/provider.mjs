@@ -12,12 +12,15 @@
 //   OIDC_CLIENT_ID, OIDC_CLIENT_SECRET     the one client (default lamworks / lamworks-test-secret)
 //   OIDC_REDIRECT_URIS                     comma-separated; also the post-logout redirect URIs
 //   OIDC_ID_TOKEN_TTL                      seconds an ID or access token lives (default 600)
+//   OIDC_API_RESOURCE                      when set: an API (resource server) with this identifier;
+//                                          the service clients below get JWT access tokens for it
+//                                          with the client_credentials grant (aud = the identifier)
 //
 // It prints `oidc-provider listening on <issuer>` once discovery can be fetched.
 
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 
 const port = Number(process.argv[2] ?? process.env.OIDC_PORT);
 if (!Number.isInteger(port) || port <= 0) {
@@ -107,6 +110,39 @@ const configuration = {
     return grant;
   },
 };
+
+// An API protected by this provider (the lamworks HTTP API), and service clients (an EHR's
+// integration, a machine without a person) that call it with client_credentials. Their access
+// tokens are JWTs signed with the provider's key, whose audience is the API, carrying the
+// service's username and roles as an institution's provider assigns application roles to a
+// service principal. Only when OIDC_API_RESOURCE is set: the browser tests' provider is unchanged.
+const apiResource = process.env.OIDC_API_RESOURCE;
+const SERVICES = {
+  'ehr-bridge': { secret: 'ehr-bridge-test-secret', claims: { preferred_username: 'ehr-bridge', name: 'EHR bridge', roles: ['front-desk'] } },
+  'kiosk': { secret: 'kiosk-test-secret', claims: { preferred_username: 'kiosk', name: 'Lobby kiosk', roles: ['volunteer'] } },
+};
+if (apiResource) {
+  for (const [id, service] of Object.entries(SERVICES)) {
+    configuration.clients.push({
+      client_id: id, client_secret: service.secret, grant_types: ['client_credentials'],
+      response_types: [], redirect_uris: [], token_endpoint_auth_method: 'client_secret_basic',
+      scope: 'api',
+    });
+  }
+  configuration.scopes = ['openid', 'offline_access', 'api'];
+  configuration.features.clientCredentials = { enabled: true };
+  configuration.features.resourceIndicators = {
+    enabled: true,
+    defaultResource: async () => apiResource,
+    useGrantedResource: async () => true,
+    getResourceServerInfo: async (_ctx, resourceIndicator) => {
+      if (resourceIndicator !== apiResource) throw new errors.InvalidTarget();
+      return { scope: 'api', audience: apiResource, accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } };
+    },
+  };
+  configuration.extraTokenClaims = async (_ctx, token) => (
+    token.kind === 'ClientCredentials' ? SERVICES[token.clientId]?.claims : undefined);
+}
 
 const provider = new Provider(issuer, configuration);
 provider.on('server_error', (_ctx, error) => console.error('server_error', error));
