@@ -197,12 +197,17 @@ class Change(BaseModel):
             url = f"Note/{note_id}"
             return Change(action=f"Replace the text of {url}.", summary="The note is updated.",
                           writes=[Write(method="PUT", url=url, resource={"text": text},
-                                        if_match=VERSIONS[url], before=NOTES[url])])
+                                        if_match=VERSIONS[url], before=NOTES[url])],
+                          # For people: what the card says, and its buttons' words.
+                          headline=f"Replace the text of **note {note_id}**",
+                          effects=(f"The note will read “{text}”.",),
+                          confirm_label="Replace it", decline_label="Keep it")
 
         # What the runtime does: plan, show the preview, bind the token to the digest ...
         change = edit_note.plan(ctx, {"note_id": "n1", "text": "buy oat milk"})
         preview = change.preview()
         assert 'PUT Note/n1 (update) [If-Match W/"1"]: text: buy milk -> buy oat milk' in preview
+        assert change.headline == "Replace the text of **note n1**"  # what a person reads
         stored = Change.model_validate_json(change.model_dump_json())  # the session store
         assert stored.digest() == change.digest()
         # ... and, once the person confirms, apply exactly that change.
@@ -226,6 +231,18 @@ class Change(BaseModel):
     """The result's structured data once applied (the ids the change mints, among others)."""
     refs: tuple[Ref, ...] = ()
     """The records the change creates or updates (the planner resolves "that appointment")."""
+    headline: str = ""
+    """For people, optional: the change in plain words — who, what, when — with the facts to
+    check in ``**bold**`` (Markdown), e.g. ``"Replace the text of **note n1**"``. A front end
+    shows it instead of :attr:`action` and folds the writes away; empty: :attr:`action` is
+    shown. Part of the digest, like everything here: the words confirmed are the words shown."""
+    effects: tuple[str, ...] = ()
+    """For people, optional: what changes, one plain sentence each."""
+    confirm_label: str = ""
+    """The words on the button that applies the change ("Replace it"); empty: the front end
+    derives them from the tool's verb."""
+    decline_label: str = ""
+    """The words on the button that drops it ("Keep it"); empty: derived likewise."""
 
     def digest(self) -> str:
         """SHA-256 of the change's canonical JSON: what a confirmation is bound to."""

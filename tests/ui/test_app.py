@@ -51,12 +51,14 @@ def test_chat_shows_a_card_and_confirms(app_config: Path) -> None:
     at.chat_input[0].set_value("add a note text=from the browser").run()
     assert not at.exception
     text = " ".join(md.value for md in at.markdown)
-    assert "sample.add_note" in text and "awaiting your confirmation" in text
-    confirm = next(b for b in at.button if b.label == "Confirm")
+    assert "**Waiting for you**" in text
+    assert "sample.add_note" in " ".join(c.value for c in at.code)  # technical details
+    confirm = next(b for b in at.button if b.label == "Add it")  # the tool's verb
     confirm.click().run()
     assert not at.exception
     text = " ".join(md.value for md in at.markdown)
-    assert "✅ done" in text
+    assert "**Done**" in text
+    assert "Add it" not in [b.label for b in at.button]
 
 
 def test_the_chosen_user_role_applies(app_config: Path) -> None:
@@ -65,7 +67,7 @@ def test_the_chosen_user_role_applies(app_config: Path) -> None:
     at.run()
     at.chat_input[0].set_value("add a note text=hi").run()
     text = " ".join(md.value for md in at.markdown)
-    assert "⛔ denied" in text
+    assert "**Not done**" in text
     assert "user/Note.c" in " ".join(m.value for m in at.chat_message[-1].markdown)
 
 

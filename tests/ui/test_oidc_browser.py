@@ -271,9 +271,9 @@ def test_a_patient_signs_in_and_books_for_herself(page: Any, app: App) -> None:
     box = page.get_by_placeholder("Ask lamworks to do something")
     box.fill("book me with dr lee next tuesday afternoon")
     box.press("Enter")
-    page.get_by_text("awaiting your confirmation").last.wait_for()
-    page.get_by_text("for Patient/pat-0001").last.wait_for()  # her record, from the claim
-    page.get_by_role("button", name="Confirm").last.click()
+    page.get_by_role("button", name="Book it").last.wait_for()
+    page.get_by_text("Book you with Dr. Lena Lee").last.wait_for()  # her record, from the claim
+    page.get_by_role("button", name="Book it").last.click()
     page.get_by_text("Booked you with Dr. Lena Lee").last.wait_for()
     assert page.get_by_text("Which patient is this for?").count() == 0
     _shot(page, "oidc-patient")

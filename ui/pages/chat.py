@@ -1,20 +1,25 @@
-"""Chat: each planned step is a card — tool, arguments (with the words they came from),
-policy decisions, status — and risky steps wait for Confirm or Cancel."""
+"""Chat: each planned step is a card in plain language — what it will do or did, for whom and
+when, what changes, why it waits — with buttons named by what they do; the exact change folds
+away under "Technical details" for roles that may see it (:mod:`lamworks.ui.cards`). Results
+are components (:mod:`lamworks.ui.components`): choices to click, tables, a quiz to answer.
+
+A message is echoed at once and a status shows the stages while the runtime works. A card's
+buttons go away once used — by a button or by a typed "yes"/"no": an earlier card shows what
+became of its step."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 
 import streamlit as st
 
 from lamworks import LamworksError, Step, Turn
+from lamworks.ui.cards import STATUS, card_text, latest_steps, may_see_technical_details
+from lamworks.ui.components import render_result
 from lamworks.ui.state import current_user, guarded, runtime, session_id
 
-_STATUS = {"executed": "✅ done", "denied": "⛔ denied", "failed": "⚠️ failed",
-           "awaiting_confirmation": "⏳ awaiting your confirmation", "cancelled": "✖ cancelled",
-           "skipped": "⏭ skipped", "planned": "planned",
-           "conflict": "↻ not done: the records changed"}
+PROMPT_KEY = "chat-next-prompt"
+"""Session-state key of a message a component sends as the next turn (a clicked choice)."""
 
 
 def highlighted(utterance: str, step: Step) -> str:
@@ -38,42 +43,68 @@ def _escape(text: str) -> str:
     return text
 
 
+def send(text: str) -> None:
+    """Send ``text`` as the person's next message (a component's click)."""
+    st.session_state[PROMPT_KEY] = text
+
+
 def step_card(step: Step, utterance: str, key: str, live: bool,
-              settle: Callable[[Callable[[], Turn]], None]) -> None:
+              settle: Callable[[Callable[[], Turn]], None], *, outcome: bool = True) -> None:
+    """One step as a card; its buttons only while ``live`` and waiting for the person. With
+    ``outcome`` False the card shows only its status: what became of it is said by the later
+    reply that settled it (a button, a typed "yes"), so the words appear once."""
     rt = runtime()
-    tool = rt.tools.get(step.tool)
+    card = card_text(rt, current_user(), step)
     with st.container(border=True):
-        title = tool.description if tool else step.tool
-        st.markdown(f"**{title}** · `{step.tool}` — {_STATUS.get(step.status, step.status)}")
-        if step.spans and not utterance.startswith("["):
-            st.markdown(highlighted(utterance, step))
+        st.markdown(f"{card.icon} **{card.status}**")
+        st.markdown(card.headline)
+        for effect in card.effects:
+            st.markdown(f"- {_escape(effect)}")
         for name, ref in step.referents.items():
             # Who "her" or "him" is: the record the argument refers to, by name.
-            st.markdown(f"**{_escape(name)}** refers to **{_escape(ref.display or str(ref))}** "
-                        f":gray[({_escape(str(ref))}, from the conversation)]")
-        if step.arguments:
-            st.code(json.dumps(step.arguments, indent=2, ensure_ascii=False, default=str),
-                    language="json")
-        if step.change is not None:
-            # Rendered from the stored change: what is shown here is what Confirm applies.
-            st.markdown(f"**What will be written:** {_escape(step.change.action)}")
-            with st.expander("The exact change"):
-                st.code(step.change.preview(), language="text")
-        for decision in step.decisions:
-            if decision.kind != "allow" or decision.reason:
-                st.caption(f"policy `{decision.policy}` → **{decision.kind}** {decision.reason}")
-        if step.result is not None and step.result.data is not None:
-            with st.expander("Result"):
-                st.json(step.result.data)
-        if step.error:
-            st.error(step.error)
+            st.markdown(f"“{_escape(name.replace('_', ' '))}” refers to "
+                        f"**{_escape(ref.display or str(ref))}** (from the conversation)")
+        for reason in card.reasons:  # a refusal's reason is the answer; a wait's, a note
+            (st.markdown if step.status == "denied" else st.caption)(_escape(reason))
         if live and step.status == "awaiting_confirmation":
             left, right = st.columns(2)
-            if left.button("Confirm", key=f"ok-{key}", type="primary", width="stretch"):
+            if left.button(card.confirm_label, key=f"ok-{key}", type="primary",
+                           width="stretch"):
                 settle(lambda: rt.confirm(session_id(), step.id, arguments=step.arguments,
                                           change_digest=step.change_digest))
-            if right.button("Cancel", key=f"no-{key}", width="stretch"):
+            if right.button(card.decline_label, key=f"no-{key}", width="stretch"):
                 settle(lambda: rt.cancel(session_id(), step.id))
+        if not outcome:
+            pass
+        elif step.status == "executed" and step.result is not None:
+            render_result(rt, step, key, send, live=live)
+        elif card.outcome:
+            (st.error if step.status in ("failed", "conflict") else st.markdown)(
+                _escape(card.outcome))
+        if card.technical is not None:
+            with st.expander("Technical details"):
+                if step.spans and not utterance.startswith("["):
+                    st.markdown(highlighted(utterance, step))
+                st.code(card.technical, language="text", wrap_lines=True)
+
+
+def run_turn(prompt: str, act: Callable[[], Turn]) -> Turn:
+    """Echo ``prompt`` at once and show the stages while ``act`` runs; the turn it returns."""
+    with st.chat_message("user"):
+        st.write(prompt)
+    with st.chat_message("assistant"), st.status("Planning…", expanded=True) as status:
+        st.write("Planning…")
+        turn = act()
+        steps = turn.steps
+        if steps:
+            st.write("Checking policies…")
+            decisions = sum(len(s.decisions) for s in steps)
+            st.write(f"Checked {decisions} policy decision(s) for {len(steps)} step(s).")
+        waiting = any(s.status == "awaiting_confirmation" for s in steps)
+        label = ("Waiting for you" if waiting else
+                 "Waiting for your answer" if turn.follow_up is not None else "Done")
+        status.update(label=label, state="complete", expanded=False)
+    return turn
 
 
 def render() -> None:
@@ -81,6 +112,7 @@ def render() -> None:
     user = current_user()
     sid = session_id()
     turns: list[Turn] = st.session_state.setdefault(f"turns-{sid}", [])
+    technical = may_see_technical_details(rt, user)
 
     def settle(action: Callable[[], Turn]) -> None:
         try:
@@ -93,17 +125,29 @@ def render() -> None:
     if "flash" in st.session_state:
         st.warning(st.session_state.pop("flash"))
 
+    latest = latest_steps(turns)
+    drawn: set[str] = set()
     for index, turn in enumerate(turns):
         if not turn.utterance.startswith("["):
             with st.chat_message("user"):
                 st.write(turn.utterance)
         with st.chat_message("assistant"):
+            cards = 0
             for step in turn.steps:
-                step_card(step, turn.utterance, f"{index}-{step.id}",
-                          live=index == len(turns) - 1, settle=settle)
-            st.write(turn.answer)
+                if step.id in drawn:
+                    continue  # its card is above, showing what became of it
+                drawn.add(step.id)
+                last, current = latest[step.id]
+                step_card(current, turn.utterance, f"{index}-{step.id}",
+                          live=last == len(turns) - 1, settle=settle, outcome=last == index)
+                cards += 1
+            if turn.follow_up is not None:
+                st.markdown(_escape(turn.follow_up.question))
+            elif not cards:
+                # No card of its own: a reply, or what became of a card drawn above.
+                st.markdown(_escape(turn.answer))
             why = turn.plan.why if turn.plan else None
-            if why and (why.candidates or why.notes):
+            if technical and why and (why.candidates or why.notes):
                 with st.expander("Why this tool?"):
                     for candidate in why.candidates:
                         st.write(f"`{candidate.tool}` — score {candidate.score:.3f}")
@@ -115,19 +159,24 @@ def render() -> None:
                 with st.expander(f"Source: {label}"):
                     st.write(citation.snippet)
 
+    example: str | None = None
     if not turns:
         examples = [t.examples[0] for t in rt.tools.values() if t.examples][:6]
         if examples:
             st.caption("Try one of these:")
             columns = st.columns(2)
-            for i, example in enumerate(examples):
-                if columns[i % 2].button(example, key=f"example-{i}", width="stretch"):
-                    turns.append(rt.handle(sid, user, example))
-                    st.rerun()
+            for i, text in enumerate(examples):
+                if columns[i % 2].button(text, key=f"example-{i}", width="stretch"):
+                    example = text
 
-    if prompt := st.chat_input("Ask lamworks to do something"):
-        turns.append(rt.handle(sid, user, prompt))
+    typed = st.chat_input("Ask lamworks to do something")
+    prompt = typed or example or st.session_state.pop(PROMPT_KEY, None)
+    if prompt:
+        turns.append(run_turn(prompt, lambda: rt.handle(sid, user, prompt)))
         st.rerun()
 
+
+# The status labels the cards use, for tests and for other pages that draw a step.
+__all__ = ["STATUS", "highlighted", "render", "run_turn", "send", "step_card"]
 
 guarded(render)

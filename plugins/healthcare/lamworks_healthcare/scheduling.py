@@ -15,7 +15,8 @@ from .directory import PractitionerInfo
 from .store import FHIRStore
 from .valuesets import SERVICE_TYPE_SYSTEM, SNOMED, SPECIALTIES
 
-__all__ = ["PART_OF_DAY_HOURS", "PartOfDay", "free_slots", "local_start", "slot_label"]
+__all__ = ["PART_OF_DAY_HOURS", "PartOfDay", "free_slots", "local_start", "plain_span",
+           "slot_label"]
 
 PartOfDay = Literal["morning", "afternoon", "evening"]
 PART_OF_DAY_HOURS: dict[str, tuple[int, int]] = {
@@ -29,6 +30,22 @@ def local_start(slot: dict[str, Any], zone: ZoneInfo) -> dt.datetime:
 def slot_label(slot: dict[str, Any], zone: ZoneInfo) -> str:
     start = local_start(slot, zone)
     return f"{start:%a %d %b %Y %H:%M}"
+
+
+def plain_span(resource: dict[str, Any], zone: ZoneInfo,
+               today: dt.date | None = None) -> str:
+    """A slot's or an appointment's time as people say it, in the clinic's zone: ``Thu 3 Dec,
+    9:30–9:50`` (the year only when it is not ``today``'s; no end when there is none)."""
+    start = local_start(resource, zone)
+    day = f"{start:%a} {start.day} {start:%b}"
+    if today is not None and start.year != today.year:
+        day += f" {start.year}"
+    text = f"{day}, {start.hour}:{start:%M}"
+    if resource.get("end"):
+        end = dt.datetime.fromisoformat(str(resource["end"]).replace("Z", "+00:00"))
+        end = end.astimezone(zone)
+        text += f"–{end.hour}:{end:%M}"
+    return text
 
 
 def schedules_for(store: FHIRStore, *, practitioner: PractitionerInfo | None = None,

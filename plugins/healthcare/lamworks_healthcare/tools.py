@@ -43,7 +43,14 @@ from .directory import (
     resolve_practitioner,
 )
 from .errors import ResourceNotFound
-from .scheduling import PartOfDay, free_slots, local_start, schedules_for, slot_label
+from .scheduling import (
+    PartOfDay,
+    free_slots,
+    local_start,
+    plain_span,
+    schedules_for,
+    slot_label,
+)
 from .shapes import cancellation, communication_payload
 from .shapes import reason as reason_shape
 from .store import FHIRStore, version_of
@@ -95,6 +102,36 @@ def _patient_ref(patient: dict[str, Any]) -> Ref:
 
 def _who(ctx: ActionContext, patient: dict[str, Any]) -> str:
     return "you" if is_self_service(ctx) else patient_display(patient)
+
+
+def _person(ctx: ActionContext, patient: dict[str, Any] | None) -> str:
+    """The patient as a confirmation card names them (Markdown): ``**Ana Ruiz** (born
+    1990-03-02)`` so the front desk can tell two people of one name apart; "you" for a
+    patient acting for themselves."""
+    if patient is None:
+        return "the patient"
+    if is_self_service(ctx):
+        return "**you**"
+    born = f" (born {patient['birthDate']})" if patient.get("birthDate") else ""
+    return f"**{patient_display(patient)}**{born}"
+
+
+def _their_appointment(ctx: ActionContext, patient: dict[str, Any] | None) -> str:
+    """"your appointment", or "the appointment of **Ana Ruiz** (born 1990-03-02)"."""
+    if patient is not None and is_self_service(ctx):
+        return "your appointment"
+    return f"the appointment of {_person(ctx, patient)}"
+
+
+def _patient_of(store: FHIRStore, appointment: dict[str, Any]) -> dict[str, Any] | None:
+    """The patient an appointment is for, read from the store (``None`` if none is named)."""
+    reference = next((r for r in _actors(appointment) if r.startswith("Patient/")), "")
+    if not reference:
+        return None
+    try:
+        return store.read("Patient", reference.split("/", 1)[1])
+    except ResourceNotFound:
+        return None
 
 
 def _check_not_past(tool_name: str, ctx: ActionContext, day: dt.date, at: dt.time | None,
@@ -332,8 +369,13 @@ def register_patient(ctx: ActionContext, first_name: str, last_name: str, birth_
     if telecom:
         patient["telecom"] = telecom
     display = f"{first_name} {last_name}"
+    contact = [t["value"] for t in telecom]
     return Change(
         action=f"Register a new patient with MRN {mrn} as Patient/{patient_id}.",
+        headline=f"Register **{display}** (born {birth_date.isoformat()}) as a new patient",
+        effects=(f"A new patient record is created with medical record number {mrn}.",
+                 *([f"Contact: {', '.join(contact)}."] if contact else [])),
+        confirm_label="Register", decline_label="Don't register",
         writes=[Write(method="PUT", url=f"Patient/{patient_id}",
                       resource=stamped(patient, ctx.idempotency_key),
                       if_none_exist=f"identifier={MRN_SYSTEM}|{mrn}")],
@@ -387,8 +429,13 @@ def update_patient_contact(ctx: ActionContext, patient_name: OptionalPatientName
     updated["telecom"] = _telecom(name, phone, email) + telecom
     if address:
         updated["address"] = [{"use": "home", "text": address.strip()}]
+    new = [f"phone {phone}" if phone else "", f"e-mail {email}" if email else "",
+           f"address {address.strip()}" if address else ""]
     return Change(
         action=f"Update the contact details of Patient/{patient['id']}.",
+        headline=f"Update the contact details of {_person(ctx, patient)}",
+        effects=tuple(f"New {item}." for item in new if item),
+        confirm_label="Update them", decline_label="Don't update",
         writes=[_update(ctx, patient, updated)],
         summary=f"Updated the contact details of {_who(ctx, patient)}.",
         refs=[_patient_ref(patient)])
@@ -453,8 +500,21 @@ def find_available_slots(ctx: ActionContext, practitioner: OptionalPractitioner 
     shown = "; ".join(f"{r['practitioner']} {slot_label(s, zone)}"
                       for r, s in zip(rows[:8], slots[:8], strict=True))
     more = f" (and {len(rows) - 8} more)" if len(rows) > 8 else ""
+    # For a front end: each slot as a choice to click, the next opening first. Clicking sends
+    # ``say`` as the person's next message; the planner books it (with the patient the
+    # conversation names, or asks who). The practitioner is left to the conversation: "with
+    # Dr. Lena Lee" after the time is read as a patient's name by today's slot filler.
+    today = _now(ctx).date()
+    options = []
+    for index, (row, slot) in enumerate(zip(rows[:50], slots[:50], strict=True)):
+        start = local_start(slot, zone)
+        label = f"{plain_span(slot, zone, today)} · {row['practitioner']}".strip(" ·")
+        options.append({"label": ("Next opening: " if index == 0 else "") + label,
+                        "say": f"book the {start.hour}:{start:%M} one on "
+                               f"{start:%a} {start.day} {start:%b}"})
     return ActionResult(summary=f"{len(rows)} free slots: {shown}{more}.",
-                        data={"count": len(rows), "slots": rows[:50]})
+                        data={"count": len(rows), "slots": rows[:50],
+                              "choices": {"title": f"{len(rows)} free slots", "options": options}})
 
 
 # ---- book_appointment --------------------------------------------------------------------------
@@ -514,8 +574,14 @@ def book_appointment(ctx: ActionContext, patient_name: PatientName,
     if reason:
         appointment.update(reason_shape(store.fhir_version, reason))
     when = slot_label(slot, zone)
+    span = plain_span(slot, zone, _now(ctx).date())
     return Change(
         action=f"Book {doctor.display} on {when} for Patient/{patient['id']}.",
+        headline=f"Book {_person(ctx, patient)} with **{doctor.display}** on **{span}**",
+        effects=(f"{doctor.display}'s slot on {span} becomes busy: nobody else can book it.",
+                 "A new appointment is recorded as booked"
+                 + (f", reason: {reason.strip()}." if reason.strip() else ".")),
+        confirm_label="Book it", decline_label="Don't book",
         writes=[_update(ctx, slot, {**slot, "status": "busy"}), _create(ctx, appointment)],
         summary=f"Booked {_who(ctx, patient)} with {doctor.display} on {when}.",
         data={"appointment_id": appointment_id, "slot_id": slot["id"],
@@ -591,8 +657,21 @@ def reschedule_appointment(ctx: ActionContext, date: dt.date,
         writes.append(_update(ctx, old_slot, {**old_slot, "status": "free"}))
     old_when = local_start(appointment, zone) if appointment.get("start") else None
     when = slot_label(new_slot, zone)
+    today = _now(ctx).date()
+    span = plain_span(new_slot, zone, today)
+    was = plain_span(appointment, zone, today) if appointment.get("start") else ""
+    if patient is None:
+        with fhir_errors(name):
+            patient = _patient_of(store, appointment)
     return Change(
         action=f"Move Appointment/{appointment['id']} to {doctor.display} on {when}.",
+        headline=(f"Move {_their_appointment(ctx, patient)}"
+                  + (f" from **{was}**" if was else "")
+                  + f" to **{span}** with **{doctor.display}**"),
+        effects=(f"{doctor.display}'s slot on {span} becomes busy.",
+                 *([f"The old slot ({was}) is free again for others."]
+                   if old_slot is not None and was else [])),
+        confirm_label="Move it", decline_label="Don't move",
         writes=writes,
         summary=("Moved the appointment" + (f" of {old_when:%a %d %b %H:%M}" if old_when
                                               else "") + f" to {doctor.display} on {when}."),
@@ -650,8 +729,18 @@ def cancel_appointment(ctx: ActionContext, patient_name: OptionalPatientName = N
     if slot is not None:
         writes.append(_update(ctx, slot, {**slot, "status": "free"}))
     when = slot_label(appointment, _zone(ctx)) if appointment.get("start") else "(no time)"
+    span = (plain_span(appointment, _zone(ctx), _now(ctx).date())
+            if appointment.get("start") else "(no time)")
+    if patient is None:
+        with fhir_errors(name):
+            patient = _patient_of(store, appointment)
     return Change(
         action=f"Cancel Appointment/{appointment['id']} ({when}) and free its slot.",
+        headline=(f"Cancel {_their_appointment(ctx, patient)} with "
+                  f"**{_appointment_doctor(appointment)}** on **{span}**"),
+        effects=(f"The appointment is marked cancelled, reason: {text}.",
+                 *(["Its slot is free again for others."] if slot is not None else [])),
+        confirm_label="Cancel the appointment", decline_label="Keep it",
         writes=writes,
         summary=f"Cancelled the appointment with {_appointment_doctor(appointment)} on {when}; "
                 "the slot is free again.",

@@ -1,0 +1,166 @@
+"""Chat cards in plain language and results as components, without a browser: the card text
+from the real runtime on the demo configuration (healthcare and education plugins, real
+SQLite), and the Chat page under Streamlit's AppTest."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lamworks import Change, Runtime
+from lamworks.ui import components
+from lamworks.ui.cards import button_labels, card_text, may_see_technical_details
+
+REPO = Path(__file__).parents[2]
+CHAT = REPO / "ui" / "pages" / "chat.py"
+CONFIG = REPO / "examples" / "lamworks.toml"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
+    """The demo institution on a fresh data folder, as the web app serves it."""
+    data = tmp_path_factory.mktemp("cards-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("LAMWORKS_DATA_DIR", str(data))
+        mp.setenv("LAMWORKS_CONFIG", str(CONFIG))
+        from lamworks.ui import state
+
+        state._runtime.clear()
+        rt = state.runtime()  # the one the pages use, so AppTest shares its loaded model
+        yield rt
+        state._runtime.clear()
+
+
+def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
+    turn = demo.handle("cards-1", "frontdesk", "book Ana Ruiz with Dr. Lee on Thursday at 9:30")
+    step = turn.steps[0]
+    assert step.status == "awaiting_confirmation"
+    card = card_text(demo, "frontdesk", step)
+    assert card.headline == ("Book **Ana Ruiz** (born 1984-03-12) with **Dr. Lena Lee** on "
+                             "**Thu 3 Dec, 9:30–10:00**")
+    assert card.status == "Waiting for you"
+    assert (card.confirm_label, card.decline_label) == ("Book it", "Don't book")
+    shown = " ".join([card.headline, *card.effects, *card.reasons])
+    assert "Patient/" not in shown and "PUT" not in shown and "If-Match" not in shown
+    assert any("becomes busy" in effect for effect in card.effects)
+    assert any("wait for you" in reason for reason in card.reasons)  # the policy, in words
+    # The exact change is there for staff, folded away by the page.
+    assert card.technical is not None and "PUT Slot/slot-lee-20261203-0930" in card.technical
+
+
+def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
+    turn = demo.handle("cards-2", "patient", "book me with Dr. Lee on Friday afternoon")
+    card = card_text(demo, "patient", turn.steps[0])
+    assert card.headline.startswith("Book **you** with **Dr. Lena Lee** on **Fri 4 Dec, ")
+    assert card.technical is None
+    assert not may_see_technical_details(demo, "patient")
+    assert not may_see_technical_details(demo, "student")
+    assert may_see_technical_details(demo, "frontdesk")
+
+
+def test_cancelling_names_what_the_buttons_do(demo: Runtime) -> None:
+    demo.handle("cards-3", "frontdesk", "book Omar Haddad with Dr. Lee on Monday at 9:00")
+    demo.handle("cards-3", "frontdesk", "yes")
+    turn = demo.handle("cards-3", "frontdesk", "cancel Omar Haddad's appointment on Monday")
+    card = card_text(demo, "frontdesk", turn.steps[0])
+    assert card.headline.startswith("Cancel the appointment of **Omar Haddad** (born ")
+    assert "with **Dr. Lena Lee** on **Mon 7 Dec, 9:00–9:30**" in card.headline
+    assert (card.confirm_label, card.decline_label) == ("Cancel the appointment", "Keep it")
+
+
+def test_button_words_come_from_the_tool_verb_without_a_plugin_label() -> None:
+    assert button_labels("Add a note to the list.", None) == ("Add it", "Don't add")
+    planned = Change(action="x", confirm_label="Send the reminder")
+    assert button_labels("Send a reminder.", planned) == ("Send the reminder", "Don't send")
+    assert button_labels("", None) == ("Go ahead", "Don't")
+
+
+def test_a_slot_search_offers_choices_next_opening_first(demo: Runtime) -> None:
+    turn = demo.handle("cards-4", "frontdesk", "what times does Dr. Lee have available next week")
+    data = turn.steps[0].result.data if turn.steps[0].result else None
+    choices = components.choices_of(data)
+    assert choices[0].label.startswith("Next opening: Mon 7 Dec, ")
+    assert re.fullmatch(r"book the \d{1,2}:\d\d one on Mon 7 Dec", choices[0].say)
+
+
+def test_the_components_docstring_example_runs() -> None:
+    doc = inspect.getdoc(components) or ""
+    code = doc.split("Example (the tests run it)::", 1)[1]
+    exec(compile(inspect.cleandoc(code), "components.__doc__", "exec"), vars(components).copy())
+
+
+def test_quiz_answers_are_checked_by_words() -> None:
+    question = {"question": "What is at the base?", "answer": "Producers.", "choices": []}
+    assert components.check_answer(question, "  producers ")
+    assert not components.check_answer(question, "consumers")
+    assert not components.check_answer(question, "")
+
+
+# -- the Chat page under AppTest --------------------------------------------------------------
+
+
+def _chat(user: str) -> AppTest:
+    at = AppTest.from_file(str(CHAT), default_timeout=60)
+    at.session_state["acting_user"] = user
+    return at.run()
+
+
+def _text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown)
+
+
+def _labels(at: AppTest) -> list[str]:
+    return [b.label for b in at.button]
+
+
+def test_the_page_shows_the_card_once_and_its_buttons_go_after_use(demo: Runtime) -> None:
+    at = _chat("frontdesk")
+    at.chat_input[0].set_value("book Ana Ruiz with Dr. Lee on Friday at 9:00").run()
+    assert not at.exception
+    text = _text(at)
+    assert text.count("Book **Ana Ruiz** (born 1984-03-12) with **Dr. Lena Lee**") == 1
+    assert "Patient/pat-" not in text and "PUT " not in text
+    assert {"Book it", "Don't book"} <= set(_labels(at))
+    assert [e.label for e in at.expander].count("Technical details") == 1
+    next(b for b in at.button if b.label == "Book it").click().run()
+    assert not at.exception
+    assert "Book it" not in _labels(at) and "Don't book" not in _labels(at)
+    assert "**Done**" in _text(at) and "Booked Ana Ruiz" in _text(at)
+
+
+def test_a_typed_yes_updates_the_card_and_removes_its_buttons(demo: Runtime) -> None:
+    at = _chat("frontdesk")
+    at.chat_input[0].set_value("book Maria Lopez born 1992-11-02 with Dr. Lee on Friday at "
+                               "10:30").run()
+    assert "Book it" in _labels(at)
+    at.chat_input[0].set_value("yes").run()
+    assert not at.exception
+    assert "Book it" not in _labels(at)
+    text = _text(at)
+    assert "Waiting for you" not in text and "**Done**" in text
+
+
+def test_clicking_a_choice_sends_it_as_the_next_message(demo: Runtime) -> None:
+    at = _chat("frontdesk")
+    at.chat_input[0].set_value("book Ana Ruiz on wednesday").run()
+    at.chat_input[0].set_value("which times does dr lee have free").run()
+    first = next(b for b in at.button if b.label.startswith("Next opening: Wed 2 Dec, "))
+    assert any(b.label.startswith("More…") for b in at.button)
+    first.click().run()
+    assert not at.exception
+    assert {"Book it", "Don't book"} <= set(_labels(at))
+    assert "with **Dr. Lena Lee** on **Wed 2 Dec, " in _text(at)
+
+
+def test_a_list_of_appointments_is_a_table(demo: Runtime) -> None:
+    at = _chat("clinician")
+    at.chat_input[0].set_value("show my appointments").run()
+    assert not at.exception
+    frames: list[Any] = list(at.dataframe)
+    assert frames and {"start", "practitioner"} <= set(frames[0].value.columns)
