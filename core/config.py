@@ -347,8 +347,11 @@ class MCPServerConfig(_Section):
     examples: dict[str, list[str]] = Field(
         default_factory=dict, description="Example requests per tool, for the planner.")
     timeout_seconds: PositiveFloat = Field(
-        30.0, description="Longest wait to start and list tools, and for one call; a server "
-                          "that takes longer is switched off until restart.")
+        30.0, description="Longest wait for one call; a server that takes longer is switched "
+                          "off until restart.")
+    startup_timeout_seconds: PositiveFloat = Field(
+        30.0, description="Longest wait to start the server and list its tools; a server that "
+                          "takes longer is reported as a failed plugin.")
 
     @model_validator(mode="after")
     def _one_transport(self) -> MCPServerConfig:

@@ -442,6 +442,13 @@ def make_plugin_manager(
             version = version or str(getattr(plugin, "__version__", ""))
         pm.load_plugin(name, plugin, version=version)
 
+    if config.mcp.servers:  # remote MCP servers' tools, each server a plugin "mcp.<name>"
+        from .mcp_client import mounted_servers
+
+        for server in mounted_servers(config, pm):
+            record = pm.load_plugin(server.plugin_name, server)
+            record.version = server.server_version or record.version
+
     if allowed:
         for name in sorted(allowed - set(pm.records)):
             pm.warnings.append(f"plugin {name!r} is allowed but not installed")

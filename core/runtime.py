@@ -161,6 +161,10 @@ class Runtime:
         for store in (self.journal, self.sessions, self.confirmations, self.rate_counter,
                       self.accounts, self.audit):
             store.close()
+        if self.config.mcp.servers:  # their connections (a stdio server's process) end too
+            from .mcp_client import close_mounted
+
+            close_mounted(self.plugins)
 
     # -- what is available ---------------------------------------------------------------------
 
