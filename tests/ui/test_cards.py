@@ -38,7 +38,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 
 def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
-    turn = demo.handle("cards-1", "frontdesk", "book Ana Ruiz with Dr. Lee on Thursday at 9:30")
+    turn = demo.handle("cards-1", "frontdesk", "schedule Ana Ruiz on Thursday at 9:30 to see Dr. Lee")
     step = turn.steps[0]
     assert step.status == "awaiting_confirmation"
     card = card_text(demo, "frontdesk", step)
@@ -55,7 +55,7 @@ def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
 
 
 def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
-    turn = demo.handle("cards-2", "patient", "book me with Dr. Lee on Friday afternoon")
+    turn = demo.handle("cards-2", "patient", "please book me in on Friday afternoon with Dr. Lee")
     card = card_text(demo, "patient", turn.steps[0])
     assert card.headline.startswith("Book **you** with **Dr. Lena Lee** on **Fri 4 Dec, ")
     assert card.technical is None
@@ -65,7 +65,7 @@ def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
 
 
 def test_cancelling_names_what_the_buttons_do(demo: Runtime) -> None:
-    demo.handle("cards-3", "frontdesk", "book Omar Haddad with Dr. Lee on Monday at 9:00")
+    demo.handle("cards-3", "frontdesk", "schedule Omar Haddad on Monday at 9:00 to see Dr. Lee")
     demo.handle("cards-3", "frontdesk", "yes")
     turn = demo.handle("cards-3", "frontdesk", "cancel Omar Haddad's appointment on Monday")
     card = card_text(demo, "frontdesk", turn.steps[0])
@@ -121,7 +121,7 @@ def _labels(at: AppTest) -> list[str]:
 
 def test_the_page_shows_the_card_once_and_its_buttons_go_after_use(demo: Runtime) -> None:
     at = _chat("frontdesk")
-    at.chat_input[0].set_value("book Ana Ruiz with Dr. Lee on Friday at 9:00").run()
+    at.chat_input[0].set_value("schedule Ana Ruiz on Friday at 9:00 to see Dr. Lee").run()
     assert not at.exception
     text = _text(at)
     assert text.count("Book **Ana Ruiz** (born 1984-03-12) with **Dr. Lena Lee**") == 1
@@ -136,8 +136,8 @@ def test_the_page_shows_the_card_once_and_its_buttons_go_after_use(demo: Runtime
 
 def test_a_typed_yes_updates_the_card_and_removes_its_buttons(demo: Runtime) -> None:
     at = _chat("frontdesk")
-    at.chat_input[0].set_value("book Maria Lopez born 1992-11-02 with Dr. Lee on Friday at "
-                               "10:30").run()
+    at.chat_input[0].set_value("schedule Maria Lopez born 1992-11-02 on Friday at 10:30 "
+                               "to see Dr. Lee").run()
     assert "Book it" in _labels(at)
     at.chat_input[0].set_value("yes").run()
     assert not at.exception
