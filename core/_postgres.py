@@ -309,11 +309,11 @@ class _Connection:
         self._conn = conn
 
     def execute(self, sql: str, parameters: Iterable[Any] = (), /) -> Any:
-        return self._conn.execute(translate(sql), tuple(parameters))  # type: ignore[arg-type]
+        return self._conn.execute(translate(sql), tuple(parameters))
 
     def script(self, script: str) -> None:
         """A DDL script (several statements, no parameters)."""
-        self._conn.execute(translate_script(script))  # type: ignore[arg-type]
+        self._conn.execute(translate_script(script))
 
 
 class _Result:
@@ -401,7 +401,7 @@ class PostgresDatabase:
         """One statement in autocommit mode (its own transaction)."""
         query = translate(sql)
         with self.errors(), self._connection() as conn:
-            cursor = conn.execute(query, tuple(parameters))  # type: ignore[arg-type]
+            cursor = conn.execute(query, tuple(parameters))
             rows = cursor.fetchall() if cursor.description else []
             return _Result(rows, cursor.rowcount)
 

@@ -77,7 +77,11 @@ class Store(Protocol):
     """A database the runtime's stores write to; both backends implement it."""
 
     what: str
-    dialect: Dialect
+
+    @property
+    def dialect(self) -> Dialect:
+        """``"sqlite"`` or ``"postgresql"``."""
+        ...
 
     @property
     def label(self) -> str:
