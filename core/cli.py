@@ -33,23 +33,15 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from .audit import AuditLog
-from .audit_signing import (
-    AuditCheckpoint,
-    CheckpointSigner,
-    key_id,
-    load_public_key,
-    read_checkpoints,
-    sign_head,
-    verify_checkpoints,
-    write_key_pair,
-)
-from .config import InstitutionConfig, check_stores, load_config
 from .errors import ConfigError, LamworksError
-from .plan import Step, Turn
-from .plugins import make_plugin_manager
 
+# Everything else is imported where it is used: `lamworks --help` must not pay for pydantic
+# settings, the stores or the plugins (issue 15: under half a second).
 if TYPE_CHECKING:
+    from .audit import AuditLog
+    from .audit_signing import AuditCheckpoint
+    from .config import InstitutionConfig
+    from .plan import Step, Turn
     from .plugins import PluginManager
 
 __all__ = ["app", "current_config", "main"]
@@ -109,6 +101,8 @@ def _config_error(exc: ConfigError) -> NoReturn:
 
 
 def _load(path: Path | None, *, given_as: str = "--config") -> InstitutionConfig:
+    from .config import load_config
+
     where = _config_path(path)
     if not where.exists():
         _no_config(where, path, given_as)
@@ -144,6 +138,8 @@ def _open_store(cfg: InstitutionConfig, what: str, opener: Callable[[], T], *,
                 write: bool = True) -> T:
     """``opener()``, after checking the data folder and the store files; any problem with them
     (a folder or a non-SQLite file in a database's place, an unwritable folder) exits 2."""
+    from .config import check_stores
+
     try:
         check_stores(cfg, write=write)
         return opener()
@@ -265,6 +261,8 @@ def _plugins(cfg: InstitutionConfig) -> PluginManager:
     for pm in _mounted_plugins:
         if pm.config == cfg:
             return pm
+    from .plugins import make_plugin_manager
+
     return make_plugin_manager(cfg)
 
 
@@ -555,6 +553,8 @@ def _chat(runtime: Any, user: str, explain: bool) -> None:
 def _public_keys(cfg: InstitutionConfig, paths: list[Path]) -> tuple[list[Any], str]:
     """The keys to check checkpoints with (``--key``, else the configured signing key's public
     half), or none and a line saying why checkpoints are not checked."""
+    from .audit_signing import CheckpointSigner, load_public_key, read_checkpoints
+
     if paths:
         keys = []
         for path in paths:
@@ -580,6 +580,8 @@ def _public_keys(cfg: InstitutionConfig, paths: list[Path]) -> tuple[list[Any], 
 
 
 def _read_anchor(path: Path) -> AuditCheckpoint:
+    from .audit_signing import AuditCheckpoint
+
     try:
         return AuditCheckpoint.from_json(json.loads(path.read_text(encoding="utf-8")))
     except OSError as exc:
@@ -604,6 +606,8 @@ def audit_verify(
         "contain it (repeatable)")] = None,
 ) -> None:
     """Check the hash chain and its signed checkpoints (--key); exit 1 naming the first bad row."""
+    from .audit_signing import verify_checkpoints
+
     cfg = _load(config)
     log = _audit_log(cfg, write=False)
     public_keys, note = _open_store(cfg, "cannot read the audit log",
@@ -638,6 +642,8 @@ def audit_checkpoint(config: ConfigOption = None) -> None:
     Refuses (exit 1) when the chain or its checkpoints do not verify. ``audit verify --anchor
     FILE --key PUBLIC`` later checks that the chain still contains it.
     """
+    from .audit_signing import CheckpointSigner, read_checkpoints, sign_head, verify_checkpoints
+
     cfg = _load(config)
     try:
         signer = CheckpointSigner.from_config(cfg)
@@ -672,6 +678,8 @@ def audit_keygen(
         help="Private key file to write (mode 0600); the public key goes to PATH.pub")],
 ) -> None:
     """Write a new Ed25519 key pair for signing the audit chain's checkpoints."""
+    from .audit_signing import key_id, write_key_pair
+
     try:
         public_path, public_key = write_key_pair(out_path)
     except FileExistsError as exc:
@@ -719,6 +727,8 @@ def audit_head(config: ConfigOption = None) -> None:
 
 
 def _audit_log(cfg: InstitutionConfig, *, write: bool = True) -> AuditLog:
+    from .audit import AuditLog
+
     return _open_store(cfg, "cannot open the audit log", lambda: AuditLog(cfg.audit_location),
                        write=write)
 
@@ -873,6 +883,8 @@ def kb_drop(source: Annotated[str, typer.Argument(help="Source to remove")],
 @config_app.command("check")
 def config_check(path: Annotated[Path, typer.Argument(help="lamworks.toml to check")]) -> None:
     """Validate a configuration file, including every plugin's settings."""
+    from .config import check_stores
+
     cfg = _load(path, given_as="the path to check")
     try:
         pm = _plugins(cfg)
@@ -937,6 +949,7 @@ def serve(
     `Authorization: Bearer TOKEN` (`lamworks users token NAME`, or an OpenID Connect access
     token with [auth.oidc]); demo mode serves on loopback only. See docs/deploy.md."""
     from .accounts import is_loopback
+    from .config import check_stores
 
     cfg_path = _config_path(config).resolve()
     cfg = _load(cfg_path)
@@ -1180,6 +1193,9 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
     path = _config_path(Path(config_value) if config_value else None)
     if not path.exists():
         return argv
+    from .config import load_config
+    from .plugins import make_plugin_manager
+
     try:
         pm = make_plugin_manager(load_config(path))
     except Exception:  # the command itself reports configuration problems
