@@ -46,7 +46,8 @@ class CardText:
     """Everything one card shows, already worded."""
 
     headline: str
-    """Markdown: the plugin's plain sentence, or the tool's description."""
+    """Markdown: the plugin's plain sentence, or the tool's description (empty for a finished
+    read: its result speaks)."""
     status: str
     icon: str
     effects: list[str] = field(default_factory=list)
@@ -126,6 +127,8 @@ def card_text(rt: Runtime, user: str, step: Step) -> CardText:
     change = step.change
     if change is not None and change.headline:
         headline, effects = change.headline, list(change.effects)
+    elif step.status == "executed":
+        headline, effects = "", []  # the result says what was found; the tool's name is noise
     else:
         headline = description
         effects = _argument_lines(step.arguments) if step.status == "awaiting_confirmation" else []

@@ -38,7 +38,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
 
 def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
-    turn = demo.handle("cards-1", "frontdesk", "schedule Ana Ruiz on Thursday at 9:30 to see Dr. Lee")
+    turn = demo.handle("cards-1", "frontdesk",
+                       "schedule Ana Ruiz on Thursday at 9:30 to see Dr. Lee")
     step = turn.steps[0]
     assert step.status == "awaiting_confirmation"
     card = card_text(demo, "frontdesk", step)

@@ -15,11 +15,12 @@ import streamlit as st
 
 from lamworks import LamworksError, Step, Turn
 from lamworks.ui.cards import STATUS, card_text, latest_steps, may_see_technical_details
-from lamworks.ui.components import render_result
+from lamworks.ui.components import quiz_of, render_result
 from lamworks.ui.state import current_user, guarded, runtime, session_id
 
+# Session-state key of a message a component sends as the next turn (a clicked choice). A
+# comment, not a docstring: Streamlit's "magic" would draw a bare string on the page.
 PROMPT_KEY = "chat-next-prompt"
-"""Session-state key of a message a component sends as the next turn (a clicked choice)."""
 
 
 def highlighted(utterance: str, step: Step) -> str:
@@ -57,7 +58,8 @@ def step_card(step: Step, utterance: str, key: str, live: bool,
     card = card_text(rt, current_user(), step)
     with st.container(border=True):
         st.markdown(f"{card.icon} **{card.status}**")
-        st.markdown(card.headline)
+        if card.headline:
+            st.markdown(card.headline)
         for effect in card.effects:
             st.markdown(f"- {_escape(effect)}")
         for name, ref in step.referents.items():
@@ -153,6 +155,9 @@ def render() -> None:
                         st.write(f"`{candidate.tool}` — score {candidate.score:.3f}")
                     for note in why.notes:
                         st.caption(note)
+            if any(quiz_of(s.result.data) for s in turn.steps if s.result is not None) \
+                    and not any(k.startswith(f"quiz-checked-{index}-") for k in st.session_state):
+                continue  # a quiz's sources quote its answers: shown once it is checked
             for citation in turn.citations:
                 label = " › ".join(p for p in (citation.title or citation.source,
                                                citation.section) if p)
