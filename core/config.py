@@ -278,7 +278,8 @@ class AuthConfig(_Section):
 
     mode: Literal["demo", "accounts", "oidc"] = Field(
         "accounts", description="'demo' is refused unless the server listens on loopback only.")
-    session_minutes: PositiveInt = Field(480, description="A signed-in session expires after.")
+    session_minutes: PositiveFloat = Field(
+        480, description="A signed-in session expires after (minutes; a fraction is allowed).")
     max_failed_logins: PositiveInt = Field(5, description="Failures in a row before lock-out.")
     lockout_minutes: PositiveInt = Field(15, description="How long a locked account waits.")
     oidc: OIDCConfig | None = None

@@ -156,7 +156,7 @@ def _first(value: Any) -> str:
     return values[0] if values else ""
 
 
-def session_expired(claims: Mapping[str, Any], session_minutes: int, *,
+def session_expired(claims: Mapping[str, Any], session_minutes: float, *,
                     now: float | None = None) -> bool:
     """Whether ``session_minutes`` have passed since the ID token was issued (``iat``)."""
     issued = claims.get("iat")

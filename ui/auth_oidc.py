@@ -109,7 +109,7 @@ def _sign_in_form(provider_name: str, *, expired: bool = False) -> NoReturn:
         st.subheader("Sign in")
         if expired:
             minutes = rt.config.auth.session_minutes
-            last = f"{minutes} minute{'s' if minutes != 1 else ''}"
+            last = f"{minutes:g} minute{'s' if minutes != 1 else ''}"
             st.info(f"Your session has expired (sessions last {last}). Please sign in again.",
                     icon=":material/schedule:")
         st.write(f"lamworks uses your {provider_name} account: you sign in there, and come back "
