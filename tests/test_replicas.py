@@ -43,14 +43,15 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     d = Deployment.start(tmp_path_factory.mktemp("deployment"), database="postgresql",
                          chroma=True, fhir=True)
     try:
+        # All four replicas start together, while a document is ingested: the loads overlap.
+        starting = [d.start_replica(name, wait=False) for name in ("a", "b", "r3", "r4")]
         folder = tmp_path_factory.mktemp("documents")
         (folder / "parking.md").write_text(
             "# Parking\n\nVisitors park free of charge in the north garage on Elm Street; the "
             "garage closes at 9 pm and the attendant validates tickets at the front desk.\n")
         done = d.lamworks("kb", "ingest", str(folder), "--source", "visitor-guide")
         assert done.returncode == 0, done.stdout + done.stderr
-        a, b = d.start_replica("a", wait=False), d.start_replica("b", wait=False)
-        for replica in (a, b):
+        for replica in starting:
             d.wait_ready(replica)
         yield d
     finally:
@@ -180,11 +181,7 @@ def test_one_conversation_across_two_replicas(deployment: Deployment) -> None:
 
 
 def test_four_replicas_booking_the_same_ten_slots(deployment: Deployment) -> None:
-    replicas = list(deployment.replicas[:2])
-    more = [deployment.start_replica(f"r{i}", wait=False) for i in (3, 4)]
-    for replica in more:
-        deployment.wait_ready(replica)
-    replicas += more
+    replicas = deployment.replicas[:4]
     token = deployment.token("frontdesk")
     day, free = _a_day_with(deployment, 12)
     slots = free[1:11]  # the first may be the one the other test booked
