@@ -35,7 +35,7 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 READS = ["free slots with Dr. Lee on {day}", "what times does Dr. Okafor have on {day}"]
 WRITES = ["please get {who} in to see Dr. Lee on {day} morning"]
-DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday"]
+DAYS = ["Wednesday", "Thursday", "Friday", "Monday"]  # never today: its morning is gone
 PEOPLE = ["Ana Ruiz", "Omar Haddad"]
 
 
@@ -68,14 +68,16 @@ def _serve(data: Path) -> tuple[subprocess.Popen[bytes], str]:
 def _timed(page: Any, text: str, status: str) -> float:
     """Seconds from Enter to one more card whose bold status is ``status``."""
     found = page.locator("strong").get_by_text(status, exact=True)
+    refused = page.locator("strong").get_by_text("Not done", exact=True)
+    refusals = refused.count()
     box = page.get_by_placeholder("Ask lamworks to do something")
     box.fill(text)
     before = found.count()
     start = time.perf_counter()
     box.press("Enter")
     while found.count() <= before:
-        if time.perf_counter() - start > 120:
-            raise SystemExit(f"no card after {text!r}")
+        if time.perf_counter() - start > 120 or refused.count() > refusals:
+            raise SystemExit(f"no {status!r} card after {text!r}")
         page.wait_for_timeout(10)
     return time.perf_counter() - start
 

@@ -134,10 +134,17 @@ def render() -> None:
             with st.chat_message("user"):
                 st.write(turn.utterance)
         with st.chat_message("assistant"):
-            cards = 0
+            cards, said = 0, 0
             for step in turn.steps:
                 if step.id in drawn:
-                    continue  # its card is above, showing what became of it
+                    # Its card is above, showing its new status; what became of it is said
+                    # here, in the reply that settled it (once).
+                    outcome = card_text(rt, user, step).outcome if latest[step.id][0] == index \
+                        else ""
+                    if outcome:
+                        st.markdown(_escape(outcome))
+                        said += 1
+                    continue
                 drawn.add(step.id)
                 last, current = latest[step.id]
                 step_card(current, turn.utterance, f"{index}-{step.id}",
@@ -145,9 +152,8 @@ def render() -> None:
                 cards += 1
             if turn.follow_up is not None:
                 st.markdown(_escape(turn.follow_up.question))
-            elif not cards:
-                # No card of its own: a reply, or what became of a card drawn above.
-                st.markdown(_escape(turn.answer))
+            elif not cards and not said:
+                st.markdown(_escape(turn.answer))  # a plain reply
             why = turn.plan.why if turn.plan else None
             if technical and why and (why.candidates or why.notes):
                 with st.expander("Why this tool?"):
