@@ -1,7 +1,15 @@
 """Conversation state, confirmations and rate counters, in SQLite so any process can continue.
 
 - :class:`SessionStore`: each session's :class:`~lamworks.planning.DialogState`, bound to one
-  user, saved with optimistic concurrency (a stale writer gets an error, not a silent overwrite).
+  user, saved with optimistic concurrency (a stale writer gets an error, not a silent overwrite);
+  and its *transcript*, the turns as a person saw them (:meth:`SessionStore.record_turn`,
+  :meth:`SessionStore.transcript`, :meth:`SessionStore.conversations`), so a conversation can be
+  listed and drawn again by any replica. The transcript is its own table, ``transcript``, one
+  row per turn, not part of the session row: the session row is rewritten under a version check
+  on every turn and loaded for every plan, so it stays small (its history is capped), while the
+  transcript only grows by appending, is read only to draw a conversation, and is listed per
+  user by an index. It may hold personal data: it stays in this database, is never logged, and
+  older rows are deleted when the caller gives a retention period.
 - :class:`ConfirmationStore`: single-use tokens bound to the exact tool and arguments a person
   approved, and to the digest of the exact change they were shown; using one twice, or for
   changed arguments or a changed change, is refused.
@@ -22,15 +30,18 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from ._canonical import digest
 from .database import ConstraintError, Location, open_database
 from .errors import ConfirmationError, LamworksError
 from .migrations import Migrations, Schema
+from .plan import Turn
 from .planning import DialogState
 
-__all__ = ["MIGRATIONS", "ConfirmationStore", "RateCounter", "SessionStore", "step_digest"]
+__all__ = ["MIGRATIONS", "ConfirmationStore", "Conversation", "RateCounter", "SessionStore",
+           "step_digest"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS sessions (
@@ -72,6 +83,55 @@ def m002_rate_events_by_time(schema: Schema) -> None:
     """An index on ``rate_events (ts)``: each hit deletes the events older than an hour, of
     every user, which the ``(user, ts)`` index cannot find without reading every row."""
     schema.execute("CREATE INDEX IF NOT EXISTS rate_events_ts ON rate_events (ts)")
+
+
+@MIGRATIONS
+def m003_transcript(schema: Schema) -> None:
+    """The transcript: each turn of a conversation as a person saw it (``turn``: the
+    :class:`~lamworks.Turn` as JSON, confirmation tokens removed), numbered per session, with
+    its owner and time; indexed to list a user's conversations and to delete old rows."""
+    schema.script("""
+        CREATE TABLE IF NOT EXISTS transcript (
+            session_id TEXT NOT NULL,
+            seq        INTEGER NOT NULL,
+            "user"     TEXT NOT NULL,
+            created    REAL NOT NULL,
+            utterance  TEXT NOT NULL,
+            turn       TEXT NOT NULL,
+            PRIMARY KEY (session_id, seq)
+        );
+        CREATE INDEX IF NOT EXISTS transcript_user_created ON transcript ("user", created);
+        CREATE INDEX IF NOT EXISTS transcript_created ON transcript (created);
+    """)
+
+
+@dataclass(frozen=True)
+class Conversation:
+    """One of a user's conversations, as a list of earlier chats shows it."""
+
+    id: str
+    """The session id (what :meth:`SessionStore.transcript` and the runtime take)."""
+    title: str
+    """The first request typed in it, in full ("" when it has none, e.g. only a proposed
+    tool call); a page shortens it."""
+    started: float
+    """When its first recorded turn was written (Unix seconds)."""
+    updated: float
+    """When its last recorded turn was written (Unix seconds): its last activity."""
+    turns: int
+    """How many turns it has recorded."""
+
+
+def _without_tokens(turn: Turn) -> Turn:
+    """``turn`` without confirmation tokens: a transcript is for drawing a conversation again,
+    and a token is confirmed through the session's stored step, never through a transcript."""
+    steps = [s.model_copy(update={"confirmation_token": None}) for s in turn.steps]
+    waiting = turn.awaiting_confirmation
+    return turn.model_copy(update={
+        "plan": turn.plan.model_copy(update={"steps": steps}) if turn.plan else None,
+        "awaiting_confirmation": (waiting.model_copy(update={"confirmation_token": None})
+                                  if waiting is not None else None),
+    })
 
 
 def step_digest(tool: str, arguments: dict[str, Any], change: str | None = None) -> str:
@@ -143,6 +203,63 @@ class SessionStore(_Store):
         if cursor.rowcount != 1:
             raise LamworksError(f"session {session_id!r} changed in another window; retry")
         return version + 1
+
+    # -- the transcript ------------------------------------------------------------------------
+
+    def record_turn(self, session_id: str, user: str, turn: Turn, *,
+                    keep_seconds: float | None = None, now: float | None = None) -> int:
+        """Append ``turn`` (without its confirmation tokens) to the session's transcript and
+        return its number (1 for the first). A session or transcript of another user is refused
+        (:class:`~lamworks.LamworksError`), so nobody can write into someone else's
+        conversation. ``keep_seconds``: the retention period; rows of every user older than it
+        are deleted in the same unit of work (the index on ``created`` finds them)."""
+        now = time.time() if now is None else now
+        payload = _without_tokens(turn).model_dump_json()
+        # One lock for every transcript (SQLite's file lock; PostgreSQL's advisory lock): the
+        # number is the next one even with two replicas writing to one conversation, and the
+        # deletion of old rows never waits on another unit of work's rows.
+        with self._db.transaction(lock="transcript") as conn:
+            if keep_seconds is not None:
+                conn.execute("DELETE FROM transcript WHERE created < ?", (now - keep_seconds,))
+            owners = conn.execute(
+                'SELECT "user" FROM sessions WHERE id = ? '
+                'UNION SELECT "user" FROM transcript WHERE session_id = ?',
+                (session_id, session_id)).fetchall()
+            if any(row["user"] != user for row in owners):
+                raise LamworksError(f"session {session_id!r} belongs to another user")
+            seq = int(conn.execute(
+                "SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM transcript WHERE session_id = ?",
+                (session_id,)).fetchone()["n"])
+            conn.execute(
+                'INSERT INTO transcript (session_id, seq, "user", created, utterance, turn) '
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (session_id, seq, user, now, turn.utterance, payload))
+        return seq
+
+    def transcript(self, session_id: str, user: str, *, since: float = 0.0) -> list[Turn]:
+        """The session's recorded turns, oldest first, if they are ``user``'s (another user's
+        conversation reads as empty, like an unknown one); only rows written at ``since`` or
+        later (a retention period's start)."""
+        rows = self._db.fetchall(
+            'SELECT turn FROM transcript WHERE session_id = ? AND "user" = ? AND created >= ? '
+            "ORDER BY seq", (session_id, user, since))
+        return [Turn.model_validate_json(row["turn"]) for row in rows]
+
+    def conversations(self, user: str, *, since: float = 0.0,
+                      limit: int = 50) -> list[Conversation]:
+        """``user``'s conversations with a turn written at ``since`` or later, the most
+        recently active first, at most ``limit``."""
+        rows = self._db.fetchall(
+            "SELECT t.session_id AS id, MIN(t.created) AS started, MAX(t.created) AS updated, "
+            "COUNT(*) AS turns, "
+            "(SELECT f.utterance FROM transcript f WHERE f.session_id = t.session_id "
+            " AND substr(f.utterance, 1, 1) <> '[' ORDER BY f.seq LIMIT 1) AS title "
+            'FROM transcript t WHERE t."user" = ? AND t.created >= ? '
+            "GROUP BY t.session_id ORDER BY MAX(t.created) DESC, t.session_id LIMIT ?",
+            (user, since, limit))
+        return [Conversation(id=str(r["id"]), title=str(r["title"] or ""),
+                             started=float(r["started"]), updated=float(r["updated"]),
+                             turns=int(r["turns"])) for r in rows]
 
 
 class ConfirmationStore(_Store):

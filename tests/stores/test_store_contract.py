@@ -29,6 +29,7 @@ from lamworks.audit_signing import CheckpointSigner, load_private_key, verify_ch
 from lamworks.config import load_config
 from lamworks.database import ConstraintError, open_database
 from lamworks.journal import Journal
+from lamworks.plan import Plan, Step, Turn
 from lamworks.planning import DialogState
 from lamworks.sessions import ConfirmationStore, RateCounter, SessionStore
 
@@ -192,6 +193,92 @@ def test_rate_counter_hits_from_8_threads_are_each_counted_once(location: Path |
     assert sorted(c for r in results for c in r) == list(range(1, THREADS * 20 + 1))
     assert counter.hit("bob") == 1  # per user
     counter.close()
+
+
+# -- transcripts: conversations listed and drawn again ---------------------------------------------
+
+def _turn(session: str, user: str, utterance: str, *, token: str | None = None) -> Turn:
+    """A turn as the runtime returns it; with ``token``, a step waiting for confirmation."""
+    if token is None:
+        return Turn(session_id=session, turn_id=f"t-{utterance}", user=user,
+                    utterance=utterance, answer=f"answered {utterance}")
+    step = Step(id="s-1", tool="tool.x", arguments={"text": utterance},
+                status="awaiting_confirmation", confirmation_token=token)
+    return Turn(session_id=session, turn_id=f"t-{utterance}", user=user, utterance=utterance,
+                plan=Plan(steps=[step]), awaiting_confirmation=step, answer="waiting")
+
+
+def test_a_transcript_round_trips_without_tokens_and_only_for_its_owner(
+        location: Path | str) -> None:
+    store = SessionStore(location)
+    store.save("c1", "alice", DialogState(), 0)  # the runtime saved the dialog first
+    first = _turn("c1", "alice", "jot down the parcel code", token="secret-token")
+    assert store.record_turn("c1", "alice", first) == 1
+    assert store.record_turn("c1", "alice", _turn("c1", "alice", "[confirm tool.x]")) == 2
+    shown = store.transcript("c1", "alice")
+    assert [t.utterance for t in shown] == ["jot down the parcel code", "[confirm tool.x]"]
+    assert shown[0].steps[0].arguments == {"text": "jot down the parcel code"}
+    assert shown[0].steps[0].status == "awaiting_confirmation"
+    assert shown[0].awaiting_confirmation is not None
+    assert shown[0].steps[0].confirmation_token is None
+    assert shown[0].awaiting_confirmation.confirmation_token is None
+    assert shown[0].model_copy(update={"plan": first.plan, "awaiting_confirmation":
+                                       first.awaiting_confirmation}) == first
+    if isinstance(location, Path):  # nothing of the token anywhere in the file
+        assert b"secret-token" not in location.read_bytes()
+    # Another user can neither read nor write it; their own list does not show it.
+    assert store.transcript("c1", "bob") == []
+    with pytest.raises(LamworksError, match="another user"):
+        store.record_turn("c1", "bob", _turn("c1", "bob", "sneak a line in"))
+    assert store.conversations("bob") == []
+    assert len(store.transcript("c1", "alice")) == 2
+    # A transcript without a session row is owned by whoever wrote it first.
+    store.record_turn("c2", "bob", _turn("c2", "bob", "first words of bob"))
+    with pytest.raises(LamworksError, match="another user"):
+        store.record_turn("c2", "alice", _turn("c2", "alice", "alice tries too"))
+    store.close()
+
+
+def test_conversations_are_listed_newest_first_and_old_ones_are_deleted(
+        location: Path | str) -> None:
+    store = SessionStore(location)
+    day = 86_400.0
+    store.record_turn("old", "alice", _turn("old", "alice", "[sample.tool]"), now=1_000.0)
+    store.record_turn("old", "alice", _turn("old", "alice", "what the oldest chat asked"),
+                      now=1_000.0 + 60)
+    store.record_turn("mid", "alice", _turn("mid", "alice", "the middle chat"), now=4 * day)
+    store.record_turn("new", "alice", _turn("new", "alice", "the newest chat"), now=9 * day)
+    store.record_turn("mid", "alice", _turn("mid", "alice", "more in the middle"),
+                      now=10 * day)
+    store.record_turn("bobs", "bob", _turn("bobs", "bob", "bob has his own"), now=10 * day)
+    listed = store.conversations("alice")
+    assert [(c.id, c.title, c.turns) for c in listed] == [
+        ("mid", "the middle chat", 2), ("new", "the newest chat", 1),
+        ("old", "what the oldest chat asked", 2)]  # the title skips a bracketed tool call
+    assert (listed[0].started, listed[0].updated) == (4 * day, 10 * day)
+    assert [c.id for c in store.conversations("alice", since=8 * day)] == ["mid", "new"]
+    assert [c.id for c in store.conversations("alice", limit=1)] == ["mid"]
+    assert [t.utterance for t in store.transcript("mid", "alice", since=8 * day)] == [
+        "more in the middle"]
+    # Retention: recording with a period of 7 days at day 12 deletes every user's older rows.
+    store.record_turn("new", "alice", _turn("new", "alice", "and again"), now=12 * day,
+                      keep_seconds=7 * day)
+    assert [(c.id, c.turns) for c in store.conversations("alice")] == [("new", 2), ("mid", 1)]
+    assert store.transcript("old", "alice") == []
+    assert [c.id for c in store.conversations("bob")] == ["bobs"]
+    store.close()
+
+
+def test_8_threads_on_two_replicas_recording_one_conversation_lose_no_turn(
+        location: Path | str) -> None:
+    replicas = [SessionStore(location), SessionStore(location)]
+    results = _in_threads(lambda i: replicas[i % 2].record_turn(
+        "shared", "alice", _turn("shared", "alice", f"line {i}")))
+    assert sorted(results) == list(range(1, THREADS + 1))
+    shown = replicas[0].transcript("shared", "alice")
+    assert sorted(t.utterance for t in shown) == sorted(f"line {i}" for i in range(THREADS))
+    for store in replicas:
+        store.close()
 
 
 # -- accounts ------------------------------------------------------------------------------------
