@@ -44,7 +44,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from .accounts import AccountStore
@@ -79,12 +79,29 @@ from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate, pl
 from .sessions import ConfirmationStore, RateCounter, SessionStore
 from .tools import ActionContext, Tool, tool
 
-__all__ = ["Runtime", "StartupReport"]
+__all__ = ["Runtime", "Stage", "StageCallback", "StartupReport"]
 
 log = logging.getLogger(__name__)
 
 NOT_ATOMIC_POLICY = "core.not_atomic"
 """The policy name of the confirmation a plan asks for when it is not all-or-nothing."""
+
+Stage = Literal["planning", "checking", "waiting", "running", "done"]
+"""Where the runtime is with a message, as reported to an ``on_stage`` callback:
+
+- ``planning``: the planner is about to read the message (after the limits and the session);
+- ``checking``: the plan (or a confirmed step) is about to go through the policies;
+- ``running``: a step is about to run (its journal entry, then its tool or change);
+- ``waiting``: the turn will end waiting for the person (a step awaiting confirmation, or a
+  question to answer);
+- ``done``: the runtime has finished with the message, whatever the outcome; always last.
+
+A stage is reported when it begins, in that order of events, each at most once in a row (a plan
+of three steps reports ``running`` once); a refused or failed request skips what did not happen
+(a message over the length limit reports only ``done``)."""
+
+StageCallback = Callable[[Stage], None]
+"""Told each :data:`Stage` as it begins (a progress display: the web app's status line)."""
 
 
 @dataclass
@@ -218,10 +235,21 @@ class Runtime:
 
     # -- requests ------------------------------------------------------------------------------
 
-    def handle(self, session_id: str, user: str, utterance: str) -> Turn:
-        """Answer one message: plan, check, execute what may run now, and say what happened."""
+    def handle(self, session_id: str, user: str, utterance: str, *,
+               on_stage: StageCallback | None = None) -> Turn:
+        """Answer one message: plan, check, execute what may run now, and say what happened.
+
+        ``on_stage``, when given, is told each :data:`Stage` as it begins, in this thread, so
+        that a person sees what is happening while they wait (the web app's status). It only
+        observes: the turn, the stores and the audit log are the same with or without it, and
+        an exception it raises is logged and ignored (a display must not stop an action half
+        way)."""
+        stages = _Stages(on_stage)
         turn = Turn(session_id=session_id, turn_id=_new_id(), user=user, utterance=utterance)
-        return self._guard(turn, lambda: self._handle(turn))
+        try:
+            return self._guard(turn, lambda: self._handle(turn, stages=stages))
+        finally:
+            stages("done")
 
     def propose(self, session_id: str, user: str, tool: str, arguments: dict[str, Any], *,
                 text: str = "") -> Turn:
@@ -237,11 +265,13 @@ class Runtime:
                     utterance=shown or f"[{tool}]")
         proposed = Plan(steps=[Step(id=_new_id(), tool=tool, arguments=dict(arguments))],
                         why=Explanation(planner="proposed", notes=[f"{tool} called directly"]))
-        return self._guard(turn, lambda: self._handle(turn, proposed=proposed))
+        return self._guard(turn, lambda: self._handle(turn, proposed=proposed,
+                                                      stages=_Stages(None)))
 
     def confirm(self, session_id: str, step_id: str, token: str | None = None, *,
                 arguments: dict[str, Any] | None = None,
-                change_digest: str | None = None) -> Turn:
+                change_digest: str | None = None,
+                on_stage: StageCallback | None = None) -> Turn:
         """Approve the step awaiting confirmation and run it (and the plan's remaining steps).
 
         ``token`` defaults to the one issued with the step; ``arguments`` and
@@ -255,7 +285,19 @@ class Runtime:
         a deny stops there. The confirmed change is applied exactly as shown; when a version it
         expects has moved, nothing is written and the answer is a new proposal awaiting a fresh
         confirmation (or, when none can be planned, why not).
+
+        ``on_stage``: as for :meth:`handle` (``checking``, ``running``, ``waiting``, ``done``).
         """
+        stages = _Stages(on_stage)
+        try:
+            return self._confirm(session_id, step_id, token, arguments=arguments,
+                                 change_digest=change_digest, stages=stages)
+        finally:
+            stages("done")
+
+    def _confirm(self, session_id: str, step_id: str, token: str | None, *,
+                 arguments: dict[str, Any] | None, change_digest: str | None,
+                 stages: _Stages) -> Turn:
         user = self._session_owner(session_id)
         state, version = self.sessions.load(session_id, user)
         step = self._pending_step(state, step_id)
@@ -277,8 +319,10 @@ class Runtime:
         state.pending_steps = []
         if tool is None:
             return self._unavailable(turn, state, version, confirmed)
+        stages("checking")  # every step that runs is checked again first
         return self._guard(turn, lambda: self._run(turn, state, version, base, remaining,
-                                                   confirmed=(step_id, shown), recheck=True))
+                                                   confirmed=(step_id, shown), recheck=True,
+                                                   stages=stages))
 
     def cancel(self, session_id: str, step_id: str) -> Turn:
         """Drop the step awaiting confirmation and the rest of its plan."""
@@ -316,7 +360,7 @@ class Runtime:
                 "error_reference": reference,
             })
 
-    def _handle(self, turn: Turn, proposed: Plan | None = None) -> Turn:
+    def _handle(self, turn: Turn, proposed: Plan | None = None, *, stages: _Stages) -> Turn:
         base = self.action_context(turn.session_id, turn.user)
         too_long = utterance_refusal(self.config.limits, turn.utterance)
         if too_long is not None:
@@ -331,8 +375,9 @@ class Runtime:
             # single-use token; "no, don't" is the other button.
             pending = state.pending_steps[0]
             try:
-                answered = (self.confirm(turn.session_id, pending.id) if typed == "yes"
-                            else self.cancel(turn.session_id, pending.id))
+                answered = (self._confirm(turn.session_id, pending.id, None, arguments=None,
+                                          change_digest=None, stages=stages)
+                            if typed == "yes" else self.cancel(turn.session_id, pending.id))
             except ConfirmationError as exc:
                 return turn.model_copy(update={"answer": str(exc)})
             return answered.model_copy(update={"turn_id": turn.turn_id,
@@ -352,7 +397,10 @@ class Runtime:
             tools=self.tools, action=base, dialog=state,
             slot_extractors=tuple(self.plugins.slot_extractors.values()),
         )
+        if proposed is None:
+            stages("planning")
         plan = proposed if proposed is not None else self.planner.plan(turn.utterance, planning)
+        stages("checking")
         refusal = self.screen_request(base, turn.utterance, plan)
         if refusal is not None:
             state = before
@@ -366,6 +414,8 @@ class Runtime:
         state.follow_up = plan.follow_up
         turn = turn.model_copy(update={"plan": plan})
         if plan.follow_up is not None or not plan.steps:
+            if plan.follow_up is not None:
+                stages("waiting")
             answer = plan.follow_up.question if plan.follow_up else (plan.reply or "")
             state.remember("assistant", answer)
             self.sessions.save(turn.session_id, turn.user, state, version)
@@ -393,7 +443,7 @@ class Runtime:
             self.sessions.save(turn.session_id, turn.user, state, version)
             return turn.model_copy(update={"plan": plan.model_copy(update={"steps": steps}),
                                            "answer": answer})
-        return self._run(turn, state, version, base, checked)
+        return self._run(turn, state, version, base, checked, stages=stages)
 
     def screen_request(self, base: ActionContext, utterance: str,
                        plan: Plan | None = None) -> Decision | None:
@@ -559,12 +609,13 @@ class Runtime:
 
     def _run(self, turn: Turn, state: DialogState, version: int, base: ActionContext,
              steps: list[Step], confirmed: tuple[str, str | None] | None = None,
-             recheck: bool = False) -> Turn:
+             recheck: bool = False, *, stages: _Stages) -> Turn:
         """Run the steps in order until one pauses, fails or is denied.
 
         ``confirmed``: the id of the step a person just confirmed and the digest of the change
         they confirmed. ``recheck``: the steps were checked earlier (a plan resumed at
-        confirmation), so each is checked again before it runs, on what is true now."""
+        confirmation), so each is checked again before it runs, on what is true now.
+        ``stages``: told ``running`` before a step runs and ``waiting`` when one pauses."""
         done: list[Step] = []
         awaiting: Step | None = None
         confirmed_id, confirmed_change = confirmed if confirmed is not None else (None, None)
@@ -599,7 +650,9 @@ class Runtime:
                 awaiting = self._await(turn, base, step)
                 state.pending_steps = [awaiting, *steps[index + 1:]]
                 done.append(awaiting)
+                stages("waiting")
                 break
+            stages("running")
             ctx = self._tool_context(base, tool)
             finished = self.executor.execute(step, tool, ctx, self.policies("post"),
                                              self.rate_counter)
@@ -620,6 +673,7 @@ class Runtime:
                 if state.last_step is not None and state.last_step.id == finished.id:
                     state.last_step = state.last_step.model_copy(update={"id": retry.id})
                 done.append(awaiting)
+                stages("waiting")
                 break
             if finished.result is not None:
                 for ref in finished.result.refs:
@@ -841,6 +895,24 @@ class Runtime:
                           session_id=entry.session_id, event=event, tool=entry.tool,
                           step_id=entry.step_id, arguments=self._audited_arguments(entry),
                           outcome=outcome, detail=detail)
+
+
+class _Stages:
+    """An ``on_stage`` callback as the runtime calls it: each stage reported once in a row,
+    and the callback's own failure logged, never raised into the request it describes."""
+
+    def __init__(self, callback: StageCallback | None) -> None:
+        self._callback = callback
+        self._last: Stage | None = None
+
+    def __call__(self, stage: Stage) -> None:
+        if self._callback is None or stage == self._last:
+            return
+        self._last = stage
+        try:
+            self._callback(stage)
+        except Exception:
+            log.exception("the on_stage callback failed at %r (ignored)", stage)
 
 
 @tool(name=REQUEST_TOOL, description="The person's request itself, before anything runs.")

@@ -220,3 +220,53 @@ def test_policies_see_their_own_plugin_settings(
     assert turn.steps[0].status == "denied"
     assert "limited to 5 characters" in turn.answer
     runtime.close()
+
+
+# -- live stages (issue 15, item 3): what a progress display is told, and when ----------------
+
+
+def test_on_stage_is_told_each_stage_at_its_real_boundary(runtime: Runtime) -> None:
+    seen: list[tuple[str, list[str], list[tuple[str, str]]]] = []
+
+    def on_stage(stage: str) -> None:  # what is on record when each stage begins
+        seen.append((stage, [e.event for e in runtime.audit.entries()], _notes(runtime)))
+
+    turn = runtime.handle("st1", "alice", "add a note text=stage lines", on_stage=on_stage)
+    step = turn.awaiting_confirmation
+    assert step is not None
+    assert [s for s, _, _ in seen] == ["planning", "checking", "waiting", "done"]
+    assert "step.awaiting_confirmation" not in seen[1][1]  # checking: before the pause
+    assert seen[2][1][-1] == "step.awaiting_confirmation"  # waiting: once it is on record
+
+    seen.clear()
+    done = runtime.confirm("st1", step.id, on_stage=on_stage)
+    assert done.steps[0].status == "executed"
+    assert [s for s, _, _ in seen] == ["checking", "running", "done"]
+    running, finished = seen[1], seen[2]
+    assert running[2] == [] and "step.executed" not in running[1]  # before the tool ran
+    assert finished[2] == [("stage lines", "")] and "step.executed" in finished[1]
+
+    seen.clear()
+    runtime.handle("st2", "alice", "count my notes", on_stage=on_stage)
+    assert [s for s, _, _ in seen] == ["planning", "checking", "running", "done"]
+
+    seen.clear()  # a refusal before planning: only "done"
+    too_long = "x" * (runtime.config.limits.max_utterance_chars + 1)
+    runtime.handle("st3", "alice", too_long, on_stage=on_stage)
+    assert [s for s, _, _ in seen] == ["done"]
+
+
+def test_a_failing_on_stage_callback_changes_nothing(runtime: Runtime) -> None:
+    told: list[str] = []
+
+    def broken(stage: str) -> None:
+        told.append(stage)
+        raise RuntimeError("the display went away")
+
+    turn = runtime.handle("st4", "alice", "add a note text=still planned", on_stage=broken)
+    step = turn.awaiting_confirmation
+    assert step is not None and turn.error_reference is None
+    done = runtime.confirm("st4", step.id, on_stage=broken)
+    assert done.steps[0].status == "executed" and done.answer.startswith("Noted (1)")
+    assert _notes(runtime) == [("still planned", "")]
+    assert told == ["planning", "checking", "waiting", "done", "checking", "running", "done"]
