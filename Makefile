@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: demo test lint typecheck install clean-demo chromium oidc-provider
+.PHONY: demo test lint typecheck install clean-demo chromium oidc-provider axe-core
 
 $(STAMP): pyproject.toml plugins/education/pyproject.toml plugins/healthcare/pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(VENV)/bin/lamworks ui --config examples/lamworks.toml
 
 # ruff, then the whole pytest suite (slow tests included; the browser tests need Chromium).
-test: $(STAMP) chromium oidc-provider
+test: $(STAMP) chromium oidc-provider axe-core
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest
 
@@ -46,6 +46,13 @@ OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
 oidc-provider: $(OIDC_MODULES)
 $(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
 	npm ci --prefix tests/oidc --no-audit --no-fund
+
+# axe-core, which the accessibility tests inject into the web app's pages through Playwright
+# (pinned by the committed lock file). Installed here, never at test time.
+AXE_MODULES := tests/a11y/node_modules/.package-lock.json
+axe-core: $(AXE_MODULES)
+$(AXE_MODULES): tests/a11y/package.json tests/a11y/package-lock.json
+	npm ci --prefix tests/a11y --no-audit --no-fund
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,8 @@
 - :class:`KnowledgeSource`: a folder of documents the knowledge layer ingests and cites.
 - :class:`SlotExtractor`: finds domain entities (a practitioner, a course) in an utterance.
 - :class:`UIPage`: a Streamlit page the app adds to its navigation.
+- :class:`HomeSection`: a part of a role's home page (what a tool finds, requests to start a
+  chat with), drawn through a :class:`HomeView`.
 - :class:`CommandGroup`: a group of ``lamworks <name> ...`` command-line subcommands.
 - :class:`AuditFormat`: an export format for ``lamworks audit export --format NAME``.
 
@@ -12,15 +14,19 @@ own module (:mod:`lamworks.planning`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .plan import Span
 
-__all__ = ["AuditFormat", "CommandGroup", "EntityMatch", "KnowledgeSource", "SlotExtractor",
-           "UIPage"]
+if TYPE_CHECKING:
+    from .plan import ActionResult
+    from .tools import ActionContext
+
+__all__ = ["AuditFormat", "CommandGroup", "EntityMatch", "HomeSection", "HomeView",
+           "KnowledgeSource", "SlotExtractor", "UIPage"]
 
 
 @dataclass(frozen=True)
@@ -118,6 +124,89 @@ class UIPage:
         if needed and not needed.startswith(f"{plugin}."):
             needed = f"{plugin}.{needed}"
         return replace(self, plugin=plugin, permission=needed)
+
+
+class HomeView(Protocol):
+    """What a :class:`HomeSection`'s ``draw`` gets: the person's context and three ways to act.
+
+    The web app provides it; a plugin draws the rest with Streamlit. ``run`` goes through the
+    runtime exactly as a chat request does (request and pre/post policies, scopes, rate limit,
+    the audit log), so a section shows only what the person may see, redacted as policies
+    require; a refused run is shown as its reason and returns ``None``.
+    """
+
+    context: ActionContext
+    """The acting person's context (user, role, scopes, configuration, ``now``)."""
+
+    def run(self, tool: str, arguments: Mapping[str, Any] | None = None) -> ActionResult | None:
+        """Run a read tool (``name`` is the plugin's own, or ``plugin.name``) for the person;
+        its result, or ``None`` (the reason is shown) when it was refused or failed."""
+        ...
+
+    def show(self, result: ActionResult, key: str) -> None:
+        """Draw ``result`` as the chat draws it (choices, tables, a summary); a choice clicked
+        starts a chat with what it says. ``key`` tells this drawing from the section's others."""
+        ...
+
+    def ask(self, text: str, *, key: str, label: str | None = None) -> None:
+        """A button (``label``, by default ``text``) that opens the chat and sends ``text``."""
+        ...
+
+
+@dataclass(frozen=True)
+class HomeSection:
+    """A part of the home page of the roles that may use it (``register_home_sections``).
+
+    A section names the ``tools`` it uses; it appears only to a role whose scopes cover every
+    one of them and the section's own ``scopes`` (a clinic-wide list needs ``user/`` scopes a
+    patient's ``patient/`` scopes do not cover), holding ``permission``, among ``roles`` when
+    given, and for whom ``applies(context)`` is true when given (one linked to a record, say),
+    so a person is never offered what they cannot do. Its content is, in order: ``show``, a read
+    tool run with ``arguments`` (a mapping, or a function of the person's
+    :class:`~lamworks.ActionContext` returning one, for "today") and drawn as the chat draws
+    results; ``draw(view)``, the plugin's own Streamlit code (see :class:`HomeView`); then
+    ``suggestions``, requests shown as buttons that start a chat. Tool names without a dot are
+    the plugin's own; the core prefixes them, and ``permission``, with ``<plugin>.`` like
+    everything else. Sections show in ``order``, then in the order registered.
+
+    Example::
+
+        register(HomeSection(
+            title="My appointments", show="list_appointments",
+            arguments=lambda ctx: {"from_date": ctx.now().date().isoformat()},
+            suggestions=("when is my next visit",), tools=("cancel_appointment",)))
+    """
+
+    title: str
+    show: str = ""
+    arguments: Mapping[str, Any] | Callable[[ActionContext], Mapping[str, Any]] = field(
+        default_factory=dict)
+    draw: Callable[[HomeView], None] | None = None
+    suggestions: tuple[str, ...] = ()
+    tools: tuple[str, ...] = ()
+    """Every tool the section uses besides ``show`` (its ``draw``'s, its suggestions')."""
+    scopes: tuple[str, ...] = ()
+    """Scopes the role must hold besides its tools' (SMART v2, e.g. ``user/Appointment.rs``)."""
+    applies: Callable[[ActionContext], bool] | None = None
+    roles: tuple[str, ...] = ()
+    permission: str = ""
+    description: str = ""
+    order: int = 100
+    plugin: str = ""
+
+    def needs(self) -> tuple[str, ...]:
+        """The tools the section uses: ``show`` and ``tools``."""
+        return tuple(dict.fromkeys(t for t in (self.show, *self.tools) if t))
+
+    def namespaced(self, plugin: str) -> HomeSection:
+        def prefixed(name: str) -> str:
+            return name if not name or "." in name else f"{plugin}.{name}"
+
+        needed = self.permission
+        if needed and not needed.startswith(f"{plugin}."):
+            needed = f"{plugin}.{needed}"
+        return replace(self, plugin=plugin, permission=needed, show=prefixed(self.show),
+                       tools=tuple(prefixed(t) for t in self.tools))
 
 
 @dataclass(frozen=True)

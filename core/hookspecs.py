@@ -32,7 +32,14 @@ if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from .config import InstitutionConfig
-    from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+    from .extensions import (
+        AuditFormat,
+        CommandGroup,
+        HomeSection,
+        KnowledgeSource,
+        SlotExtractor,
+        UIPage,
+    )
     from .permissions import Permission
     from .plan import ActionResult, Step
     from .planning import Planner
@@ -186,6 +193,29 @@ def register_ui_pages(
         @hookimpl
         def register_ui_pages(register):
             register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py"))
+    """
+
+
+@hookspec
+def register_home_sections(
+    register: Callable[[HomeSection], None], config: InstitutionConfig, settings: BaseModel | None
+) -> None:
+    """Contribute parts of the roles' home pages: ``register(HomeSection(...))`` for each.
+
+    Each person opens the web app on a home page made of the sections their role may use: a
+    section appears only when the role's scopes cover every tool it names (``show`` and
+    ``tools``), the role holds its ``permission`` and, when given, is one of its ``roles``. A
+    section's tool runs through the runtime as a chat request would (policies, audit), so it
+    shows what the person may see. Its suggestions are buttons that start a chat with that
+    request. The core knows no domain: what a role sees first comes from its plugins' sections.
+    Return value ignored.
+
+    Example::
+
+        @hookimpl
+        def register_home_sections(register):
+            register(HomeSection(title="Next openings", show="find_available_slots",
+                                 suggestions=("when is Dr. Lee free next week",)))
     """
 
 

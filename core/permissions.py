@@ -90,6 +90,8 @@ class PermissionDenied(PolicyDenied):
 
 
 CORE_PERMISSIONS: tuple[Permission, ...] = (
+    Permission("page.home", "The Home page: one's role's sections and suggestions, opened "
+               "first.", default=True),
     Permission("page.chat", "The Chat page: ask the assistant to act.", default=True),
     Permission("page.knowledge", "The Knowledge page: search the documents one's role may "
                "read.", default=True),

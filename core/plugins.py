@@ -32,7 +32,14 @@ from pydantic import BaseModel, ValidationError
 from . import hookspecs
 from .config import InstitutionConfig, format_validation_error
 from .errors import ConfigError, DuplicateNameError, PluginError
-from .extensions import AuditFormat, CommandGroup, KnowledgeSource, SlotExtractor, UIPage
+from .extensions import (
+    AuditFormat,
+    CommandGroup,
+    HomeSection,
+    KnowledgeSource,
+    SlotExtractor,
+    UIPage,
+)
 from .permissions import Permission
 from .planning import Planner
 from .policies import Policy
@@ -54,6 +61,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_slot_extractors", "slot_extractors"),
     ("register_planners", "planners"),
     ("register_ui_pages", "ui_pages"),
+    ("register_home_sections", "home_sections"),
     ("register_permissions", "permissions"),
     ("register_commands", "commands"),
     ("register_audit_formats", "audit_formats"),
@@ -64,6 +72,7 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "knowledge_sources": KnowledgeSource,
     "slot_extractors": SlotExtractor,
     "ui_pages": UIPage,
+    "home_sections": HomeSection,
     "permissions": Permission,
     "commands": CommandGroup,
     "audit_formats": AuditFormat,
@@ -91,6 +100,7 @@ class PluginRecord:
     slot_extractors: list[str] = field(default_factory=list)
     planners: list[str] = field(default_factory=list)
     ui_pages: list[str] = field(default_factory=list)
+    home_sections: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     audit_formats: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
@@ -104,6 +114,7 @@ class _Staged:
     slot_extractors: list[SlotExtractor] = field(default_factory=list)
     planners: list[Planner] = field(default_factory=list)
     ui_pages: list[UIPage] = field(default_factory=list)
+    home_sections: list[HomeSection] = field(default_factory=list)
     commands: list[CommandGroup] = field(default_factory=list)
     audit_formats: list[AuditFormat] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)
@@ -124,6 +135,7 @@ class PluginManager(pluggy.PluginManager):
         self.slot_extractors: dict[str, SlotExtractor] = {}
         self.planners: dict[str, Planner] = {}
         self.ui_pages: list[UIPage] = []
+        self.home_sections: list[HomeSection] = []
         self.commands: dict[str, CommandGroup] = {}
         self.audit_formats: dict[str, AuditFormat] = {}
         self.permissions: dict[str, Permission] = {}
@@ -230,6 +242,7 @@ class PluginManager(pluggy.PluginManager):
         sources = [s.namespaced(name) for s in staged.knowledge_sources]
         extractors = [s.namespaced(name) for s in staged.slot_extractors]
         pages = [p.namespaced(name) for p in staged.ui_pages]
+        sections = [s.namespaced(name) for s in staged.home_sections]
         commands = [c.namespaced(name) for c in staged.commands]
         formats = [f.namespaced(name) for f in staged.audit_formats]
         permissions = [p.namespaced(name) for p in staged.permissions]
@@ -269,6 +282,7 @@ class PluginManager(pluggy.PluginManager):
         for planner in staged.planners:
             self.planners[planner.name] = planner
         self.ui_pages.extend(pages)
+        self.home_sections.extend(sections)
         for command in commands:
             self.commands[command.name] = command
         for audit_format in formats:
@@ -281,6 +295,7 @@ class PluginManager(pluggy.PluginManager):
         record.slot_extractors = [e.name for e in extractors]
         record.planners = [p.name for p in staged.planners]
         record.ui_pages = [p.title for p in pages]
+        record.home_sections = [s.title for s in sections]
         record.commands = [c.name for c in commands]
         record.audit_formats = [f.name for f in formats]
         record.permissions = [p.name for p in permissions]
@@ -304,8 +319,10 @@ class PluginManager(pluggy.PluginManager):
         self.audit_formats = _without(self.audit_formats, record.audit_formats)
         self.permissions = _without(self.permissions, record.permissions)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
+        self.home_sections = [s for s in self.home_sections if s.plugin != name]
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
+        record.home_sections = []
         record.commands, record.audit_formats, record.permissions = [], [], []
 
     def _fail(self, record: PluginRecord, plugin: object | None, exc: BaseException) -> None:

@@ -60,7 +60,7 @@ def test_defaults_apply_when_a_role_lists_none(write_config: Callable[..., Path]
     config = load_config(write_config(plugins="allow = []"))
     perms = Permissions(config)
     defaults = {p.name for p in CORE_PERMISSIONS if p.default}
-    assert defaults == {"page.chat", "page.knowledge", "audit.read.own"}
+    assert defaults == {"page.home", "page.chat", "page.knowledge", "audit.read.own"}
     assert perms.granted("reader") == defaults
     assert not perms.permits("bob", "audit.read.all") and not perms.permits("bob", "config.view")
     assert not perms.permits("nobody", "page.chat")

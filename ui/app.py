@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from lamworks.ui.services import pages_for
+from lamworks.ui.services import HOME_RESULTS_KEY, pages_for
 from lamworks.ui.signin import demo_banner, markdown_text, sign_out_button, signed_in
 from lamworks.ui.state import current_user, runtime
 
@@ -49,7 +49,8 @@ with st.sidebar:
     sign_out_button(who)
 
 # Only the pages this user's role is permitted (lamworks.ui.services): a page left out cannot
-# be opened by its URL either — Streamlit answers it with the default page.
+# be opened by its URL either — Streamlit answers it with the default page, the role's Home
+# when it holds page.home (else the Chat).
 allowed = pages_for(rt, current_user())
 default_key = next((p.key for p in allowed if p.default), allowed[0].key if allowed else "")
 sections: dict[str, list[st.Page]] = {}
@@ -63,7 +64,13 @@ if not sections:
 
     sections = {"": [st.Page(_no_pages, title="No access", default=True)]}
 
-st.navigation(sections).run()
+page = st.navigation(sections)
+if st.session_state.get("lamworks_page") != page.url_path:
+    # Another page was opened: the home page's results are of an earlier visit (a booking made
+    # in the chat since), so its sections run their tools again when it is next shown.
+    st.session_state["lamworks_page"] = page.url_path
+    st.session_state.pop(HOME_RESULTS_KEY, None)
+page.run()
 
 # Streamlit registers the sidebar's widgets under the page's identity only from the second run
 # of a session, so the first choice made in "Acting as" would be lost. One immediate rerun at

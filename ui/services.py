@@ -9,6 +9,9 @@ verification or configuration view is an audit row (``permission.denied``).
 
 - navigation: :func:`pages_for` (the pages a user sees), :func:`page_refusal` (a page opened by
   URL without permission);
+- home (``page.home``): :func:`home_sections_for`, the plugins' sections a person's role may use
+  (every tool a section names covered by the role's scopes), and :func:`admin_panels`, the
+  core's own (plugins and health with ``plugins.view``, the audit chain with ``audit.read.all``);
 - audit: :func:`visible_audit_rows` (one's own rows with ``audit.read.own``, every row only
   with ``audit.read.all``), :func:`export_audit` (``audit.export``), :func:`verify_chain`
   (``audit.verify``);
@@ -34,6 +37,7 @@ Nothing here imports Streamlit.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from collections.abc import Callable, Iterable
@@ -52,14 +56,18 @@ from lamworks.audit import AuditEntry, VerifyResult
 from lamworks.errors import KnowledgeError, LamworksError
 from lamworks.permissions import PERMISSION_POLICY
 from lamworks.redaction import scrub_identifiers
+from lamworks.scopes import Scope, missing_scopes
 
 if TYPE_CHECKING:
+    from lamworks import HomeSection
     from lamworks.knowledge import IngestReport, ProgressCallback
     from lamworks.runtime import Runtime
 
 __all__ = [
     "AccountRow",
     "CORE_PAGES",
+    "HOME_RESULTS_KEY",
+    "HOME_SESSION_PREFIX",
     "PageSpec",
     "UploadOutcome",
     "add_account",
@@ -70,13 +78,16 @@ __all__ = [
     "disable_account",
     "effective_configuration",
     "enable_account",
+    "admin_panels",
     "export_audit",
+    "home_sections_for",
     "issue_api_token",
     "list_accounts",
     "may_open",
     "page_refusal",
     "pages_for",
     "plugin_overview",
+    "plugin_status",
     "revoke_api_token",
     "set_account_password",
     "upload_labels",
@@ -86,6 +97,8 @@ __all__ = [
     "visible_audit_rows",
     "visible_sources",
 ]
+
+log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 UPLOAD_PREFIX = "uploads-"
@@ -108,6 +121,8 @@ class PageSpec:
 
 
 CORE_PAGES: tuple[PageSpec, ...] = (
+    PageSpec("home", "Home", "Assistant", HERE / "pages" / "home.py", "page.home",
+             ":material/home:", default=True),
     PageSpec("chat", "Chat", "Assistant", HERE / "pages" / "chat.py", "page.chat",
              ":material/chat:", default=True),
     PageSpec("knowledge", "Documents", "Knowledge", HERE / "pages" / "knowledge.py",
@@ -166,6 +181,61 @@ def page_refusal(rt: Runtime, user: str, key: str) -> str | None:
             + (f" (it needs the permission {page.permission!r})." if page.permission else "."))
 
 
+# -- home -----------------------------------------------------------------------------------
+
+HOME_SESSION_PREFIX = "home-"
+"""The session ids under which a home page runs its sections' tools (audited as any request)."""
+HOME_RESULTS_KEY = "home-results"
+"""Where the home page keeps its sections' results during one visit (Streamlit session state;
+the app drops them when another page is opened, so coming back runs the tools again)."""
+
+
+def home_sections_for(rt: Runtime, user: str) -> list[HomeSection]:
+    """The plugins' home sections ``user`` sees, in order: none without ``page.home``; else
+    each section whose roles include the user's (or name none), whose permission the role
+    holds, whose every tool is loaded and, with the section's own scopes, covered by the
+    role's scopes, and that applies to the user (``applies``; one that raises does not)."""
+    if not _permits(rt, user, "page.home"):
+        return []
+    ctx = rt.action_context("", user)
+    shown = []
+    for section in sorted(rt.plugins.home_sections, key=lambda s: s.order):
+        if section.roles and ctx.role not in section.roles:
+            continue
+        if section.permission and not _permits(rt, user, section.permission):
+            continue
+        tools = [rt.tools.get(name) for name in section.needs()]
+        if any(t is None or missing_scopes(ctx.scopes, t.scopes) for t in tools):
+            continue
+        if missing_scopes(ctx.scopes, [Scope.parse(s) for s in section.scopes]):
+            continue
+        if section.applies is not None and not _applies(section, ctx):
+            continue
+        shown.append(section)
+    return shown
+
+
+def _applies(section: HomeSection, ctx: Any) -> bool:
+    try:
+        return bool(section.applies(ctx)) if section.applies is not None else True
+    except Exception:  # a plugin's mistake hides its section, never the page
+        log.exception("home section %r of %s: applies() raised", section.title, section.plugin)
+        return False
+
+
+def admin_panels(rt: Runtime, user: str) -> list[str]:
+    """The core's own home panels ``user`` sees: ``plugins`` and ``health`` with
+    ``plugins.view``, ``audit`` (recent rows, chain check) with ``audit.read.all``."""
+    if not _permits(rt, user, "page.home"):
+        return []
+    panels = []
+    if _permits(rt, user, "plugins.view"):
+        panels += ["plugins", "health"]
+    if _permits(rt, user, "audit.read.all"):
+        panels.append("audit")
+    return panels
+
+
 # -- audit ----------------------------------------------------------------------------------
 
 
@@ -201,6 +271,20 @@ class PluginOverview:
     policies: list[dict[str, Any]]
     failed: list[tuple[str, str]]
     planner: str
+
+
+PLUGIN_STATUS: dict[str, tuple[str, str]] = {
+    "loaded": (":material/check_circle:", "Loaded"),
+    "failed": (":material/error:", "Failed"),
+    "blocked": (":material/block:", "Blocked"),
+}
+"""A plugin's status as a Material icon and words: the words carry the meaning (a screen reader
+reads them; a browser without the icon font still shows them), never an emoji alone."""
+
+
+def plugin_status(status: str) -> tuple[str, str]:
+    """The icon and the words for a plugin's ``status`` (an unknown one as it is)."""
+    return PLUGIN_STATUS.get(status, (":material/help:", status.capitalize()))
 
 
 def plugin_overview(rt: Runtime, user: str) -> PluginOverview:

@@ -9,7 +9,9 @@ functions the core calls. It contributes:
 - eleven ``healthcare.*`` tools (:mod:`.tools`) on a FHIR store published as
   ``services["fhir"]`` at start-up (:mod:`.store_local` or :mod:`.store_rest`);
 - safety policies (:mod:`.policies`), slot extractors for practitioner and patient names
-  (:mod:`.extractors`), the clinic-operations knowledge source and a Clinic schedule page.
+  (:mod:`.extractors`), the clinic-operations knowledge source, a Clinic schedule page and the
+  roles' home sections (:mod:`.home`: today's schedule, next openings, a clinician's day, a
+  patient's appointments).
 
 Importing this module is cheap: fhir.resources, httpx and Streamlit load only when used.
 """
@@ -29,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lamworks import (
     ActionResult,
     AuditFormat,
+    HomeSection,
     InstitutionConfig,
     KnowledgeSource,
     Permission,
@@ -137,6 +140,14 @@ def register_ui_pages(register: Callable[[UIPage], None]) -> None:
     register(UIPage(title="Clinic schedule", path=HERE / "ui_schedule.py", section="Assistant",
                     icon=":material/calendar_month:",
                     roles=("frontdesk", "clinician", "admin"), permission="page.schedule"))
+
+
+@hookimpl
+def register_home_sections(register: Callable[[HomeSection], None]) -> None:
+    from .home import SECTIONS
+
+    for section in SECTIONS:
+        register(section)
 
 
 @hookimpl
