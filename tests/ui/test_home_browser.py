@@ -66,8 +66,15 @@ def _open_home(browser: Any, url: str, user: str, path: str = "") -> Any:
 
 
 def _settled(page: Any) -> None:
-    """Wait until Streamlit has finished the page's run (its status widget gone)."""
-    page.wait_for_function("() => !document.querySelector('[data-testid=\"stStatusWidget\"]')")
+    """Wait until Streamlit has finished the page's run and drawn it: no status widget, no
+    stale element, no skeleton; on a narrow screen, the sidebar folded away."""
+    page.wait_for_function("""() => {
+        if (document.querySelector(
+            '[data-testid="stStatusWidget"], [data-stale="true"], [data-testid="stSkeleton"]'))
+            return false;
+        const bar = document.querySelector('[data-testid="stSidebar"]');
+        return window.innerWidth > 640 || !bar || bar.getBoundingClientRect().right <= 1;
+    }""")
 
 
 def _serious_violations(page: Any) -> list[str]:
@@ -131,6 +138,7 @@ def test_the_front_desk_opens_on_todays_schedule_and_next_openings(
     try:
         page.get_by_role("heading", name="Today's schedule").wait_for()
         page.get_by_text(re.compile(r"appointment\(s\) booked today")).wait_for()
+        page.locator('[data-testid="stTable"]').first.wait_for()
         page.get_by_role("button", name=re.compile("^Next opening: ")).wait_for()
         text = _main_text(page)
         assert "Dr. Lena Lee" in text and "Patient/" not in text, text[:3000]
@@ -157,7 +165,9 @@ def test_the_clinician_opens_on_their_day_with_patient_names(browser: Any,
     page = _open_home(browser, app_url, "clinician")
     try:
         page.get_by_role("heading", name="Your day").wait_for()
-        page.get_by_text(re.compile(r"upcoming appointment\(s\) for Dr\. Lena Lee")).wait_for()
+        page.get_by_text(re.compile(r"appointment\(s\) today")).wait_for()
+        table = page.locator('[data-testid="stTable"]').first.inner_text()
+        assert "patient" in table and "Patient/" not in table and "appt-" not in table
         assert page.get_by_role("heading", name="Today's schedule").count() == 0
         _check_both_widths(page, "clinician")
     finally:

@@ -99,7 +99,7 @@ def test_the_patient_sees_their_own_activity_only(browser: Any, app_url: str) ->
     try:
         page.get_by_text("Your own activity only.").wait_for()
         page.get_by_text("healthcare.list_appointments").first.wait_for()
-        table = page.locator('[data-testid="stTable"]').inner_text()
+        table = page.locator("table.lw-table").inner_text()
         assert "patient" in table and "frontdesk" not in table
         assert "healthcare.find_patient" not in table
         assert page.get_by_role("button", name="Verify chain").count() == 0

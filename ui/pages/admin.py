@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import streamlit as st
 
-from lamworks.ui.services import effective_configuration, page_refusal, plugin_overview
+from lamworks.ui.responsive import responsive_table
+from lamworks.ui.services import (
+    effective_configuration,
+    page_refusal,
+    plugin_overview,
+    plugin_status,
+)
 from lamworks.ui.state import current_user, guarded, runtime
 
 
@@ -21,11 +27,16 @@ def render() -> None:
     overview = plugin_overview(rt, user)
     for name, error in overview.failed:
         st.error(f"Plugin **{name}** is disabled: {error}")
-    st.dataframe(overview.plugins, width="stretch", hide_index=True)
+    # Status as words beside an icon (never an emoji alone); tables that fit a phone.
+    for row in overview.plugins:
+        icon, words = plugin_status(str(row["status"]))
+        st.markdown(f"{icon} **{row['plugin']}** {row['version']} — {words}")
+    responsive_table([{k: v for k, v in row.items() if k != "status"}
+                      for row in overview.plugins], caption="Plugins")
     st.subheader("Tools")
-    st.dataframe(overview.tools, width="stretch", hide_index=True)
+    responsive_table(overview.tools, caption="Tools")
     st.subheader("Policies")
-    st.dataframe(overview.policies, width="stretch", hide_index=True)
+    responsive_table(overview.policies, caption="Policies")
     st.caption(f"Planner: {overview.planner}")
     if rt.permits(user, "config.view"):
         with st.expander("Effective configuration (secrets masked)"):

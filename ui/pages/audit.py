@@ -12,6 +12,7 @@ from datetime import timedelta
 import streamlit as st
 
 from lamworks import AuditEntry
+from lamworks.ui.responsive import responsive_table
 from lamworks.ui.services import (
     export_audit,
     institution_time,
@@ -66,7 +67,8 @@ def render() -> None:
     zone = rt.config.institution.timezone
     st.caption(f"{len(shown)} of {len(entries)} rows (newest first, up to 200 shown); "
                f"times in {zone}")
-    st.table(
+    # An HTML table on a wide screen, a card per row on a narrow one: nothing cut off.
+    responsive_table(
         [{"seq": e.seq, "time": f"{institution_time(rt, e.ts):%Y-%m-%d %H:%M:%S %Z}",
           "user": e.actor,
           "role": e.role, "event": e.event,
@@ -74,6 +76,7 @@ def render() -> None:
           "policies": ", ".join(f"{d['policy']}:{d['kind']}" for d in e.decisions
                                 if d.get("kind") != "allow")}
          for e in list(reversed(shown))[:200]],
+        caption="Audit rows, newest first",
     )
     if rt.permits(user, "audit.export"):
         st.download_button(

@@ -176,10 +176,10 @@ def render() -> None:
                + (f" · {role.description}" if role and role.description else ""))
     sections = home_sections_for(rt, user)
     panels = admin_panels(rt, user)
+    if panels:  # who administers sees the institution's state first
+        _admin(panels, user)
     for index, section in enumerate(sections):
         _section(section, context, session, index)
-    if panels:
-        _admin(panels, user)
     if not sections and not panels:
         st.markdown("Nothing here for your role yet: ask the assistant on the Chat page.")
 

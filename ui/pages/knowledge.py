@@ -120,7 +120,7 @@ def render() -> None:
             st.write("Nothing found.")
         for hit in hits:
             where = " › ".join(p for p in (hit.title or hit.source, hit.section) if p)
-            flag = " · ⚠️ instruction-like text (shown as data, never followed)" \
+            flag = " · :material/warning: instruction-like text (shown as data, never followed)" \
                 if hit.flagged else ""
             with st.container(border=True):
                 st.markdown(f"**{where}** · `{hit.source}` · {hit.access} · "

@@ -19,7 +19,7 @@ from typing import Any
 
 from lamworks import ActionContext, HomeSection, HomeView
 
-__all__ = ["SECTIONS", "todays_schedule"]
+__all__ = ["SECTIONS", "todays_schedule", "your_day"]
 
 LIST = "list_appointments"
 
@@ -41,9 +41,33 @@ def _front_desk(ctx: ActionContext) -> bool:
     return not links.get("practitioner") and not links.get("patient")
 
 
+def _rows(result: Any, practitioner: str = "") -> list[dict[str, str]]:
+    """``list_appointments``' rows as a person reads them: the time, whose, the reason."""
+    data = result.data if isinstance(result.data, dict) else {}
+    rows = []
+    for row in data.get("appointments", []):
+        shown = {"time": str(row.get("start") or "")[11:16]}
+        if practitioner:
+            shown["practitioner"] = practitioner
+        shown["patient"] = str(row.get("patient") or "")
+        shown["reason"] = str(row.get("reason") or "")
+        rows.append(shown)
+    return rows
+
+
+def _table(rows: list[dict[str, str]]) -> None:
+    """An HTML table (screen readers read it; it wraps on a narrow screen), without the
+    columns that are empty in every row."""
+    import streamlit as st
+
+    keep = [k for k in rows[0] if any(r[k] for r in rows)]
+    st.table([{k: r[k] for k in keep} for r in rows])
+
+
 def todays_schedule(view: HomeView) -> None:
-    """Every practitioner's appointments today, one table: one ``list_appointments`` per
-    practitioner (the names of the practitioners come from the tool's own directory lookup)."""
+    """Every practitioner's appointments today from now on, one table: one
+    ``list_appointments`` per practitioner (whose names come from the directory lookup the
+    tools use; the patients' names only from the tool)."""
     import streamlit as st
 
     from .directory import practitioners
@@ -52,23 +76,40 @@ def todays_schedule(view: HomeView) -> None:
     if store is None:
         st.info("The clinic's records are not available.")
         return
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, str]] = []
     for doctor in practitioners(store):
         if not doctor.schedule_id:
             continue
         result = view.run(LIST, {**_today(view.context), "practitioner": doctor.display})
         if result is None:
             return  # the reason is shown; one refusal is enough
-        for row in result.data.get("appointments", []) if isinstance(result.data, dict) else []:
-            start = str(row.get("start") or "")
-            rows.append({"time": start[11:16], "practitioner": doctor.display,
-                         "patient": row.get("patient", ""), "reason": row.get("reason", "")})
+        rows += _rows(result, doctor.display)
     rows.sort(key=lambda r: (r["time"], r["practitioner"]))
+    now = f"{view.context.now():%H:%M}"
+    coming = [r for r in rows if r["time"] >= now]
     if not rows:
         st.markdown("No appointments booked today.")
         return
-    st.markdown(f"{len(rows)} appointment(s) booked today.")
-    st.table(rows)  # HTML: read by screen readers, wraps on a narrow screen
+    st.markdown(f"{len(rows)} appointment(s) booked today; {len(coming)} still to come"
+                + (", the next ones:" if coming else "."))
+    if coming:
+        _table(coming[:8])
+
+
+def your_day(view: HomeView) -> None:
+    """The clinician's own appointments today (``list_appointments`` of their linked
+    practitioner record), with the patients' names as the tool gives them."""
+    import streamlit as st
+
+    result = view.run(LIST, _today(view.context))
+    if result is None:
+        return
+    rows = _rows(result)
+    if not rows:
+        st.markdown("No appointments today.")
+        return
+    st.markdown(f"{len(rows)} appointment(s) today.")
+    _table(rows)
 
 
 SECTIONS: tuple[HomeSection, ...] = (
@@ -84,7 +125,7 @@ SECTIONS: tuple[HomeSection, ...] = (
         suggestions=("first available family medicine slot",
                      "show open slots with a dermatologist on Friday")),
     HomeSection(
-        title="Your day", show=LIST, arguments=_today, applies=_linked("practitioner"),
+        title="Your day", draw=your_day, tools=(LIST,), applies=_linked("practitioner"),
         scopes=("user/Appointment.rs",), order=10,
         description="Your appointments today, with your patients' names.",
         suggestions=("refer Ana Ruiz to dermatology for a mole check",
