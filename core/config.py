@@ -182,6 +182,7 @@ class StoresConfig(_Section):
 class LimitsConfig(_Section):
     """Resource limits. Each one, when met, refuses with a message that names its key here, and
     the runtime records the refusal in the audit log; raise a limit when legitimate work meets it.
+    ``conversation_days`` limits time instead: how long conversations' transcripts are kept.
     """
 
     max_utterance_chars: PositiveInt = Field(
@@ -207,6 +208,10 @@ class LimitsConfig(_Section):
     ingest_max_seconds: PositiveFloat = Field(
         1800.0, description="Longest one ingestion run may take; files not reached by then are "
                             "reported and can be ingested by running it again.")
+    conversation_days: PositiveFloat = Field(
+        30.0, description="How long each turn of a conversation's transcript (what the Chat page "
+                          "draws again and lists under earlier chats) is kept; older turns are "
+                          "deleted. The audit log is not affected.")
 
 
 class AuditConfig(_Section):

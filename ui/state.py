@@ -17,7 +17,7 @@ from streamlit.runtime.scriptrunner_utils.exceptions import ScriptControlExcepti
 
 from lamworks import Runtime
 
-__all__ = ["current_user", "guarded", "runtime", "session_id"]
+__all__ = ["current_user", "guarded", "runtime", "session_id", "use_session"]
 
 log = logging.getLogger("lamworks.ui")
 
@@ -41,11 +41,18 @@ def current_user() -> str:
 
 
 def session_id() -> str:
-    """This browser tab's conversation id (a new one per user switch)."""
+    """This browser tab's conversation id for the current user (a new one per user switch;
+    the Chat page changes it for "New chat", an earlier chat or its ``?c=<id>`` address)."""
     key = f"session-{current_user()}"
     if key not in st.session_state:
         st.session_state[key] = f"web-{uuid.uuid4().hex[:12]}"
     return str(st.session_state[key])
+
+
+def use_session(conversation_id: str) -> None:
+    """Make ``conversation_id`` this tab's conversation for the current user (the Chat page
+    checks first that it is theirs: :func:`lamworks.ui.conversations.open_conversation`)."""
+    st.session_state[f"session-{current_user()}"] = conversation_id
 
 
 def guarded(render: Callable[[], None]) -> None:

@@ -3,9 +3,14 @@ when, what changes, why it waits — with buttons named by what they do; the exa
 away under "Technical details" for roles that may see it (:mod:`lamworks.ui.cards`). Results
 are components (:mod:`lamworks.ui.components`): choices to click, tables, a quiz to answer.
 
-A message is echoed at once and a status shows the stages while the runtime works. A card's
-buttons go away once used — by a button or by a typed "yes"/"no": an earlier card shows what
-became of its step."""
+A message is echoed at once and a status follows the runtime's stages live while it works
+(:mod:`lamworks.ui.progress`). A card's buttons go away once used — by a button or by a typed
+"yes"/"no": an earlier card shows what became of its step.
+
+Conversations persist (:mod:`lamworks.ui.conversations`): every turn is recorded in the session
+store, the address carries the conversation (``?c=<id>``), so a reload, another tab or another
+replica draws it again; the sidebar has "New chat" and the person's earlier chats. Another
+person's conversation id shows nothing, and the refusal is audited."""
 
 from __future__ import annotations
 
@@ -16,7 +21,14 @@ import streamlit as st
 from lamworks import LamworksError, Step, Turn
 from lamworks.ui.cards import STATUS, card_text, latest_steps, may_see_technical_details
 from lamworks.ui.components import quiz_of, render_result
-from lamworks.ui.state import current_user, guarded, runtime, session_id
+from lamworks.ui.conversations import (
+    earlier_conversations,
+    new_conversation_id,
+    open_conversation,
+    record_turn,
+)
+from lamworks.ui.progress import run_turn
+from lamworks.ui.state import current_user, guarded, runtime, session_id, use_session
 
 # Session-state key of a message a component sends as the next turn (a clicked choice). A
 # comment, not a docstring: Streamlit's "magic" would draw a bare string on the page.
@@ -90,40 +102,92 @@ def step_card(step: Step, utterance: str, key: str, live: bool,
                 st.code(card.technical, language="text", wrap_lines=True)
 
 
-def run_turn(prompt: str, act: Callable[[], Turn]) -> Turn:
-    """Echo ``prompt`` at once and show the stages while ``act`` runs; the turn it returns."""
-    with st.chat_message("user"):
-        st.write(prompt)
-    with st.chat_message("assistant"), st.status("Planning…", expanded=True) as status:
-        st.write("Planning…")
-        turn = act()
-        steps = turn.steps
-        if steps:
-            st.write("Checking policies…")
-            decisions = sum(len(s.decisions) for s in steps)
-            st.write(f"Checked {decisions} policy decision(s) for {len(steps)} step(s).")
-        waiting = any(s.status == "awaiting_confirmation" for s in steps)
-        label = ("Waiting for you" if waiting else
-                 "Waiting for your answer" if turn.follow_up is not None else "Done")
-        status.update(label=label, state="complete", expanded=False)
-    return turn
+# Session-state key: the (user, conversation id) this tab last put in the address. An address
+# still showing it after "Acting as" changed is the previous user's, not an attempt to open it.
+ADDRESS_KEY = "chat-address"
+
+
+def conversation() -> str | None:
+    """This tab's conversation for the current user, kept in the address as ``?c=<id>``.
+
+    An address naming another conversation (a reload, a bookmark, a link) makes it this tab's
+    when it is the user's own (or new); someone else's is refused (audited once per tab) and
+    ``None`` is returned: the page shows nothing of it."""
+    rt, user = runtime(), current_user()
+    asked = st.query_params.get("c")
+    mine = session_id()
+    put = st.session_state.get(ADDRESS_KEY)
+    if asked and asked != mine and not (put and put[1] == asked and put[0] != user):
+        if st.session_state.get(f"refused-{user}") == asked:
+            return None
+        shown = open_conversation(rt, user, asked)
+        if shown is None:
+            st.session_state[f"refused-{user}"] = asked
+            return None
+        use_session(asked)
+        st.session_state[f"turns-{asked}"] = shown
+        mine = str(asked)
+    if asked != mine:
+        st.query_params["c"] = mine
+    st.session_state[ADDRESS_KEY] = (user, mine)
+    return mine
+
+
+def switch_to(conversation_id: str) -> None:
+    """Make ``conversation_id`` this tab's conversation (its turns read again from the store)."""
+    st.session_state.pop(f"turns-{conversation_id}", None)
+    st.session_state.pop(f"refused-{current_user()}", None)
+    use_session(conversation_id)
+    st.query_params["c"] = conversation_id
+
+
+def sidebar(current: str | None) -> None:
+    """"New chat" and the person's earlier chats (title and last activity), newest first."""
+    rt, user = runtime(), current_user()
+    with st.sidebar:
+        if st.button("New chat", key="new-chat", icon=":material/add_comment:",
+                     width="stretch"):
+            switch_to(new_conversation_id())
+            st.rerun()
+        chats = earlier_conversations(rt, user)
+        if chats:
+            st.caption("Earlier chats")
+        for chat in chats:
+            if st.button(f"{_escape(chat.title)}  \n:gray[{chat.when}]", key=f"chat-{chat.id}",
+                         type="secondary" if chat.id == current else "tertiary",
+                         disabled=chat.id == current, width="stretch",
+                         help="This chat" if chat.id == current else None):
+                switch_to(chat.id)
+                st.rerun()
 
 
 def render() -> None:
     rt = runtime()
     user = current_user()
-    sid = session_id()
-    turns: list[Turn] = st.session_state.setdefault(f"turns-{sid}", [])
+    chosen = conversation()
+    sidebar(chosen)
+    st.title("Assistant")
+    if chosen is None:
+        st.info("This conversation is not available. Start a new chat, or pick one of yours "
+                "in the sidebar.")
+        return
+    sid = chosen
+    turns: list[Turn] = st.session_state.get(f"turns-{sid}")  # type: ignore[assignment]
+    if turns is None:  # a tab's own new conversation, or one recorded by another tab
+        turns = st.session_state[f"turns-{sid}"] = open_conversation(rt, user, sid) or []
     technical = may_see_technical_details(rt, user)
+
+    def keep(turn: Turn) -> None:
+        turns.append(turn)
+        record_turn(rt, user, turn)
 
     def settle(action: Callable[[], Turn]) -> None:
         try:
-            turns.append(action())
+            keep(action())
         except LamworksError as exc:  # a stale confirmation, a database that stayed busy
             st.session_state["flash"] = str(exc)
         st.rerun()
 
-    st.title("Assistant")
     if "flash" in st.session_state:
         st.warning(st.session_state.pop("flash"))
 
@@ -183,11 +247,12 @@ def render() -> None:
     typed = st.chat_input("Ask lamworks to do something")
     prompt = typed or example or st.session_state.pop(PROMPT_KEY, None)
     if prompt:
-        turns.append(run_turn(prompt, lambda: rt.handle(sid, user, prompt)))
+        run_turn(prompt, lambda on_stage: rt.handle(sid, user, prompt, on_stage=on_stage), keep)
         st.rerun()
 
 
 # The status labels the cards use, for tests and for other pages that draw a step.
-__all__ = ["STATUS", "highlighted", "render", "run_turn", "send", "step_card"]
+__all__ = ["STATUS", "conversation", "highlighted", "render", "run_turn", "send", "sidebar",
+           "step_card", "switch_to"]
 
 guarded(render)
