@@ -1,0 +1,115 @@
+"""How long the ``lamworks`` command takes, start to exit, as a person at a terminal sees it.
+
+Each command runs as a fresh process (``subprocess``), ``--runs`` times (default 5) after one
+unmeasured run (so the files are in the page cache); the table gives the median and the fastest
+run, and, as the floor for the same machine at the same time, a bare ``python -c pass`` and a
+minimal typer application with Markdown help (what any typer CLI costs before it does anything).
+
+    .venv/bin/python bench/cli.py [--runs 5] [--no-ask]
+
+Commands: ``lamworks --help`` without a configuration (nothing to load but the CLI), ``lamworks
+--help`` with the example configuration (it loads the plugins to list their command groups),
+``lamworks plugins`` (loads the plugins, no model), and ``lamworks ask`` with a demo user on a
+fresh copy of the example institution's data folder per run (loads the plugins and the planner's
+model, plans and answers one request). Writes ``bench/results/cli.json`` and ``cli.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+LAMWORKS = str(Path(sys.executable).with_name("lamworks"))
+EXAMPLE = str(ROOT / "examples" / "lamworks.toml")
+TYPER_FLOOR = """
+import typer
+app = typer.Typer(help="floor", add_completion=False, rich_markup_mode="markdown")
+@app.command()
+def one(x: int = 1) -> None:
+    "A command."
+@app.command()
+def two(x: int = 1) -> None:
+    "Another command."
+app(prog_name="floor")
+"""
+
+
+def _time(argv: list[str], env: dict[str, str], runs: int,
+          fresh_data: bool = False) -> dict[str, Any]:
+    seconds: list[float] = []
+    codes: set[int] = set()
+    for index in range(runs + 1):
+        run_env = dict(env)
+        folder = None
+        if fresh_data:
+            folder = tempfile.mkdtemp(prefix="lamworks-cli-bench-")
+            run_env["LAMWORKS_DATA_DIR"] = folder
+        began = time.perf_counter()
+        done = subprocess.run(argv, env=run_env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(), check=False)
+        elapsed = time.perf_counter() - began
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
+        codes.add(done.returncode)
+        if index:  # the first run only warms the page cache
+            seconds.append(elapsed)
+    return {"median_s": round(statistics.median(seconds), 3), "min_s": round(min(seconds), 3),
+            "runs": runs, "exit_codes": sorted(codes)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--no-ask", action="store_true", help="skip the slow ask timing")
+    args = parser.parse_args()
+
+    base = {k: v for k, v in os.environ.items() if k != "LAMWORKS_CONFIG"}
+    base.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ANONYMIZED_TELEMETRY="False")
+    with_config = {**base, "LAMWORKS_CONFIG": EXAMPLE}
+    cases: list[tuple[str, list[str], dict[str, str], bool]] = [
+        ("python -c pass (floor)", [sys.executable, "-c", "pass"], base, False),
+        ("typer app --help (floor)", [sys.executable, "-c", TYPER_FLOOR, "--help"], base, False),
+        ("lamworks --help (no configuration)", [LAMWORKS, "--help"], base, False),
+        ("lamworks --help (example configuration)", [LAMWORKS, "--help"], with_config, False),
+        ("lamworks plugins", [LAMWORKS, "plugins"], with_config, False),
+    ]
+    if not args.no_ask:
+        cases.append(("lamworks ask (model load + one request)",
+                      [LAMWORKS, "ask", "what are the clinic's opening times?", "--user",
+                       "frontdesk"], with_config, True))
+    rows = []
+    for name, argv, env, fresh in cases:
+        row = {"command": name, **_time(argv, env, args.runs, fresh)}
+        print(f"{name:45} median {row['median_s']:6.2f} s  min {row['min_s']:6.2f} s  "
+              f"exit {row['exit_codes']}", flush=True)
+        rows.append(row)
+    machine = {"python": platform.python_version(), "cpus": os.cpu_count(),
+               "platform": platform.platform(), "load_average": list(os.getloadavg())}
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "cli.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2)
+                                      + "\n")
+    table = ["| command | median s | fastest s | exit codes |", "|---|---|---|---|"]
+    table += [f"| {r['command']} | {r['median_s']} | {r['min_s']} | {r['exit_codes']} |"
+              for r in rows]
+    (RESULTS / "cli.md").write_text(
+        "# CLI wall time (bench/cli.py)\n\n"
+        f"Machine: {machine['cpus']} cores, load average at the end "
+        f"{machine['load_average'][0]:.2f}; {args.runs} runs each after one warm run.\n\n"
+        + "\n".join(table) + "\n")
+    print("\n".join(table))
+
+
+if __name__ == "__main__":
+    main()
