@@ -24,14 +24,14 @@ ARTIFACTS = REPO / "test-artifacts"
 
 # What examples/lamworks.toml grants each demo user's role (roles.*.permissions).
 EXPECTED: dict[str, list[str]] = {
-    "frontdesk": ["Chat", "Documents", "Audit log", "Clinic schedule"],
-    "clinician": ["Chat", "Documents", "Audit log", "Clinic schedule"],
-    "patient": ["Chat", "Documents", "Audit log"],
-    "teacher": ["Chat", "Documents", "Audit log", "Essay feedback"],
-    "student": ["Chat", "Documents", "Audit log", "Essay feedback"],
-    "admin": ["Chat", "Documents", "Audit log", "Plugins", "Users", "Essay feedback",
+    "frontdesk": ["Home", "Chat", "Documents", "Audit log", "Clinic schedule"],
+    "clinician": ["Home", "Chat", "Documents", "Audit log", "Clinic schedule"],
+    "patient": ["Home", "Chat", "Documents", "Audit log"],
+    "teacher": ["Home", "Chat", "Documents", "Audit log", "Essay feedback"],
+    "student": ["Home", "Chat", "Documents", "Audit log", "Essay feedback"],
+    "admin": ["Home", "Chat", "Documents", "Audit log", "Plugins", "Users", "Essay feedback",
               "Clinic schedule"],
-    "auditor": ["Documents", "Audit log", "Plugins"],
+    "auditor": ["Home", "Documents", "Audit log", "Plugins"],
 }
 ROLES = {"frontdesk": "frontdesk", "clinician": "clinician", "patient": "patient",
          "teacher": "teacher", "student": "student", "admin": "admin", "auditor": "auditor"}
@@ -82,8 +82,9 @@ def test_each_role_sees_only_its_pages(browser: Any, app_url: str, user: str) ->
 
 
 def _ask(browser: Any, url: str, user: str, text: str) -> None:
-    page = _open_as(browser, url, user)
+    page = _open_as(browser, url, user)  # the role's Home; the Chat is a link away
     try:
+        page.get_by_role("link", name="Chat").click()
         box = page.get_by_placeholder("Ask lamworks to do something")
         box.fill(text)
         box.press("Enter")
