@@ -5,7 +5,9 @@ on the demo configuration, Debian's Chromium through Playwright, one server for 
   patient and the doctor by name, no FHIR reference or method in sight, "Book it" / "Don't
   book" inside the viewport and not clipped; after a click the buttons are gone;
 - a slot search offers choices, and clicking one leads to a booking card;
-- a student's quiz shows no answer before it is answered and marks an answer right or wrong.
+- a student's quiz shows no answer before it is answered and marks an answer right or wrong;
+- a conversation survives a reload; "New chat" empties the page and lists the old one, which
+  comes back when clicked.
 
 Screenshots go to ``test-artifacts/chat-*.png``.
 """
@@ -13,6 +15,7 @@ Screenshots go to ``test-artifacts/chat-*.png``.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -65,7 +68,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory,
 def _page(browser: Any, url: str, viewport: str, user: str) -> Any:
     page = browser.new_page(viewport=VIEWPORTS[viewport])
     page.set_default_timeout(60_000)
+    # A role with a home page opens on it (issue 15, item 4), so the Chat is opened by its
+    # address, after the app itself: on a server whose first session opens /chat, Streamlit
+    # runs that page without ui/app.py (as a pages-folder app, its navigation file names).
     page.goto(f"{url}/?user={user}", wait_until="networkidle")
+    page.get_by_role("link", name="Chat", exact=True).wait_for(state="attached")
+    page.goto(f"{url}/chat?user={user}", wait_until="networkidle")
     page.get_by_placeholder("Ask lamworks to do something").wait_for()
     return page
 
@@ -157,3 +165,39 @@ def test_a_student_quiz_hides_the_answer_until_answered(browser: Any, app_url: s
     page.get_by_text("Not quite").first.wait_for()
     page.get_by_text("the answer is pyramid of energy").first.wait_for()
     _shot(page, "chat-quiz-checked-wide")
+
+
+def test_a_conversation_survives_a_reload_and_comes_back_from_the_list(browser: Any,
+                                                                      app_url: str) -> None:
+    """Issue 15, item 5: ask, reload (the address keeps the conversation), "New chat" (empty,
+    the old one listed with its time), click the old one (it comes back)."""
+    page = _page(browser, app_url, "wide", "frontdesk")
+    asked = "free slots for Dr. Lee on Thursday"
+    messages = page.locator('[data-testid="stChatMessage"]')
+    _say(page, asked)
+    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    page.wait_for_url(re.compile(r"[?&]c=web-[0-9a-f]+"))
+    first = re.search(r"c=(web-[0-9a-f]+)", page.url)
+    assert first is not None
+
+    page.reload(wait_until="networkidle")
+    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    assert messages.filter(has_text=asked).count() == 1
+    assert f"c={first[1]}" in page.url
+
+    sidebar = page.locator('[data-testid="stSidebar"]')
+    sidebar.get_by_role("button", name="New chat").click()
+    messages.first.wait_for(state="detached")
+    page.get_by_text("Try one of these:").wait_for()
+    old = sidebar.get_by_role("button", name=re.compile(re.escape(asked)))
+    old.wait_for()
+    assert re.search(r"\b(CST|CDT)\b", old.inner_text()), old.inner_text()  # Chicago's zone
+    assert f"c={first[1]}" not in page.url
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "chat-new-chat-listed-wide.png"))
+
+    old.click()
+    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    assert messages.filter(has_text=asked).count() == 1
+    assert f"c={first[1]}" in page.url
+    page.screenshot(path=str(ARTIFACTS / "chat-conversation-back-wide.png"))
