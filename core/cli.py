@@ -446,6 +446,10 @@ def ask(
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm risky steps.")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Show why: candidates, spans.")]
     = False,
+    json_out: Annotated[bool, typer.Option(
+        "--json", help="Print the turn (and, with --yes, the confirmed ones) as one JSON object "
+                       "on standard output; never asks: a step awaiting confirmation stays "
+                       "pending without --yes.")] = False,
 ) -> None:
     """One turn: print the plan, the policy decisions and the result.
 
@@ -463,11 +467,31 @@ def ask(
             runtime.close()
             raise
     try:
+        if json_out:
+            turns = [turn]
+            while yes and turn.awaiting_confirmation is not None:
+                turn = runtime.confirm(turn.session_id, turn.awaiting_confirmation.id)
+                turns.append(turn)
+            _print_json({"session_id": session_id, "turns": [_turn_json(t) for t in turns]})
+            return
         _print_turn(turn, explain)
         _settle_confirmations(runtime, turn, yes, explain)
     finally:
         runtime.close()  # with a signing key, the audit head is signed here
     _plain(f"session {session_id}", style="dim")
+
+
+def _turn_json(turn: Turn) -> Any:
+    """A turn as JSON, without confirmation tokens (standard output may end up in a log; a
+    pending step is confirmed with `lamworks confirm`, which reads the token from the store)."""
+    def scrub(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: scrub(v) for k, v in value.items() if k != "confirmation_token"}
+        if isinstance(value, list):
+            return [scrub(v) for v in value]
+        return value
+
+    return scrub(turn.model_dump(mode="json"))
 
 
 @app.command("confirm")

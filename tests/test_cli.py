@@ -54,6 +54,20 @@ def test_ask_with_yes_confirms_and_executes(config: Path) -> None:
     assert verify.returncode == 0 and "OK: 3 rows" in verify.stdout
 
 
+def test_ask_json_is_one_object_without_tokens(config: Path) -> None:
+    pending = lamworks("ask", "add a note text=hello", "--user", "alice", "--json",
+                       "--config", str(config))
+    assert pending.returncode == 0, pending.stderr
+    turns = json.loads(pending.stdout)["turns"]  # nothing but the JSON on standard output
+    assert len(turns) == 1 and turns[0]["awaiting_confirmation"]["tool"] == "sample.add_note"
+    assert "confirmation_token" not in pending.stdout  # stdout may end up in a log
+    done = lamworks("ask", "add a note text=hello", "--user", "alice", "--json", "--yes",
+                    "--config", str(config))
+    turns = json.loads(done.stdout)["turns"]
+    assert [t["awaiting_confirmation"] is None for t in turns] == [False, True]
+    assert turns[-1]["plan"]["steps"][-1]["status"] == "executed"
+
+
 def test_ask_explain_shows_candidates_and_spans(config: Path) -> None:
     result = lamworks("ask", "add a note text=hello", "--user", "alice", "--explain",
                       "--config", str(config))
