@@ -108,12 +108,15 @@ def test_a_v0_1_data_folder_is_adopted_and_upgraded_without_losing_a_row(v0_1: P
     fhir = LocalFHIRStore(data / "fhir.sqlite")
     manifest = Manifest(data / "knowledge.sqlite")
 
-    # Every table kept every row; the only new table is _migrations.
+    # Every table kept every row; the only new tables are _migrations and the (empty)
+    # transcript of sessions' migration 3.
+    new_tables = {"_migrations", "transcript"}
     for file, tables in before.items():
         after = _tables_and_counts(data / file)
-        assert {k: v for k, v in after.items() if k != "_migrations"} == tables, file
+        assert {k: v for k, v in after.items() if k not in new_tables} == tables, file
+    assert _tables_and_counts(config.database_path)["transcript"] == 0
     assert _recorded(config.database_path) == {"accounts": [1, 2], "journal": [1],
-                                               "sessions": [1, 2]}
+                                               "sessions": [1, 2, 3]}
     assert _recorded(config.audit_path) == {"audit": [1]}
     assert _recorded(data / "fhir.sqlite") == {"fhir": [1]}
     assert _recorded(data / "knowledge.sqlite") == {"knowledge-manifest": [1]}
@@ -219,4 +222,4 @@ def test_replicas_starting_together_on_a_new_database_migrate_it_once(postgres_u
     rows = db.fetchall("SELECT store, version FROM _migrations ORDER BY store, version")
     db.close()
     assert [(r["store"], r["version"]) for r in rows] == [
-        ("audit", 1), ("journal", 1), ("sessions", 1), ("sessions", 2)]
+        ("audit", 1), ("journal", 1), ("sessions", 1), ("sessions", 2), ("sessions", 3)]
