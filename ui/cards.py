@@ -18,12 +18,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lamworks.errors import LamworksError
+from lamworks.scopes import missing_scopes
 
 if TYPE_CHECKING:
     from lamworks import Change, Step, Turn
     from lamworks.runtime import Runtime
 
-__all__ = ["STATUS", "CardText", "button_labels", "card_text", "latest_steps",
+__all__ = ["STATUS", "CardText", "button_labels", "card_text", "example_requests", "latest_steps",
            "may_see_technical_details"]
 
 STATUS: dict[str, tuple[str, str]] = {
@@ -61,6 +62,18 @@ class CardText:
     technical: str | None = None
     """The exact change, the arguments and every decision by policy name; ``None`` for a role
     that may not see technical details."""
+
+
+def example_requests(rt: Runtime, user: str, limit: int = 6) -> list[str]:
+    """Requests to offer a person with an empty chat: the first example of each tool their
+    role's scopes cover, in the order the plugins registered them (a front desk is not offered
+    a student's requests). Tools that need no scope (e.g. questions about documents) count."""
+    try:
+        scopes = rt.action_context("", user).scopes
+    except LamworksError:
+        return []
+    usable = [t for t in rt.tools.values() if t.examples and not missing_scopes(scopes, t.scopes)]
+    return [t.examples[0] for t in usable][:limit]
 
 
 def may_see_technical_details(rt: Runtime, user: str) -> bool:

@@ -1,6 +1,6 @@
 """The pages' server code: every decision a page takes about who may see or do what.
 
-The Streamlit scripts in ``ui/pages`` only draw; what they show and what they let a person do
+The Streamlit scripts in ``ui/views`` only draw; what they show and what they let a person do
 comes from these plain functions of the runtime and the acting user, so the same rules hold for
 any way in and are tested without a browser (``tests/test_permissions_property.py``). Each one
 checks the permission it needs (:mod:`lamworks.permissions`) and raises
@@ -120,18 +120,21 @@ class PageSpec:
     default: bool = False
 
 
+# The page scripts live in ui/views/, not ui/pages/: Streamlit takes a "pages" folder beside the
+# main script for an old-style multipage app, and a first visit to /chat (a reload after a
+# restart, a new replica) would then run the page without app.py: no navigation, no sign-in.
 CORE_PAGES: tuple[PageSpec, ...] = (
-    PageSpec("home", "Home", "Assistant", HERE / "pages" / "home.py", "page.home",
+    PageSpec("home", "Home", "Assistant", HERE / "views" / "home.py", "page.home",
              ":material/home:", default=True),
-    PageSpec("chat", "Chat", "Assistant", HERE / "pages" / "chat.py", "page.chat",
+    PageSpec("chat", "Chat", "Assistant", HERE / "views" / "chat.py", "page.chat",
              ":material/chat:", default=True),
-    PageSpec("knowledge", "Documents", "Knowledge", HERE / "pages" / "knowledge.py",
+    PageSpec("knowledge", "Documents", "Knowledge", HERE / "views" / "knowledge.py",
              "page.knowledge", ":material/menu_book:"),
-    PageSpec("audit", "Audit log", "Audit", HERE / "pages" / "audit.py", "audit.read.own",
+    PageSpec("audit", "Audit log", "Audit", HERE / "views" / "audit.py", "audit.read.own",
              ":material/verified_user:"),
-    PageSpec("admin", "Plugins", "Admin", HERE / "pages" / "admin.py", "plugins.view",
+    PageSpec("admin", "Plugins", "Admin", HERE / "views" / "admin.py", "plugins.view",
              ":material/extension:"),
-    PageSpec("users", "Users", "Admin", HERE / "pages" / "users.py", "users.manage",
+    PageSpec("users", "Users", "Admin", HERE / "views" / "users.py", "users.manage",
              ":material/group:"),
 )
 """The core's pages; plugins' pages come from ``register_ui_pages``."""

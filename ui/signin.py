@@ -93,8 +93,7 @@ def markdown_text(text: str) -> str:
 def no_pages() -> None:
     """Before sign-in no page is open to anyone: the navigation is hidden, and every page's
     address leads to the sign-in page, so a reload of /audit signs in again rather than meeting
-    Streamlit's "page not found" dialog (which makes the form inert). Without a navigation
-    Streamlit would list the files of ui/pages/ in the sidebar."""
+    Streamlit's "page not found" dialog (which makes the form inert)."""
     from lamworks.ui.services import all_pages  # it imports lamworks.ui.state too
 
     addresses = dict.fromkeys(Path(page.path).stem for page in all_pages(runtime()))

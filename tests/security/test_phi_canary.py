@@ -235,7 +235,7 @@ def test_no_canary_on_the_chat_page_of_roles_that_may_not_see_it(
     state._runtime.clear()
     try:
         for user, request in OUTSIDERS:
-            page = AppTest.from_file(str(REPO / "ui" / "pages" / "chat.py"), default_timeout=120)
+            page = AppTest.from_file(str(REPO / "ui" / "views" / "chat.py"), default_timeout=120)
             page.session_state["acting_user"] = user  # demo mode: the example institution
             page.run()
             page.chat_input[0].set_value(request).run()

@@ -19,7 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 REPO = Path(__file__).parents[2]
 APP = REPO / "ui" / "app.py"
-PAGES = REPO / "ui" / "pages"
+PAGES = REPO / "ui" / "views"
 # AppTest re-runs only the first page script of an st.navigation app (streamlit#9446), so the
 # shell is tested on its first run and each page as its own script.
 

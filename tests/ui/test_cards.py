@@ -15,10 +15,15 @@ from streamlit.testing.v1 import AppTest
 
 from lamworks import Change, Runtime
 from lamworks.ui import components
-from lamworks.ui.cards import button_labels, card_text, may_see_technical_details
+from lamworks.ui.cards import (
+    button_labels,
+    card_text,
+    example_requests,
+    may_see_technical_details,
+)
 
 REPO = Path(__file__).parents[2]
-CHAT = REPO / "ui" / "pages" / "chat.py"
+CHAT = REPO / "ui" / "views" / "chat.py"
 CONFIG = REPO / "examples" / "lamworks.toml"
 
 
@@ -88,6 +93,15 @@ def test_a_slot_search_offers_choices_next_opening_first(demo: Runtime) -> None:
     choices = components.choices_of(data)
     assert choices[0].label.startswith("Next opening: Mon 7 Dec, ")
     assert re.fullmatch(r"book the \d{1,2}:\d\d one on Mon 7 Dec", choices[0].say)
+
+
+def test_an_empty_chat_offers_requests_of_the_roles_own_tools(demo: Runtime) -> None:
+    offered = {user: example_requests(demo, user) for user in ("frontdesk", "student")}
+    by_example = {t.examples[0]: t for t in demo.tools.values() if t.examples}
+    desk_plugins = {by_example[e].plugin for e in offered["frontdesk"]}
+    student_plugins = {by_example[e].plugin for e in offered["student"]}
+    assert "education" not in desk_plugins and "healthcare" in desk_plugins
+    assert "healthcare" not in student_plugins and "education" in student_plugins
 
 
 def test_the_components_docstring_example_runs() -> None:

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from lamworks import Runtime
 
 REPO = Path(__file__).parents[2]
-CHAT = REPO / "ui" / "pages" / "chat.py"
+CHAT = REPO / "ui" / "views" / "chat.py"
 
 
 @pytest.fixture

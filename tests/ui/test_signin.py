@@ -16,7 +16,7 @@ from lamworks.ui.signin import DEMO_BANNER
 
 REPO = Path(__file__).parents[2]
 APP = REPO / "ui" / "app.py"
-PAGES = REPO / "ui" / "pages"
+PAGES = REPO / "ui" / "views"
 PASSWORD = "a long enough passphrase"
 
 

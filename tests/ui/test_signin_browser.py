@@ -64,7 +64,7 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     page.get_by_role("heading", name="Sign in").wait_for()
     assert page.get_by_placeholder("Ask lamworks to do something").count() == 0
     assert page.get_by_text("Demo mode").count() == 0
-    # Before sign-in no page is listed: neither the app's pages nor the files of ui/pages/.
+    # Before sign-in no page is listed: neither the app's pages nor the files of ui/views/.
     links = [a.inner_text().strip() for a in page.locator("[data-testid=stSidebarNav] a").all()]
     assert links == [], links
     page.screenshot(path=str(ARTIFACTS / "signin-accounts.png"))

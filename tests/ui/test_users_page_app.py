@@ -1,4 +1,4 @@
-"""The Users page (ui/pages/users.py) driven by AppTest: an administrator adds a person through the
+"""The Users page (ui/views/users.py) driven by AppTest: an administrator adds a person through the
 form and sees them in the table, issues a token that is shown once, and a role without
 ``users.manage`` gets the refusal instead of the page. Demo mode (the conftest serves on
 loopback), so the page says that passwords are ignored there."""
@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = Path(__file__).parents[2] / "ui" / "pages" / "users.py"
+PAGE = Path(__file__).parents[2] / "ui" / "views" / "users.py"
 PASSWORD = "a long enough passphrase"
 
 

@@ -19,7 +19,13 @@ from collections.abc import Callable
 import streamlit as st
 
 from lamworks import LamworksError, Step, Turn
-from lamworks.ui.cards import STATUS, card_text, latest_steps, may_see_technical_details
+from lamworks.ui.cards import (
+    STATUS,
+    card_text,
+    example_requests,
+    latest_steps,
+    may_see_technical_details,
+)
 from lamworks.ui.components import quiz_of, render_result
 from lamworks.ui.conversations import (
     earlier_conversations,
@@ -236,7 +242,7 @@ def render() -> None:
 
     example: str | None = None
     if not turns:
-        examples = [t.examples[0] for t in rt.tools.values() if t.examples][:6]
+        examples = example_requests(rt, user)
         if examples:
             st.caption("Try one of these:")
             columns = st.columns(2)

@@ -33,7 +33,7 @@ from lamworks.ui.services import (
 from lamworks.ui.state import current_user, guarded, runtime
 
 # The chat page's session-state key of a message to send as the next turn
-# (lamworks.ui.pages.chat.PROMPT_KEY; that module runs its page when imported, so the key is
+# (lamworks.ui.views.chat.PROMPT_KEY; that module runs its page when imported, so the key is
 # repeated here, and the browser test proves a suggestion reaches the chat).
 CHAT_PROMPT_KEY = "chat-next-prompt"
 GO_TO_CHAT = "home-go-to-chat"
