@@ -169,9 +169,13 @@ class NeuroSymbolicPlanner:
                 return resumed
         last = dialog.last_step
         if last is not None and _CORRECTION.match(text) and last.tool in ctx.tools \
-                and (last.status != "executed" or route.tool in (None, last.tool)):
-            # A step not yet done is corrected in place; once done, "move her to Friday
-            # instead" is another action (a reschedule), unless nothing else fits.
+                and (route.tool in (None, last.tool) or (last.status != "executed" and
+                                                          _namespace(route.tool)
+                                                          == _namespace(last.tool))):
+            # A step not yet done is corrected in place, unless the router finds a request
+            # for another service ("no, not now. what times is it showing?"); once done,
+            # "move her to Friday instead" is another action (a reschedule), unless nothing
+            # else fits.
             corrected = self._correct(text, last, ctx)
             if corrected is not None:
                 return corrected
@@ -648,3 +652,9 @@ def _same_time_shift(text: str, arguments: Mapping[str, Any], tool: Tool) -> dic
             out[spec.name] = (datetime.fromisoformat(value) + timedelta(weeks=weeks)).isoformat()
     return out
 
+
+def _namespace(tool: str | None) -> str | None:
+    """The plugin or service a tool belongs to ("restaurants_2" of "restaurants_2.find")."""
+    if tool is None or "." not in tool:
+        return None
+    return tool.rsplit(".", 1)[0]

@@ -5,20 +5,34 @@ outside. For an utterance and each tool it measures a handful of tool-relative f
 cosine to the tool's nearest example, to its two nearest, to its description and to the centre
 of its examples; BM25 over the tool's texts; how far the tool is ahead of the best other tool;
 whether the tool's fields can take the particulars the request mentions (a date, a place, a
-phone number); how alike the tool's own examples are — and a logistic model turns them into the
-probability that this tool is the one. When no tool is probable enough, the router says *no
-tool*.
+phone number); how alike the tool's own examples are. Two small logistic models read them:
 
-The model is trained when the router is built (index time), from the tools' own examples alone:
+- the **chooser** ranks the tools: the probability that this tool, rather than another loaded
+  one, is the one. It is trained on leave-one-out rows (each example, scored against every tool
+  with itself left out of its tool's texts, is a positive for its own tool and a negative for
+  the rest) and leave-one-tool-out rows (each example with its whole tool left out is a
+  negative for every remaining tool), each utterance weighing the same. Its features include
+  the nearest-example cosine and its margin over every other tool, so it can do what
+  nearest-example kNN does, and more;
+- the **gate** decides whether the chooser's best tool is the one or the request is for *no
+  tool*. It reads the best tool's absolute evidence (cosines, BM25, coverage, typicality) and
+  the chooser's logit, never margins, which a left-out tool changes. In-scope rows: each
+  example's own tool (leave-one-out). No-tool rows: each example with its whole tool left out
+  (leave-one-tool-out), the tool the chooser would then pick — the near misses an assistant
+  meets. A pick of another plugin (service) weighs 1; a pick of the same one weighs by how much
+  closer the example is to its own tool than to that pick (:func:`_outside_weight`), since a
+  sibling tool (a second tool for nearly the same request) would serve the left-out tool's
+  requests about as well and its rows say little about requests no tool serves. These weights
+  are not scaled up to the in-scope rows' total, and the gate's weights are kept non-negative
+  (:func:`_monotone_fit`).
 
-- **positives and negatives**: each example, scored against every tool with itself left out of
-  its tool's texts (leave-one-out), is a positive for its own tool and a negative for the rest;
-- **synthetic no-tool requests**: each tool's examples scored with that whole tool left out
-  (leave-one-tool-out) are requests no loaded tool serves — the near misses an assistant meets.
-
-Both sets weigh each utterance alike, so the model's probability is a balanced one and the
-router chooses a tool when it is more likely right than wrong (:data:`DECISION_THRESHOLD`).
-Nothing is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
+Both are trained when the router is built (index time), from the tools' own examples alone.
+Keeping the choice and the abstention apart matters: one model trained on both learnt that a
+close, clearly leading tool was often a left-out tool's near miss, and abstained on requests
+that nearest-example kNN routed right. The router chooses the chooser's best tool when the
+chooser's probability or the gate's reaches :data:`DECISION_THRESHOLD` (more likely right than
+wrong): the gate rescues requests the chooser alone turns away, never the reverse. Nothing
+is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
 institution may fix another threshold in a :class:`Calibration` file.
 
 One embedding per utterance (the caller may pass it in). Tool texts' embeddings go through the
@@ -92,9 +106,8 @@ _STOP = frozenset("a an the to of for and or me my i we our you your please can 
                   "will with on in at is are be it this that by from some any do does i'd "
                   "i'm want need like".split())
 DECISION_THRESHOLD = 0.5
-"""A tool is chosen when the model finds it more likely right than wrong. The training rows
-weigh in-scope and left-out-tool utterances alike, so this is the balanced decision point;
-no threshold is searched for."""
+"""A tool is chosen when the chooser or the gate finds it more likely right than wrong; no
+threshold is searched for."""
 
 
 def tokens(text: str) -> list[str]:
@@ -103,9 +116,9 @@ def tokens(text: str) -> list[str]:
 
 @dataclass(frozen=True)
 class Route:
-    """The router's decision and its evidence. ``score`` is the chosen (or best) tool's
-    probability; ``dense`` its two-nearest cosine and ``lexical`` its BM25 share, per
-    candidate."""
+    """The router's decision and its evidence. ``score`` is the gate's probability that the
+    best tool is the one (not no tool); each candidate's score is the chooser's probability;
+    ``dense`` its two-nearest cosine and ``lexical`` its BM25 share, per candidate."""
 
     tool: str | None
     score: float
@@ -122,7 +135,7 @@ class Route:
         return self.candidates[0].score - self.candidates[1].score
 
     def explain(self) -> list[str]:
-        notes = [f"threshold {self.threshold:.3f} (probability)"]
+        notes = [f"threshold {self.threshold:.3f} (probability); in scope {self.score:.3f}"]
         for c in self.candidates:
             notes.append(f"{c.tool}: p {c.score:.3f} (dense {self.dense[c.tool]:.3f}, "
                          f"lexical {self.lexical[c.tool]:.3f})")
@@ -258,9 +271,12 @@ class _Logistic:
                 break
         return cls(w, mean, scale)
 
-    def probability(self, x: Matrix) -> npt.NDArray[np.float64]:
+    def logit(self, x: Matrix) -> npt.NDArray[np.float64]:
         z = (x - self.mean) / self.scale
-        logits = z @ self.weights[:-1] + self.weights[-1]
+        return np.asarray(z @ self.weights[:-1] + self.weights[-1], dtype=np.float64)
+
+    def probability(self, x: Matrix) -> npt.NDArray[np.float64]:
+        logits = self.logit(x)
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float64)
 
 
@@ -378,10 +394,11 @@ class Router:
                                 (margin2 >= 0).astype(np.float64), covered, named,
                                 top1 - self.typicality])
 
-    def _train(self, kinds: list[frozenset[str]], texts: list[str]) -> tuple[_Logistic | None,
-                                                                              float]:
-        """Fit the model on leave-one-out positives/negatives and leave-one-tool-out no-tool
-        rows (each utterance weighs the same in both sets)."""
+    def _train(self, kinds: list[frozenset[str]], texts: list[str]
+               ) -> tuple[_Logistic | None, float]:
+        """Fit the chooser on leave-one-out and leave-one-tool-out rows, then the gate on
+        in-scope vs left-out-tool rows (each utterance weighs the same in every set)."""
+        self.gate: _Logistic | None = None
         n_tools = len(self.tool_names)
         if n_tools == 0 or len(self.examples) == 0:
             return None, 0.5
@@ -391,6 +408,8 @@ class Router:
         xs: list[Matrix] = []
         ys: list[npt.NDArray[np.float64]] = []
         weights: list[npt.NDArray[np.float64]] = []
+        inside: list[Matrix] = []
+        outside: list[tuple[Matrix, npt.NDArray[np.bool_], Matrix, int]] = []
         everyone = np.ones(n_tools, dtype=bool)
         for j, text in enumerate(texts):
             owner = int(self.owners[j])
@@ -405,6 +424,7 @@ class Router:
             ys.append(label)
             # Each utterance weighs the same, its one positive as much as its negatives.
             weights.append(np.where(label == 1.0, 1.0, 1.0 / max(n_tools - 1, 1)))
+            inside.append(rows[owner])
             if n_tools > 1:
                 present = everyone.copy()
                 present[owner] = False
@@ -412,23 +432,57 @@ class Router:
                 masked[self.groups[owner]] = -np.inf
                 rows = self._features(masked, description_sims[j], lexical_scores, kinds[j],
                                       query, present)
-                rows = rows[present]
-                xs.append(rows)
-                ys.append(np.zeros(len(rows)))
-                weights.append(np.full(len(rows), 1.0 / len(rows)))
+                outside.append((rows, present, inside[-1], owner))
+                # The chooser also learns that a near miss of a left-out tool is no tool's:
+                # it ranks better for it (a tool named by the request's own words comes first).
+                xs.append(rows[present])
+                ys.append(np.zeros(int(present.sum())))
+                weights.append(np.full(int(present.sum()), 1.0 / int(present.sum())))
         x = np.vstack(xs)
         y = np.concatenate(ys)
         if y.min() == y.max():
             return None, 0.5
-        model = _Logistic.fit(x, y, np.concatenate(weights))
-        return model, DECISION_THRESHOLD
+        chooser = _Logistic.fit(x, y, np.concatenate(weights))
+        self.gate = self._train_gate(chooser, np.vstack(inside), outside)
+        return chooser, DECISION_THRESHOLD
+
+    def _train_gate(self, chooser: _Logistic, inside: Matrix,
+                    outside: list[tuple[Matrix, npt.NDArray[np.bool_], Matrix, int]]
+                    ) -> _Logistic | None:
+        """The gate: is the chooser's best tool the one, or is the request for no tool?
+
+        In-scope rows: each example's own tool (left out of its texts). No-tool rows: each
+        example with its whole tool left out, the tool the chooser would then pick, weighed by
+        :func:`_outside_weight`. The no-tool weights are not scaled up to match the in-scope
+        ones: a tool set whose tools are near-siblings gives little evidence of what an
+        unserved request looks like, and the gate then abstains less, not more."""
+        if not outside:
+            return None
+        inside_logit = chooser.logit(inside)
+        rows_out, logits_out, weights_out = [], [], []
+        for rows, present, own, owner in outside:
+            logits = np.where(present, chooser.logit(rows), -np.inf)
+            best = int(np.argmax(logits))
+            rows_out.append(rows[best])
+            logits_out.append(logits[best])
+            # A request for another plugin's (service's) tool is a plain near miss; within
+            # one, the left-out tool may have a sibling that serves it about as well.
+            same = _namespace(self.tool_names[best]) == _namespace(self.tool_names[owner])
+            weights_out.append(_outside_weight(own, rows[best]) if same else 1.0)
+        x = np.vstack([_gate_columns(inside, inside_logit),
+                       _gate_columns(np.vstack(rows_out), np.array(logits_out))])
+        y = np.concatenate([np.ones(len(inside)), np.zeros(len(rows_out))])
+        w = np.concatenate([np.ones(len(inside)), np.array(weights_out)])
+        if float(w[len(inside):].sum()) < 1e-6:
+            return None  # no evidence at all of what an unserved request looks like
+        return _monotone_fit(x, y, w)
 
     # -- routing -------------------------------------------------------------------------------
 
     def probabilities(self, utterance: str, vector: Vector | None = None
                       ) -> tuple[npt.NDArray[np.float64], Matrix]:
-        """Per tool (in ``tool_names`` order): the probability that it is the one, and the
-        feature rows it came from. ``vector`` reuses the utterance's embedding."""
+        """Per tool (in ``tool_names`` order): the chooser's probability that it is the one,
+        and the feature rows it came from. ``vector`` reuses the utterance's embedding."""
         view, kinds = _routing_view(utterance, self.pastes)
         text = self.speller.correct(delexicalize(view))
         q = vector if vector is not None else self.embedder.embed_query(text)
@@ -441,38 +495,112 @@ class Router:
             return rows[:, FEATURES.index("top2")], rows
         return self.model.probability(rows), rows
 
+    def in_scope(self, row: Matrix) -> float:
+        """The gate's probability that a tool (its feature row) is the one asked for, rather
+        than no tool at all."""
+        if self.model is None:
+            return float(row[FEATURES.index("top2")])
+        if self.gate is None:
+            return float(self.model.probability(row[None, :])[0])
+        logit = self.model.logit(row[None, :])
+        return float(self.gate.probability(_gate_columns(row[None, :], logit))[0])
+
     def route(self, utterance: str, vector: Vector | None = None, *, top: int = 3,
               allowed: Sequence[str] | None = None,
               prior: Mapping[str, float] | None = None) -> Route:
         """Score every tool (or only ``allowed``) and decide.
 
-        ``prior`` multiplies a tool's odds (the conversation's focus: after a search, the
-        same service's booking is likelier than another's); probabilities are renormalised
-        only through the odds, never above 1."""
+        The chooser ranks the tools; the gate decides whether the best of them is the one or
+        the request is for no tool. ``prior`` multiplies a tool's odds in both (the
+        conversation's focus: after a search, the same service's booking is likelier than
+        another's); probabilities move only through the odds, never above 1."""
         if not self.tool_names:
             return Route(None, 0.0, [], {}, {}, self.threshold)
         p, rows = self.probabilities(utterance, vector)
+        factors = np.array([prior.get(n, 1.0) for n in self.tool_names]) if prior \
+            else np.ones(len(self.tool_names))
         if prior:
-            odds = p / np.maximum(1.0 - p, 1e-9)
-            odds *= np.array([prior.get(n, 1.0) for n in self.tool_names])
-            p = odds / (1.0 + odds)
+            p = _with_odds(p, factors)
         if allowed is not None:
             mask = np.array([n in allowed for n in self.tool_names])
             p = np.where(mask, p, -np.inf)
         order = sorted(range(len(p)), key=lambda i: (-p[i], self.tool_names[i]))[:top]
         candidates = [Candidate(tool=self.tool_names[i], score=round(float(p[i]), 4))
                       for i in order if np.isfinite(p[i])]
-        best = candidates[0] if candidates else None
-        chosen = best.tool if best and best.score >= self.threshold else None
+        best = order[0] if candidates else None
+        score = 0.0
+        if best is not None:
+            score = float(_with_odds(np.array([self.in_scope(rows[best])]),
+                                     factors[best:best + 1])[0])
+        if best is not None and candidates[0].score >= self.threshold:
+            # The chooser alone already finds the tool more likely right than wrong (its
+            # left-out-tool rows make it a classifier too): the gate only rescues requests it
+            # would have turned away for a close sibling.
+            score = max(score, candidates[0].score)
+        chosen = self.tool_names[best] if best is not None and score >= self.threshold \
+            else None
         dense_col, lexical_col = FEATURES.index("top2"), FEATURES.index("lexical")
         return Route(
-            tool=chosen, score=best.score if best else 0.0, candidates=candidates,
+            tool=chosen, score=round(score, 4), candidates=candidates,
             dense={c.tool: round(float(rows[self.tool_names.index(c.tool), dense_col]), 4)
                    for c in candidates},
             lexical={c.tool: round(float(rows[self.tool_names.index(c.tool), lexical_col]), 4)
                      for c in candidates},
             threshold=self.threshold,
         )
+
+
+def _outside_weight(own: npt.NDArray[np.float64], chosen: npt.NDArray[np.float64]) -> float:
+    """How much a left-out tool's example says about requests no tool serves: the share of
+    the way from the chosen tool's nearest-example cosine to 1 that its own tool's covers.
+    An example about as close to a remaining sibling (a tool for nearly the same request) as
+    to its own tool weighs nothing: that sibling would serve the request about as well."""
+    col = FEATURES.index("top1")
+    a, b = float(own[col]), float(chosen[col])
+    return float(np.clip((a - b) / max(1.0 - b, 1e-6), 0.0, 1.0))
+
+
+def _namespace(name: str) -> str:
+    """The plugin or service a tool belongs to (its name before the last dot)."""
+    return name.rsplit(".", 1)[0] if "." in name else ""
+
+
+def _monotone_fit(x: Matrix, y: npt.NDArray[np.float64], w: npt.NDArray[np.float64]
+                  ) -> _Logistic:
+    """A logistic model whose weights are all non-negative: more evidence for a tool never
+    makes it less likely to be the one. A few dozen examples can fit a negative weight to a
+    similarity by chance (then a request unlike anything reads as in scope); a feature whose
+    weight comes out negative is dropped, the most negative first, and the rest refitted."""
+    active = list(range(x.shape[1]))
+    while True:
+        model = _Logistic.fit(x[:, active], y, w)
+        weights = model.weights[:-1]
+        if not active or weights.min() >= 0:
+            break
+        active.pop(int(np.argmin(weights)))
+    full = np.zeros(x.shape[1] + 1)
+    mean, scale = np.zeros(x.shape[1]), np.ones(x.shape[1])
+    full[active], full[-1] = model.weights[:-1], model.weights[-1]
+    mean[active], scale[active] = model.mean, model.scale
+    return _Logistic(full, mean, scale)
+
+
+def _with_odds(p: npt.NDArray[np.float64], factors: npt.NDArray[np.float64]
+               ) -> npt.NDArray[np.float64]:
+    odds = p / np.maximum(1.0 - p, 1e-9) * factors
+    return np.asarray(odds / (1.0 + odds), dtype=np.float64)
+
+
+GATE_FEATURES = ("top1", "top2", "description", "centroid", "lexical_raw", "coverage",
+                 "name_words", "above_typical")
+"""What the gate reads of the best tool's row: how close the request is to the tool in
+absolute terms (margins and shares are relative to the other tools loaded, which a left-out
+tool changes), plus the chooser's logit."""
+_GATE_COLUMNS = [FEATURES.index(f) for f in GATE_FEATURES]
+
+
+def _gate_columns(rows: Matrix, logits: npt.NDArray[np.float64]) -> Matrix:
+    return np.column_stack([rows[:, _GATE_COLUMNS], logits])
 
 
 def _best_other(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
