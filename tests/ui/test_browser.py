@@ -49,10 +49,11 @@ def app_url(tmp_path_factory: pytest.TempPathFactory,
 
 
 def _page(browser: Any, url: str, viewport: str, user: str) -> Any:
-    """A page opened as a demo user (``/?user=NAME``, the app's deep link)."""
+    """The Chat opened as a demo user (``/chat?user=NAME``, a deep link; ``/`` is the role's
+    home page)."""
     page = browser.new_page(viewport=VIEWPORTS[viewport])
     page.set_default_timeout(60_000)
-    page.goto(f"{url}/?user={user}", wait_until="networkidle")
+    page.goto(f"{url}/chat?user={user}", wait_until="networkidle")
     page.get_by_placeholder("Ask lamworks to do something").wait_for()
     return page
 
@@ -139,7 +140,7 @@ def test_switching_user_in_the_sidebar_changes_the_role(browser: Any, app_url: s
     page = browser.new_page(viewport=VIEWPORTS["wide"])
     page.set_default_timeout(60_000)
     page.goto(app_url, wait_until="networkidle")
-    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    page.get_by_text("Role: frontdesk").wait_for()  # the front desk's home
     page.get_by_label("Acting as").click()
     page.get_by_role("option", name="Sam Student").click()
     page.get_by_text("Role: student").wait_for()

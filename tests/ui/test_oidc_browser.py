@@ -229,6 +229,12 @@ def _sign_out(page: Any, app: App, button: Callable[[Any], Any]) -> None:
     _sign_in_button(page).wait_for()
 
 
+def _open_chat(page: Any) -> None:
+    """Signed in, a person lands on their role's home page; the chat is one link away."""
+    page.get_by_role("link", name="Chat", exact=True).click()
+    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+
+
 def _sidebar_sign_out(page: Any) -> Any:
     return page.get_by_test_id("stSidebar").get_by_role("button", name="Sign out")
 
@@ -242,7 +248,7 @@ def test_front_desk_signs_in_with_the_provider_and_out_again(page: Any, app: App
     _shot(page, "oidc-signin")
 
     _sign_in(page, app, "frances", open_app=False)
-    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    _open_chat(page)
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Frances Desk").wait_for()
     sidebar.get_by_text("frontdesk").first.wait_for()
@@ -268,6 +274,7 @@ def test_a_patient_signs_in_and_books_for_herself(page: Any, app: App) -> None:
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_text("Ana Ruiz").wait_for()
     sidebar.get_by_text("patient").first.wait_for()
+    _open_chat(page)
     box = page.get_by_placeholder("Ask lamworks to do something")
     box.fill("book me with dr lee next tuesday afternoon")
     box.press("Enter")
@@ -294,7 +301,7 @@ def test_a_person_without_a_mapped_role_is_refused(page: Any, app: App) -> None:
 def test_a_session_older_than_session_minutes_goes_back_to_sign_in(page: Any,
                                                                   short_app: App) -> None:
     _sign_in(page, short_app, "frances")
-    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    _open_chat(page)
     signed_in_at = short_app.audit("sign_in")[-1]["detail"]["issued_at"]
     time.sleep(max(0.0, signed_in_at + SHORT_SESSION_MINUTES * 60 + 1 - time.time()))
     # The identity cookie is still there (Streamlit keeps it 30 days); lamworks ends the session.
@@ -303,4 +310,4 @@ def test_a_session_older_than_session_minutes_goes_back_to_sign_in(page: Any,
     assert page.get_by_placeholder("Ask lamworks to do something").count() == 0
     _shot(page, "oidc-expired")
     _sign_in(page, short_app, "frances", open_app=False)
-    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    _open_chat(page)

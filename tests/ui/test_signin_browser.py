@@ -73,7 +73,7 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     page.get_by_text("Wrong username or password.").wait_for()
 
     _sign_in(page, "dana", PASSWORD)
-    page.get_by_placeholder("Ask lamworks to do something").wait_for()
+    page.get_by_role("link", name="Chat", exact=True).wait_for()  # the role's pages, Home first
     page.get_by_text("Signed in as Dana Diaz").wait_for()
     page.get_by_text("Role: staff").wait_for()
     assert page.get_by_label("Acting as").count() == 0
