@@ -129,7 +129,7 @@ def _admin(panels: list[str], user: str) -> None:
             for row in overview.plugins:
                 icon, words = plugin_status(str(row["status"]))
                 st.markdown(f"{icon} **{row['plugin']}** {row['version']} — {words}")
-            st.page_link("pages/admin.py", label="All plugins, tools and policies",
+            st.page_link("views/admin.py", label="All plugins, tools and policies",
                          icon=":material/extension:")
     if "health" in panels:
         report = rt.startup_report
@@ -156,13 +156,13 @@ def _admin(panels: list[str], user: str) -> None:
             if not rows:
                 st.markdown("No audit rows yet.")
             st.caption(f"The latest rows; times in {zone}.")
-            st.page_link("pages/audit.py", label="Browse and verify the audit log",
+            st.page_link("views/audit.py", label="Browse and verify the audit log",
                          icon=":material/verified_user:")
 
 
 def render() -> None:
     if st.session_state.pop(GO_TO_CHAT, False):
-        st.switch_page("pages/chat.py")
+        st.switch_page("views/chat.py")
     rt = runtime()
     user = current_user()
     context = rt.action_context("", user)
