@@ -19,8 +19,10 @@ import re
 import shutil
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -102,11 +104,24 @@ def _in_viewport(page: Any, locator: Any, viewport: str) -> None:
     assert locator.is_visible()
 
 
+def _weekdays_ahead(count: int) -> list[str]:
+    """Names of the next ``count`` weekdays from the day after tomorrow, in the clinic's zone:
+    the server runs on the real clock, so a fixed day name can already be over (a Tuesday
+    afternoon asked for on a Tuesday evening)."""
+    day = datetime.now(ZoneInfo("America/Chicago")).date() + timedelta(days=2)
+    names: list[str] = []
+    while len(names) < count:
+        if day.weekday() < 5:
+            names.append(f"{day:%A}")
+        day += timedelta(days=1)
+    return names
+
+
 @pytest.mark.parametrize("viewport", ["wide", "narrow"])
 def test_the_front_desk_books_through_a_plain_card(browser: Any, app_url: str,
                                                    viewport: str) -> None:
     page = _page(browser, app_url, viewport, "frontdesk")
-    day = {"wide": "Tuesday", "narrow": "Wednesday"}[viewport]  # one slot each
+    day = dict(zip(("wide", "narrow"), _weekdays_ahead(2), strict=True))[viewport]  # one each
     _say(page, f"please get Ana Ruiz in to see Dr. Lee on {day} afternoon")
     book = page.get_by_role("button", name="Book it")
     book.wait_for()
