@@ -91,9 +91,8 @@ def todays_schedule(view: HomeView) -> None:
         st.markdown("No appointments booked today.")
         return
     st.markdown(f"{len(rows)} appointment(s) booked today; {len(coming)} still to come"
-                + (", the next ones:" if coming else "."))
-    if coming:
-        _table(coming[:8])
+                + (", the next ones:" if coming else "; the day's last ones:"))
+    _table(coming[:8] if coming else rows[-8:])  # after hours, the day as it went
 
 
 def your_day(view: HomeView) -> None:
