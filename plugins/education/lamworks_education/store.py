@@ -1,5 +1,6 @@
 """The plugin's own SQLite file in the institution's data folder: tutor progress, the study
-calendar, grades (seeded for the demo) and the enrolment roster (see :mod:`.roster`).
+calendar, grades (seeded for the demo), the enrolment roster (see :mod:`.roster`) and the essays
+submitted for feedback with their scores (see :mod:`.history`).
 
 One file, ``<data_dir>/education/education.sqlite``, WAL mode, opened per call (tools run rarely
 and may run in different processes). A connection per call is also what makes it safe for the
@@ -38,6 +39,12 @@ CREATE TABLE IF NOT EXISTS course_teachers (
 CREATE TABLE IF NOT EXISTS enrolments (
     course TEXT NOT NULL, student_id TEXT NOT NULL, PRIMARY KEY (course, student_id));
 CREATE TABLE IF NOT EXISTS roster_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS essay_submissions (
+    id INTEGER PRIMARY KEY, student_id TEXT NOT NULL, submitted_by TEXT NOT NULL,
+    course TEXT NOT NULL DEFAULT '', title TEXT NOT NULL DEFAULT '', essay TEXT NOT NULL,
+    rubric TEXT NOT NULL, overall REAL, traits TEXT NOT NULL DEFAULT '[]',
+    submitted TEXT NOT NULL, idempotency_key TEXT UNIQUE);
+CREATE INDEX IF NOT EXISTS essays_by_student ON essay_submissions(student_id, submitted);
 """
 
 DEMO_GRADES: tuple[tuple[str, str, str, float, float, str], ...] = (

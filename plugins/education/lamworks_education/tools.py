@@ -1,12 +1,14 @@
-"""The education tools: essay feedback, tutoring, practice quizzes, study plans, grade lookup.
+"""The education tools: essay feedback (and its history), tutoring, practice quizzes, study
+plans, grade lookup.
 
 Each is a plain typed function turned into a :class:`lamworks.Tool`; arguments are simple and
 described so the offline slot filler can fill them from an utterance. The one write tool,
 ``study_plan``, plans, then applies (:class:`lamworks.Change`): its function decides the
 sessions and writes nothing; :func:`write_study_sessions` writes exactly those. Registered as
 ``education.<name>``. Who may run what is the policies' business (:mod:`.policies`), though
-``grade_lookup`` checks FERPA again itself (defence in depth) and shows a teacher only the
-courses they teach the student (:mod:`.roster`).
+``grade_lookup`` and ``list_essay_feedback`` check FERPA again themselves (defence in depth)
+and show a teacher only the courses they teach the student (:mod:`.roster`). ``essay_feedback``
+records each scored essay in the student's history (:mod:`.history`), once per step.
 """
 
 from __future__ import annotations
@@ -21,15 +23,24 @@ from lamworks import ActionContext, ActionResult, Change, Ref, ToolError, Write,
 from lamworks.crashpoints import crash_point
 
 from .coursework import CourseMaterial, CourseMaterialUnavailable
+from .history import (
+    Submission,
+    course_for,
+    insert_submission,
+    student_names,
+    submissions,
+    teacher_class,
+)
 from .quiz import make_quiz
-from .roster import RosterError, record_access, student_of
-from .scorer import EssayInputError
+from .roster import NOT_AUTHORISED, RosterError, record_access, student_of, sync_roster, teacher_of
+from .scorer import EssayInputError, EssayReport
 from .service import EssayService
 from .settings import EducationSettings
 from .store import connect
 from .tutor import tutor_turn
 
-__all__ = ["ALL_TOOLS", "essay_feedback", "grade_lookup", "practice_quiz", "study_plan", "tutor"]
+__all__ = ["ALL_TOOLS", "essay_feedback", "grade_lookup", "list_essay_feedback", "practice_quiz",
+           "study_plan", "tutor"]
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,41 @@ def essay_service(ctx: ActionContext) -> EssayService:
     return EssayService(ctx.data_dir, _settings(ctx))
 
 
+def _essay_owner(ctx: ActionContext, student_id: str) -> str:
+    """Whose essay it is: the student named (only one the acting user may see the records of:
+    FERPA, :func:`~lamworks_education.roster.record_access`) or the acting student; '' for
+    neither (a teacher trying the rubric out: nothing is recorded)."""
+    named = student_id.split("/")[-1].strip()
+    own = student_of(ctx)
+    if not named or named == own:
+        return own
+    try:
+        access = record_access(ctx, _settings(ctx), named)
+    except RosterError as exc:
+        log.error("education.essay_feedback: %s", exc)
+        raise ToolError("education.essay_feedback", "The class roster cannot be read, so the "
+                        "essay cannot be filed for a student.", field="student_id") from None
+    if not access.allowed:
+        raise ToolError("education.essay_feedback", access.reason, field="student_id")
+    return named
+
+
+def _record(ctx: ActionContext, student: str, essay: str, prompt: str,
+            report: EssayReport) -> Submission:
+    """File the scored essay in ``student``'s history, once per step (its idempotency key)."""
+    settings = _settings(ctx)
+    with connect(ctx.data_dir, demo_grades=settings.demo_grades) as db:
+        try:
+            sync_roster(db, settings, ctx.config)
+        except RosterError as exc:  # the essay is still filed, with no course
+            log.error("education.essay_feedback: %s", exc)
+        teacher = teacher_of(ctx) if ctx.role in settings.teacher_roles else ""
+        return insert_submission(db, student_id=student, submitted_by=ctx.user,
+                                 course=course_for(db, student, prompt, teacher), essay=essay,
+                                 prompt=prompt, report=report, submitted=ctx.now().isoformat(),
+                                 idempotency_key=ctx.idempotency_key)
+
+
 @tool(scopes=["patient/Essay.r"], examples=[
     "give me feedback on my essay",
     "score this essay with the argumentative rubric",
@@ -63,10 +109,14 @@ def essay_feedback(
     prompt: Annotated[str, Field(description="The assignment prompt the essay answers.")] = "",
     rubric: Annotated[str, Field(description="Rubric name: 'argumentative' or 'ell' (or one "
                                               "the institution configured).")] = "",
+    student_id: Annotated[str, entity("Student", "The student who wrote the essay, e.g. "
+                                                 "'stu-0001'; empty for your own.")] = "",
 ) -> ActionResult:
     """Rubric-based feedback on an essay: per-trait scores, evidence quoted from the essay,
-    suggestions and the three most valuable next steps. It never rewrites the essay."""
+    suggestions and the three most valuable next steps. It never rewrites the essay. A scored
+    essay is filed in the student's feedback history."""
     service = essay_service(ctx)
+    owner = _essay_owner(ctx, student_id)
     try:
         report = service.feedback(essay, prompt, rubric)
     except EssayInputError as exc:
@@ -76,10 +126,91 @@ def essay_feedback(
     if report.status in ("too_short", "not_english"):
         return ActionResult(summary=report.notes[0], data=report.to_dict())
     scale = service.rubric(rubric)
+    data = {**report.to_dict(), "scale_max": scale.scale_max}
+    if owner:
+        filed = _record(ctx, owner, essay, prompt, report)
+        data["submission"] = {"id": filed.id, "student_id": filed.student_id,
+                              "course": filed.course, "title": filed.title,
+                              "submitted": filed.submitted}
     summary = (f"Overall {report.overall:g} of {scale.scale_max:g} on the {scale.title} rubric"
                f"{' (calibrated)' if report.calibrated else ''}. Next steps: "
                + " ".join(f"{i}. {s}" for i, s in enumerate(report.next_steps, 1)))
-    return ActionResult(summary=summary, data=report.to_dict())
+    return ActionResult(summary=summary, data=data)
+
+
+def _visible(ctx: ActionContext, student_id: str) -> tuple[dict[str, tuple[str, ...] | None], str]:
+    """Whose essays the acting user asked for and may see (student id → the courses whose
+    essays show, ``None``: all), and what to call them in the answer. Raises a ToolError with
+    the FERPA reason when they may not."""
+    settings = _settings(ctx)
+    wanted = student_id.split("/")[-1].strip() or student_of(ctx)
+    try:
+        if wanted:
+            access = record_access(ctx, settings, wanted)
+            if not access.allowed:
+                raise ToolError("education.list_essay_feedback", access.reason,
+                                field="student_id")
+            return {wanted: access.courses}, wanted
+        with connect(ctx.data_dir, demo_grades=settings.demo_grades) as db:
+            sync_roster(db, settings, ctx.config)
+            if ctx.role in settings.staff_roles:
+                ids = [s for (s,) in db.execute("SELECT student_id FROM enrolments UNION "
+                                                "SELECT student_id FROM essay_submissions")]
+                return dict.fromkeys(sorted(ids)), "every student"
+            if ctx.role in settings.teacher_roles:
+                return dict(teacher_class(db, teacher_of(ctx))), "the students you teach"
+    except RosterError as exc:
+        log.error("education.list_essay_feedback: %s", exc)
+        raise ToolError("education.list_essay_feedback", "The class roster cannot be read, so "
+                        "no essays can be shown.", field="student_id") from None
+    raise ToolError("education.list_essay_feedback", NOT_AUTHORISED, field="student_id")
+
+
+@tool(scopes=["patient/Essay.r"], examples=[
+    "show my essay feedback history",
+    "list the essays I have submitted for feedback",
+    "what scores did my earlier drafts get",
+    "which essays have my students turned in",
+    "show the class's essay scores by trait",
+    "essay history for stu-0002",
+])
+def list_essay_feedback(
+    ctx: ActionContext,
+    student_id: Annotated[str, entity("Student", "The student whose essays to list, e.g. "
+                                                 "'stu-0001'; empty for yourself (a teacher: "
+                                                 "every student you teach).")] = "",
+    course: Annotated[str, Field(description="Only this course, e.g. 'English 10'.")] = "",
+) -> ActionResult:
+    """The essays submitted for feedback, newest first, with their overall and trait scores
+    (FERPA: a student's own, a teacher's students' in the courses they teach them)."""
+    settings = _settings(ctx)
+    visible, whom = _visible(ctx, student_id)
+    with connect(ctx.data_dir, demo_grades=settings.demo_grades) as db:
+        found = submissions(db, visible, course=course)
+    names = student_names(ctx.config, visible)
+    essays = [{**s.row(), "name": names.get(s.student_id, "")} for s in found]
+    data: dict[str, object] = {"essays": essays}
+    if len(visible) > 1 or not student_id and not student_of(ctx):
+        data["students"] = [_roster_row(sid, names.get(sid, ""), courses, found)
+                            for sid, courses in visible.items()]
+    latest = (f"; the newest: “{found[0].title}” ({found[0].submitted[:10]}, overall "
+              f"{found[0].overall:g})" if found and found[0].overall is not None else "")
+    summary = f"{len(found)} essay(s) with feedback for {whom}{latest}."
+    return ActionResult(summary=summary, data=data,
+                        audit_summary=f"{len(found)} essay record(s) read for {whom}")
+
+
+def _roster_row(student: str, name: str, courses: tuple[str, ...] | None,
+                found: list[Submission]) -> dict[str, object]:
+    """One line of a class roster: the student, their essays' count, the latest scores."""
+    own = [s for s in found if s.student_id == student]
+    row: dict[str, object] = {"student_id": student, "name": name,
+                              "courses": ", ".join(courses or ()), "essays": len(own),
+                              "latest": own[0].submitted if own else "",
+                              "overall": own[0].overall if own else None}
+    if own:
+        row.update({trait: score for trait, score in own[0].traits})
+    return row
 
 
 def _course(ctx: ActionContext) -> CourseMaterial:
@@ -288,4 +419,4 @@ def grade_lookup(
                         audit_summary=f"{len(grades)} grade(s) read for {wanted}{scope}")
 
 
-ALL_TOOLS = (essay_feedback, tutor, practice_quiz, study_plan, grade_lookup)
+ALL_TOOLS = (essay_feedback, tutor, practice_quiz, study_plan, grade_lookup, list_essay_feedback)

@@ -17,7 +17,8 @@ from lamworks_education.tools import ALL_TOOLS, practice_quiz, study_plan, tutor
 def test_tools_and_policies_are_registered(runtime: Runtime) -> None:
     names = {t for t in runtime.tools if t.startswith("education.")}
     assert names == {"education.essay_feedback", "education.tutor", "education.practice_quiz",
-                     "education.study_plan", "education.grade_lookup"}
+                     "education.study_plan", "education.grade_lookup",
+                     "education.list_essay_feedback"}
     policies = {p.name for stage in ("request", "pre") for p in runtime.policies(stage)}
     assert {"education.academic_integrity", "education.ferpa_records",
             "education.age_appropriate"} <= policies
