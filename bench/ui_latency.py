@@ -77,7 +77,8 @@ def _timed(page: Any, text: str, status: str) -> float:
     box.press("Enter")
     while found.count() <= before:
         if time.perf_counter() - start > 120 or refused.count() > refusals:
-            raise SystemExit(f"no {status!r} card after {text!r}")
+            said = page.locator('[data-testid="stChatMessage"]').last.inner_text()
+            raise SystemExit(f"no {status!r} card after {text!r}; the reply: {said[:300]!r}")
         page.wait_for_timeout(10)
     return time.perf_counter() - start
 
@@ -93,7 +94,7 @@ def measure(requests: int) -> dict[str, Any]:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 page.set_default_timeout(120_000)
-                page.goto(f"{url}/?user=frontdesk", wait_until="networkidle")
+                page.goto(f"{url}/chat?user=frontdesk", wait_until="networkidle")
                 page.get_by_placeholder("Ask lamworks to do something").wait_for()
                 warm = _timed(page, "free slots with Dr. Lee on Friday", "Done")
                 samples: list[dict[str, Any]] = []
