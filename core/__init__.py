@@ -60,6 +60,7 @@ _EXPORTS: dict[str, str] = {
     "PolicyContext": "policies",
     "PolicyDenied": "errors",
     "Ref": "plan",
+    "ResultComponent": "extensions",
     "Runtime": "runtime",
     "Scope": "scopes",
     "SignInError": "errors",
@@ -119,6 +120,7 @@ if TYPE_CHECKING:
         HomeSection,
         HomeView,
         KnowledgeSource,
+        ResultComponent,
         SlotExtractor,
         UIPage,
     )
@@ -203,6 +205,7 @@ __all__ = [
     "PolicyContext",
     "PolicyDenied",
     "Ref",
+    "ResultComponent",
     "Runtime",
     "Scope",
     "SignInError",

@@ -5,6 +5,7 @@
 - :class:`UIPage`: a Streamlit page the app adds to its navigation.
 - :class:`HomeSection`: a part of a role's home page (what a tool finds, requests to start a
   chat with), drawn through a :class:`HomeView`.
+- :class:`ResultComponent`: how the web app draws one tool's results (its own component).
 - :class:`CommandGroup`: a group of ``lamworks <name> ...`` command-line subcommands.
 - :class:`AuditFormat`: an export format for ``lamworks audit export --format NAME``.
 
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
     from .tools import ActionContext
 
 __all__ = ["AuditFormat", "CommandGroup", "EntityMatch", "HomeSection", "HomeView",
-           "KnowledgeSource", "SlotExtractor", "UIPage"]
+           "KnowledgeSource", "ResultComponent", "SlotExtractor", "UIPage"]
 
 
 @dataclass(frozen=True)
@@ -207,6 +208,37 @@ class HomeSection:
             needed = f"{plugin}.{needed}"
         return replace(self, plugin=plugin, permission=needed, show=prefixed(self.show),
                        tools=tuple(prefixed(t) for t in self.tools))
+
+
+@dataclass(frozen=True)
+class ResultComponent:
+    """How the web app draws the results of one of the plugin's tools, wherever it draws them
+    (the chat, a home section's ``show``), instead of the core's conventions (choices, a quiz,
+    tables, the summary; :mod:`lamworks.ui.components`).
+
+    ``draw(result, arguments, key)`` draws with Streamlit: ``result`` is the step's
+    :class:`~lamworks.ActionResult`, ``arguments`` the step's arguments (what the person gave,
+    such as a pasted text the result points into; empty where the app no longer has them), and
+    ``key`` tells this drawing's widgets from others' on the page. ``tool`` is the plugin's own
+    tool name; the core prefixes it with ``<plugin>.``. A ``draw`` that raises is logged and the
+    result is drawn by the conventions instead.
+
+    Example::
+
+        def draw_counts(result, arguments, key):
+            import streamlit as st
+            st.metric("Words", result.data["words"])
+
+        register(ResultComponent(tool="count_words", draw=draw_counts))
+    """
+
+    tool: str
+    draw: Callable[[ActionResult, Mapping[str, Any], str], None]
+    plugin: str = ""
+
+    def namespaced(self, plugin: str) -> ResultComponent:
+        name = self.tool if "." in self.tool else f"{plugin}.{self.tool}"
+        return replace(self, plugin=plugin, tool=name)
 
 
 @dataclass(frozen=True)

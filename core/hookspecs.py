@@ -37,6 +37,7 @@ if TYPE_CHECKING:
         CommandGroup,
         HomeSection,
         KnowledgeSource,
+        ResultComponent,
         SlotExtractor,
         UIPage,
     )
@@ -216,6 +217,27 @@ def register_home_sections(
         def register_home_sections(register):
             register(HomeSection(title="Next openings", show="find_available_slots",
                                  suggestions=("when is Dr. Lee free next week",)))
+    """
+
+
+@hookspec
+def register_result_components(
+    register: Callable[[ResultComponent], None], config: InstitutionConfig,
+    settings: BaseModel | None,
+) -> None:
+    """Draw your tools' results your own way in the web app: ``register(ResultComponent(...))``.
+
+    Wherever the app draws an executed step of ``tool`` (the chat, a home section's ``show``),
+    it calls ``draw(result, arguments, key)`` instead of its conventions (choices, a quiz,
+    tables, the summary). One component per tool; a second for the same tool is refused. The
+    core names no domain: which tool gets which component is the plugin's business. Return
+    value ignored.
+
+    Example::
+
+        @hookimpl
+        def register_result_components(register):
+            register(ResultComponent(tool="count_words", draw=draw_counts))
     """
 
 

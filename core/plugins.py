@@ -37,6 +37,7 @@ from .extensions import (
     CommandGroup,
     HomeSection,
     KnowledgeSource,
+    ResultComponent,
     SlotExtractor,
     UIPage,
 )
@@ -62,6 +63,7 @@ _REGISTRATION_HOOKS: tuple[tuple[str, str], ...] = (
     ("register_planners", "planners"),
     ("register_ui_pages", "ui_pages"),
     ("register_home_sections", "home_sections"),
+    ("register_result_components", "result_components"),
     ("register_permissions", "permissions"),
     ("register_commands", "commands"),
     ("register_audit_formats", "audit_formats"),
@@ -73,6 +75,7 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "slot_extractors": SlotExtractor,
     "ui_pages": UIPage,
     "home_sections": HomeSection,
+    "result_components": ResultComponent,
     "permissions": Permission,
     "commands": CommandGroup,
     "audit_formats": AuditFormat,
@@ -101,6 +104,7 @@ class PluginRecord:
     planners: list[str] = field(default_factory=list)
     ui_pages: list[str] = field(default_factory=list)
     home_sections: list[str] = field(default_factory=list)
+    result_components: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     audit_formats: list[str] = field(default_factory=list)
     permissions: list[str] = field(default_factory=list)
@@ -115,6 +119,7 @@ class _Staged:
     planners: list[Planner] = field(default_factory=list)
     ui_pages: list[UIPage] = field(default_factory=list)
     home_sections: list[HomeSection] = field(default_factory=list)
+    result_components: list[ResultComponent] = field(default_factory=list)
     commands: list[CommandGroup] = field(default_factory=list)
     audit_formats: list[AuditFormat] = field(default_factory=list)
     permissions: list[Permission] = field(default_factory=list)
@@ -136,6 +141,7 @@ class PluginManager(pluggy.PluginManager):
         self.planners: dict[str, Planner] = {}
         self.ui_pages: list[UIPage] = []
         self.home_sections: list[HomeSection] = []
+        self.result_components: dict[str, ResultComponent] = {}
         self.commands: dict[str, CommandGroup] = {}
         self.audit_formats: dict[str, AuditFormat] = {}
         self.permissions: dict[str, Permission] = {}
@@ -243,6 +249,7 @@ class PluginManager(pluggy.PluginManager):
         extractors = [s.namespaced(name) for s in staged.slot_extractors]
         pages = [p.namespaced(name) for p in staged.ui_pages]
         sections = [s.namespaced(name) for s in staged.home_sections]
+        components = [c.namespaced(name) for c in staged.result_components]
         commands = [c.namespaced(name) for c in staged.commands]
         formats = [f.namespaced(name) for f in staged.audit_formats]
         permissions = [p.namespaced(name) for p in staged.permissions]
@@ -259,6 +266,7 @@ class PluginManager(pluggy.PluginManager):
             ("planner", [p.name for p in staged.planners], self.planners),
             ("command group", [c.name for c in commands], self.commands),
             ("audit format", [f.name for f in formats], self.audit_formats),
+            ("result component", [c.tool for c in components], self.result_components),
             ("permission", [p.name for p in permissions], self.permissions),
         ]
         for kind, names, existing in checks:
@@ -283,6 +291,8 @@ class PluginManager(pluggy.PluginManager):
             self.planners[planner.name] = planner
         self.ui_pages.extend(pages)
         self.home_sections.extend(sections)
+        for component in components:
+            self.result_components[component.tool] = component
         for command in commands:
             self.commands[command.name] = command
         for audit_format in formats:
@@ -296,6 +306,7 @@ class PluginManager(pluggy.PluginManager):
         record.planners = [p.name for p in staged.planners]
         record.ui_pages = [p.title for p in pages]
         record.home_sections = [s.title for s in sections]
+        record.result_components = [c.tool for c in components]
         record.commands = [c.name for c in commands]
         record.audit_formats = [f.name for f in formats]
         record.permissions = [p.name for p in permissions]
@@ -320,9 +331,10 @@ class PluginManager(pluggy.PluginManager):
         self.permissions = _without(self.permissions, record.permissions)
         self.ui_pages = [p for p in self.ui_pages if p.plugin != name]
         self.home_sections = [s for s in self.home_sections if s.plugin != name]
+        self.result_components = _without(self.result_components, record.result_components)
         record.tools, record.policies, record.knowledge_sources = [], [], []
         record.slot_extractors, record.planners, record.ui_pages = [], [], []
-        record.home_sections = []
+        record.home_sections, record.result_components = [], []
         record.commands, record.audit_formats, record.permissions = [], [], []
 
     def _fail(self, record: PluginRecord, plugin: object | None, exc: BaseException) -> None:

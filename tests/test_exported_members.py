@@ -15,7 +15,7 @@ DOCUMENTED = {
     "InstitutionConfig",
     "KeywordPlanner", "KnowledgeError", "KnowledgeSource", "LamworksError", "Plan", "Planner",
     "PlanningContext", "PluginError", "PluginManager", "PluginRecord", "Policy", "PolicyContext",
-    "PolicyDenied", "Ref", "Runtime", "Scope", "SlotExtractor", "Span", "Step",
+    "PolicyDenied", "Ref", "ResultComponent", "Runtime", "Scope", "SlotExtractor", "Span", "Step",
     "StoreError", "Tool",
     "ToolError", "Turn", "UIPage", "VerifyResult", "Write", "__version__", "allow", "confirm",
     "deny",

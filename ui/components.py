@@ -2,7 +2,10 @@
 
 A tool's :class:`~lamworks.ActionResult` says what it found in ``summary`` (one sentence, what
 the CLI prints) and ``data``; the chat draws ``data`` by these conventions, so a plugin chooses
-its component by the shape of its data and the core knows none of them:
+its component by the shape of its data and the core knows none of them. A plugin that wants its
+own drawing for a tool registers a :class:`~lamworks.ResultComponent` for it
+(``register_result_components``): that one draws the tool's results instead; if it raises, the
+conventions below do.
 
 - ``data["choices"] = {"title": str, "options": [{"label": str, "say": str}, ...]}``: a few
   options to click, the first one first ("Next opening: …"), then "More…". A click sends
@@ -28,13 +31,16 @@ Example (the tests run it)::
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lamworks import Step
+    from lamworks import ResultComponent, Step
     from lamworks.runtime import Runtime
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FIRST_CHOICES", "Choice", "check_answer", "choices_of", "quiz_of", "render_result",
            "tables_of"]
@@ -101,12 +107,16 @@ def _headline(summary: str) -> str:
 
 def render_result(rt: Runtime, step: Step, key: str, send: Callable[[str], None], *,
                   live: bool) -> None:
-    """Draw an executed step's result as its component (see the module's conventions)."""
+    """Draw an executed step's result as its component: the plugin's own for the tool, else
+    by the module's conventions."""
     import pandas as pd
     import streamlit as st
 
     result = step.result
     if result is None:
+        return
+    component = rt.plugins.result_components.get(step.tool)
+    if component is not None and _drawn_by(component, step, key):
         return
     data = result.data
     choices = choices_of(data)
@@ -133,6 +143,17 @@ def render_result(rt: Runtime, step: Step, key: str, send: Callable[[str], None]
             st.dataframe(pd.DataFrame(rows), width="stretch", hide_index=True)
     elif result.summary:
         st.markdown(result.summary)
+
+
+def _drawn_by(component: ResultComponent, step: Step, key: str) -> bool:
+    """Whether the plugin's component drew the step's result (a failure is logged)."""
+    assert step.result is not None
+    try:
+        component.draw(step.result, dict(step.arguments), f"{component.plugin}-{key}")
+    except Exception:  # a plugin's mistake falls back to the conventions, never breaks the page
+        log.exception("result component of %s for %s failed", component.plugin, step.tool)
+        return False
+    return True
 
 
 def _quiz(questions: list[dict[str, Any]], key: str, summary: str) -> None:

@@ -1,5 +1,6 @@
-"""lamworks education plugin: essay feedback against rubrics, tutoring and practice quizzes from
-course material, study plans, grade lookup — and the policies that keep it honest (academic
+"""lamworks education plugin: essay feedback against rubrics (and each student's feedback
+history), tutoring and practice quizzes from course material, study plans, grade lookup, the
+teacher's and the student's home sections — and the policies that keep it honest (academic
 integrity, FERPA, age-appropriate content).
 
 A plugin exactly as a third party would write one: a distribution with an entry point in group
@@ -19,10 +20,12 @@ from pydantic import BaseModel
 from lamworks import (
     CommandGroup,
     EntityMatch,
+    HomeSection,
     InstitutionConfig,
     KnowledgeSource,
     Permission,
     Policy,
+    ResultComponent,
     SlotExtractor,
     Span,
     Tool,
@@ -107,6 +110,22 @@ def register_ui_pages(register: Callable[[UIPage], None]) -> None:
     register(UIPage(title="Essay feedback", path=HERE / "ui_essay.py", section="Assistant",
                     icon=":material/edit_note:", roles=("teacher", "student", "admin"),
                     permission="page.essay_feedback"))
+
+
+@hookimpl
+def register_home_sections(register: Callable[[HomeSection], None]) -> None:
+    from .home import SECTIONS
+
+    for section in SECTIONS:
+        register(section)
+
+
+@hookimpl
+def register_result_components(register: Callable[[ResultComponent], None]) -> None:
+    from .ui_feedback import draw_essay_feedback
+
+    # The chat draws essay feedback with the Essay feedback page's component.
+    register(ResultComponent(tool="essay_feedback", draw=draw_essay_feedback))
 
 
 @hookimpl

@@ -1,15 +1,15 @@
 """Streamlit page: Essay feedback — paste or upload, pick a rubric, see the trait chart,
-highlighted evidence and suggestions. Registered through ``register_ui_pages``."""
+highlighted evidence and suggestions (drawn by :func:`lamworks_education.ui_feedback.
+render_feedback`, the same component the chat uses). Registered through ``register_ui_pages``."""
 
 from __future__ import annotations
-
-import html
 
 import streamlit as st
 
 from lamworks_education.documents import read_essay_file
-from lamworks_education.scorer import EssayInputError, EssayReport
+from lamworks_education.scorer import EssayInputError
 from lamworks_education.service import EssayService
+from lamworks_education.ui_feedback import render_feedback
 
 
 def _service() -> EssayService:
@@ -31,19 +31,6 @@ def _fallback_service() -> EssayService:
     from pathlib import Path
 
     return EssayService(Path(tempfile.gettempdir()) / "lamworks-essay-page")
-
-
-def _highlight(text: str, report: EssayReport) -> str:
-    spans = sorted({(e.start, e.end, e.note) for t in report.traits for e in t.evidence})
-    out, position = [], 0
-    for start, end, note in spans:
-        if start < position:
-            continue
-        out.append(html.escape(text[position:start]))
-        out.append(f'<mark title="{html.escape(note)}">{html.escape(text[start:end])}</mark>')
-        position = end
-    out.append(html.escape(text[position:]))
-    return "<div style='white-space: pre-wrap'>" + "".join(out) + "</div>"
 
 
 st.title("Essay feedback")
@@ -72,21 +59,5 @@ if st.button("Get feedback", type="primary"):
 
 if "essay_report" in st.session_state:
     text, report = st.session_state["essay_report"]
-    for note in report.notes:
-        st.info(note)
-    if report.traits:
-        st.metric("Overall", f"{report.overall:g}",
-                  help="Calibrated on your institution's essays" if report.calibrated
-                  else "Default thresholds (not calibrated)")
-        st.bar_chart({t.name: t.score for t in report.traits}, horizontal=True)
-        st.subheader("Next steps")
-        for step in report.next_steps:
-            st.markdown(f"- {step}")
-        for trait in report.traits:
-            with st.expander(f"{trait.name}: {trait.score:g} — {trait.descriptor}"):
-                for suggestion in trait.suggestions:
-                    st.markdown(f"- {suggestion}")
-                for item in trait.evidence:
-                    st.caption(f"{item.note}: “{item.text[:300]}”")
-        st.subheader("Your essay, with evidence highlighted")
-        st.markdown(_highlight(text, report), unsafe_allow_html=True)
+    render_feedback({**report.to_dict(), "scale_max": service.rubric(report.rubric).scale_max},
+                    text, key="page")
