@@ -52,7 +52,8 @@ class CardText:
     status: str
     icon: str
     effects: list[str] = field(default_factory=list)
-    """What changes, one sentence each."""
+    """What will change, one sentence each; only while the step waits (a finished card's
+    outcome says what did change)."""
     reasons: list[str] = field(default_factory=list)
     """Why the card waits or was refused, in the policies' words (no policy names)."""
     outcome: str = ""
@@ -62,6 +63,9 @@ class CardText:
     technical: str | None = None
     """The exact change, the arguments and every decision by policy name; ``None`` for a role
     that may not see technical details."""
+
+
+_PENDING = ("awaiting_confirmation", "planned")
 
 
 def example_requests(rt: Runtime, user: str, limit: int = 6) -> list[str]:
@@ -139,7 +143,10 @@ def card_text(rt: Runtime, user: str, step: Step) -> CardText:
     status, icon = STATUS.get(step.status, (step.status, ":material/info:"))
     change = step.change
     if change is not None and change.headline:
-        headline, effects = change.headline, list(change.effects)
+        # What *will* change is said while the step may still happen; once it has run (or
+        # will not), the outcome says what did, in the tool's own past tense.
+        headline = change.headline
+        effects = list(change.effects) if step.status in _PENDING else []
     elif step.status == "executed":
         headline, effects = "", []  # the result says what was found; the tool's name is noise
     else:

@@ -80,6 +80,19 @@ def test_cancelling_names_what_the_buttons_do(demo: Runtime) -> None:
     assert (card.confirm_label, card.decline_label) == ("Cancel the appointment", "Keep it")
 
 
+def test_a_finished_card_says_what_happened_not_what_will(demo: Runtime) -> None:
+    turn = demo.handle("cards-5", "frontdesk",
+                       "schedule Omar Haddad on Monday at 11:30 to see Dr. Lee")
+    waiting = card_text(demo, "frontdesk", turn.steps[0])
+    assert any("becomes busy" in effect for effect in waiting.effects)
+    done = demo.handle("cards-5", "frontdesk", "yes").steps[0]
+    assert done.status == "executed"
+    card = card_text(demo, "frontdesk", done)
+    assert card.status == "Done" and card.effects == []
+    assert card.outcome.startswith("Booked **Omar Haddad**") or card.outcome.startswith(
+        "Booked Omar Haddad")
+
+
 def test_button_words_come_from_the_tool_verb_without_a_plugin_label() -> None:
     assert button_labels("Add a note to the list.", None) == ("Add it", "Don't add")
     planned = Change(action="x", confirm_label="Send the reminder")
