@@ -14,8 +14,9 @@ a teacher sees only the essays of the courses they teach. Which section a person
 their role's scopes (the class view needs ``user/Essay.rs``, which a student's ``patient/``
 scopes do not cover) and on what their user is linked to — never on a role's name.
 
-The trait charts are HTML (one small bar chart per trait, each bar an essay, oldest first), each
-an image to a screen reader with every score in its label, so they read and fit at 390 px.
+The trait charts are HTML (one small bar chart per trait, each bar an essay, oldest first, the
+latest score beside the trait's name), each an image to a screen reader with every score in its
+label, so they read and fit at 390 px.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ def trait_trends_html(essays: Sequence[Mapping[str, Any]], *, by_student: bool,
         charts.append(
             f"<figure role='img' aria-label='{html.escape(label, quote=True)}' "
             "style='margin:0;width:150px'>"
-            f"<div style='font-size:0.85em;margin-bottom:2px'>{html.escape(name)}</div>"
+            f"<div style='font-size:0.85em;margin-bottom:2px'>{html.escape(name)} "
+            f"<strong>{points[-1][1]:g}</strong></div>"
             "<div style='display:flex;align-items:flex-end;gap:3px;height:48px;"
             f"border-bottom:1px solid #777'>{bars}</div></figure>")
     if not charts:
@@ -97,10 +99,11 @@ def trait_trends_html(essays: Sequence[Mapping[str, Any]], *, by_student: bool,
             + "</div>")
 
 
-def _table(rows: list[dict[str, str]]) -> None:
-    import streamlit as st
+def _table(rows: list[dict[str, str]], caption: str) -> None:
+    """An HTML table that becomes one card per row on a narrow screen (nothing cut off)."""
+    from lamworks.ui.responsive import responsive_table
 
-    st.table(rows)
+    responsive_table(rows, caption)
 
 
 def class_roster(view: HomeView) -> None:
@@ -122,7 +125,7 @@ def class_roster(view: HomeView) -> None:
              "course": str(s.get("courses") or ""), "essays": str(s.get("essays", 0)),
              "latest": _when(str(s.get("latest") or "")) or "—",
              "overall": _score(s.get("overall")), "latest traits": _trait_text(s)}
-            for s in students])
+            for s in students], "Your students")
     if essays:
         st.markdown("**Trait scores over the submitted essays**")
         st.markdown(trait_trends_html(essays, by_student=True), unsafe_allow_html=True)
@@ -146,7 +149,8 @@ def your_essays(view: HomeView) -> None:
     _table([{"date": _when(str(e.get("submitted", ""))),
              "essay": " · ".join(x for x in (str(e.get("course") or ""),
                                              str(e.get("title") or "")) if x),
-             "overall": _score(e.get("overall")), "traits": _trait_text(e)} for e in essays])
+             "overall": _score(e.get("overall")), "traits": _trait_text(e)} for e in essays],
+           "Your essays, the newest first")
     if len(essays) > 1:
         st.markdown("**Your traits over time**")
         st.markdown(trait_trends_html(essays, by_student=False), unsafe_allow_html=True)
