@@ -8,10 +8,11 @@ minimal typer application with Markdown help (what any typer CLI costs before it
     .venv/bin/python bench/cli.py [--runs 5] [--no-ask]
 
 Commands: ``lamworks --help`` without a configuration (nothing to load but the CLI), ``lamworks
---help`` with the example configuration (it loads the plugins to list their command groups),
-``lamworks plugins`` (loads the plugins, no model), and ``lamworks ask`` with a demo user on a
-fresh copy of the example institution's data folder per run (loads the plugins and the planner's
-model, plans and answers one request). Writes ``bench/results/cli.json`` and ``cli.md``.
+--help`` with the example configuration (it lists the plugins' declared command groups without
+importing them), ``lamworks plugins`` (loads the plugins, no model), and ``lamworks ask`` with a
+demo user on a fresh copy of the example institution's data folder per run (loads the plugins and
+the planner's model, plans and answers one request). Writes ``bench/results/cli.json`` and
+``cli.md``.
 """
 
 from __future__ import annotations
@@ -89,6 +90,7 @@ def main() -> None:
         cases.append(("lamworks ask (model load + one request)",
                       [LAMWORKS, "ask", "what are the clinic's opening times?", "--user",
                        "frontdesk"], with_config, True))
+    load_before = list(os.getloadavg())
     rows = []
     for name, argv, env, fresh in cases:
         row = {"command": name, **_time(argv, env, args.runs, fresh)}
@@ -96,7 +98,8 @@ def main() -> None:
               f"exit {row['exit_codes']}", flush=True)
         rows.append(row)
     machine = {"python": platform.python_version(), "cpus": os.cpu_count(),
-               "platform": platform.platform(), "load_average": list(os.getloadavg())}
+               "platform": platform.platform(), "load_average_before": load_before,
+               "load_average": list(os.getloadavg())}
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cli.json").write_text(json.dumps({"machine": machine, "rows": rows}, indent=2)
                                       + "\n")
@@ -105,8 +108,9 @@ def main() -> None:
               for r in rows]
     (RESULTS / "cli.md").write_text(
         "# CLI wall time (bench/cli.py)\n\n"
-        f"Machine: {machine['cpus']} cores, load average at the end "
-        f"{machine['load_average'][0]:.2f}; {args.runs} runs each after one warm run.\n\n"
+        f"Machine: {machine['cpus']} cores, load average (1 min) {load_before[0]:.2f} at the "
+        f"start and {machine['load_average'][0]:.2f} at the end; {args.runs} runs each after "
+        "one warm run. Compare a command with the floors of the same run.\n\n"
         + "\n".join(table) + "\n")
     print("\n".join(table))
 

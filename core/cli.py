@@ -12,16 +12,19 @@ and on a pipe or a file its lines are never folded or cut (JSON is exactly ``jso
 
 Text that comes from people, documents, plugins or the stores is printed as it is: never read as
 Rich markup (``[/b]`` in a question is just text), so every such value is escaped.
+
+The ``lamworks`` script runs ``root``: ``app``'s commands, each built only when it runs
+(:mod:`lamworks.cli_lazy`), and the command groups that the plugins declare in their entry
+points, listed by ``--help`` without importing any plugin and built by the plugin's
+``register_commands`` hook when used (:mod:`lamworks.cli_plugins`). ``app`` is the registry of
+the core's commands, and what in-process tests invoke.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import os
-import sqlite3
 import sys
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,16 +33,20 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 from rich.text import Text
 
+from .cli_lazy import LazyEntry, LazyGroup, group_builder, registry_entries
 from .errors import ConfigError, LamworksError
 
-# Everything else is imported where it is used: `lamworks --help` must not pay for pydantic
-# settings, the stores or the plugins (issue 15: under half a second).
+# Everything else is imported where it is used (sqlite3, uuid and rich's tables too):
+# `lamworks --help` must not pay for pydantic settings, the stores or the plugins (issue 15:
+# under half a second). The commands themselves are built only when used (`root`, below).
 if TYPE_CHECKING:
+    from rich.table import Table
+
     from .audit import AuditLog
     from .audit_signing import AuditCheckpoint
+    from .cli_plugins import DeclaredGroup
     from .config import InstitutionConfig
     from .plan import Step, Turn
     from .plugins import PluginManager
@@ -138,6 +145,8 @@ def _open_store(cfg: InstitutionConfig, what: str, opener: Callable[[], T], *,
                 write: bool = True) -> T:
     """``opener()``, after checking the data folder and the store files; any problem with them
     (a folder or a non-SQLite file in a database's place, an unwritable folder) exits 2."""
+    import sqlite3
+
     from .config import check_stores
 
     try:
@@ -185,8 +194,20 @@ def plugins(config: ConfigOption = None,
         if record.error:
             out.print(f"  [red]error:[/red] {escape(record.error)}", highlight=False,
                       soft_wrap=True)
-    for warning in pm.warnings:
+    for warning in [*pm.warnings, *_undeclared_groups(pm)]:
         err.print(f"[yellow]warning:[/yellow] {escape(warning)}", highlight=False)
+
+
+def _undeclared_groups(pm: PluginManager) -> list[str]:
+    """A warning for each command group a plugin registers but does not declare."""
+    from .cli_plugins import COMMANDS_GROUP, declared_groups
+
+    declared = declared_groups()
+    return [f"plugin {group.plugin!r} registers command group {name!r} without declaring it "
+            f"(entry point {name} in group {COMMANDS_GROUP} of its distribution): it runs, but "
+            "`lamworks --help` does not list it"
+            for name, group in pm.commands.items()
+            if name not in declared or declared[name].plugin != group.plugin]
 
 
 @app.command()
@@ -200,7 +221,7 @@ def tools(config: ConfigOption = None,
     if json_out:
         _print_json([t.to_mcp_tool() for t in pm.tools.values()])
         return
-    table = Table("tool", "risk", "scopes", "description")
+    table = _table("tool", "risk", "scopes", "description")
     for t in pm.tools.values():
         table.add_row(Text(t.name), t.risk, Text(" ".join(str(s) for s in t.scopes)),
                       Text(t.description))
@@ -230,7 +251,7 @@ def permissions_command(
              "roles": holders[p.name], "description": p.description}
             for p in perms.declared.values()])
         return
-    table = Table("permission", "default", "roles", "description")
+    table = _table("permission", "default", "roles", "description")
     for p in perms.declared.values():
         table.add_row(Text(p.name), "yes" if p.default else "", Text(", ".join(holders[p.name])),
                       Text(p.description))
@@ -249,9 +270,10 @@ def _print_json(data: Any) -> None:
 
 
 _mounted_plugins: list[PluginManager] = []
-"""The plugins main() loaded to mount their command groups (at most one manager): the command
-it then runs reuses them rather than importing and registering every plugin a second time.
-Only main() fills it, so an in-process test runner's invocations never share plugins."""
+"""The plugins main() loaded to find a command group no plugin declared (at most one manager):
+a command that then asks for the plugins reuses them rather than importing and registering every
+plugin a second time. Only main() fills it, so an in-process test runner's invocations never
+share plugins."""
 
 
 def _plugins(cfg: InstitutionConfig) -> PluginManager:
@@ -316,6 +338,18 @@ def _print_step(step: Step) -> None:
 def _plain(text: str, *, style: str | None = None, console: Console = out) -> None:
     """Print text that came from people, documents or plugins: never read as markup."""
     console.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
+
+def _table(*headers: str) -> Table:
+    from rich.table import Table
+
+    return Table(*headers)
+
+
+def _short_id() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
 
 
 def _print_turn(turn: Turn, explain: bool) -> None:
@@ -458,7 +492,7 @@ def ask(
     cfg = _load(config)
     user, operator_account = _who(cfg, user=user, token=token, operator=operator,
                                   as_user=as_user)
-    session_id = session or f"cli-{uuid.uuid4().hex[:8]}"
+    session_id = session or f"cli-{_short_id()}"
     with _starting():  # the first turn loads the planner's model
         runtime = _runtime(cfg, operator=operator_account)
         try:
@@ -545,7 +579,7 @@ def chat(
 
 
 def _chat(runtime: Any, user: str, explain: bool) -> None:
-    session_id = f"chat-{uuid.uuid4().hex[:8]}"
+    session_id = f"chat-{_short_id()}"
     _plain(f"lamworks chat as {user} (session {session_id}); Ctrl-D to leave", style="dim")
     first = True
     while True:
@@ -702,6 +736,8 @@ def audit_keygen(
         help="Private key file to write (mode 0600); the public key goes to PATH.pub")],
 ) -> None:
     """Write a new Ed25519 key pair for signing the audit chain's checkpoints."""
+    import base64
+
     from .audit_signing import key_id, write_key_pair
 
     try:
@@ -844,7 +880,7 @@ def kb_list(config: ConfigOption = None) -> None:
         sources = list_sources(kb)
     finally:
         kb.close()
-    table = Table("source", "files", "chunks", "access", "description")
+    table = _table("source", "files", "chunks", "access", "description")
     for info in sources:
         table.add_row(Text(info.source), str(info.files), str(info.chunks),
                       Text(", ".join(info.access)), Text(info.description))
@@ -1090,7 +1126,7 @@ def users_list(config: ConfigOption = None) -> None:
     cfg = _load(config)
     accounts = _account_work(config, lambda a: a.list())
     now = datetime.now().timestamp()
-    table = Table("user", "role", "name", "source", "status", "password", "tokens")
+    table = _table("user", "role", "name", "source", "status", "password", "tokens")
     for info in accounts:
         status = "disabled" if info.disabled else "active"
         if info.locked_until is not None and info.locked_until > now:
@@ -1130,7 +1166,7 @@ def users_tokens(name: Annotated[str | None, typer.Argument(help="One account (d
         return datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M") if ts else "-"
 
     tokens = _account_work(config, lambda a: a.tokens(name))
-    table = Table("id", "user", "label", "created", "last used", "revoked")
+    table = _table("id", "user", "label", "created", "last used", "revoked")
     for info in tokens:
         table.add_row(info.id, Text(info.username), Text(info.label), when(info.created),
                       when(info.last_used), when(info.revoked))
@@ -1201,8 +1237,93 @@ def current_config() -> InstitutionConfig:
     return _load(None)
 
 
-def _add_plugin_commands(argv: list[str]) -> list[str]:
-    """Mount plugin command groups; for ``lamworks <group> ...`` move ``--config`` to the env."""
+# -- the command line as `lamworks` runs it: commands built on use, plugin groups listed lazily --
+
+
+_PLUGIN_PANEL = "Plugin commands"
+_given_config: list[Path] = []
+"""``--config`` when main() took it off the command line (the top level and plugin groups have
+no such option): plugin groups load that file, and current_config() finds it in the env."""
+
+
+class _Root(LazyGroup):
+    """``lamworks``: the core's commands (``app``) and the plugins' declared command groups,
+    each built only when used; ``--help`` imports no plugin (see :mod:`lamworks.cli_plugins`)."""
+
+    def lazy_entries(self) -> dict[str, LazyEntry]:
+        from .cli_plugins import declared_groups, plugin_filter
+
+        entries = registry_entries(app)
+        path = _given_config[0] if _given_config else _config_path(None)
+        loads = plugin_filter(path) if path.is_file() else None
+        for name, declared in declared_groups().items():
+            if name in entries:  # a core command: plugin loading refuses the group too
+                continue
+            entries[name] = LazyEntry(
+                name=name, panel=_PLUGIN_PANEL, build=lambda d=declared: _plugin_group(d),
+                hidden=loads is None or not loads(declared.plugin),  # listed when it would load
+                help=f"Commands of the {declared.plugin} plugin ({declared.distribution}"
+                     f"{' ' + declared.version if declared.version else ''}).")
+        return entries
+
+    def unlisted_command(self, name: str) -> Any:
+        return _undeclared_plugin_group(name)
+
+
+def _plugin_group(declared: DeclaredGroup) -> Any:
+    """The click group of a declared plugin command group: its plugin alone is loaded."""
+    from .cli_plugins import GroupUnavailable, load_declared_group
+
+    cfg = _load(_given_config[0] if _given_config else None)
+    try:
+        group = load_declared_group(declared, cfg)
+    except ConfigError as exc:
+        _config_error(exc)
+    except GroupUnavailable as exc:
+        err.print("[red]plugin error[/red]")
+        _plain(str(exc), console=err)
+        raise typer.Exit(2) from None
+    return _build_group(group)
+
+
+def _undeclared_plugin_group(name: str) -> Any:
+    """A group some plugin registers without declaring it: every plugin is loaded to find it
+    (``None``, click's "No such command", when there is no configuration or no such group)."""
+    path = _given_config[0] if _given_config else _config_path(None)
+    if not path.is_file():
+        return None
+    from .plugins import make_plugin_manager
+
+    try:
+        pm = make_plugin_manager(_load(path))
+    except ConfigError as exc:
+        _config_error(exc)
+    _mounted_plugins[:] = [pm]
+    group = pm.commands.get(name)
+    return _build_group(group) if group is not None else None
+
+
+def _build_group(group: Any) -> Any:
+    from typer.models import TyperInfo
+
+    info = TyperInfo(group.app, name=group.name, **({"help": group.help} if group.help else {}))
+    return group_builder(info, pretty_exceptions_short=app.pretty_exceptions_short,
+                         rich_markup_mode=app.rich_markup_mode,
+                         suggest_commands=app.suggest_commands)()
+
+
+root = typer.Typer(cls=_Root, help=app.info.help, add_completion=False, **_HELP)
+"""What the ``lamworks`` script runs: ``app``'s commands and the plugins' groups, built on use.
+``app`` stays the registry (and what in-process tests invoke)."""
+
+
+@root.callback()
+def _top_level() -> None:
+    pass
+
+
+def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
+    """``--config``/``-c`` VALUE (the last one given) and the other arguments."""
     config_value: str | None = None
     rest: list[str] = []
     skip = False
@@ -1216,25 +1337,7 @@ def _add_plugin_commands(argv: list[str]) -> list[str]:
             config_value = arg.split("=", 1)[1]
         else:
             rest.append(arg)
-    if rest and rest[0] in _builtin_commands():
-        return argv  # the command loads the plugins itself, once, after saying it is starting
-    path = _config_path(Path(config_value) if config_value else None)
-    if not path.exists():
-        return argv
-    from .config import load_config
-    from .plugins import make_plugin_manager
-
-    try:
-        pm = make_plugin_manager(load_config(path))
-    except Exception:  # the command itself reports configuration problems
-        return argv
-    _mounted_plugins[:] = [pm]
-    for group in pm.commands.values():
-        app.add_typer(group.app, name=group.name, help=group.help or None)
-    if rest and rest[0] in pm.commands:
-        os.environ["LAMWORKS_CONFIG"] = str(path)
-        return rest
-    return argv
+    return config_value, rest
 
 
 def _builtin_commands() -> set[str]:
@@ -1250,8 +1353,16 @@ def _builtin_commands() -> set[str]:
 
 
 def main() -> None:
-    argv = _add_plugin_commands(sys.argv[1:])
-    app(args=argv, prog_name="lamworks")
+    argv = sys.argv[1:]
+    config_value, rest = _split_config(argv)
+    if not rest or rest[0] not in _builtin_commands():
+        # The top level (its help) or a plugin's command group, which have no --config option:
+        # the groups load the file given, and plugin commands find it with current_config().
+        if config_value is not None:
+            os.environ["LAMWORKS_CONFIG"] = config_value
+            _given_config[:] = [Path(config_value)]
+        argv = rest
+    root(args=argv, prog_name="lamworks")
 
 
 if __name__ == "__main__":

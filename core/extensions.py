@@ -255,7 +255,9 @@ class CommandGroup:
         register(CommandGroup(name="edu", app=edu))      # lamworks edu calibrate ...
 
     The CLI finds groups through the configuration in ``--config``/``LAMWORKS_CONFIG``; a name
-    that clashes with a core command or another plugin's group is refused.
+    that clashes with a core command or another plugin's group is refused. Declare the name in
+    the entry-point group ``lamworks.commands`` of your distribution so that ``lamworks --help``
+    lists it without importing your plugin (see ``register_commands``).
     """
 
     name: str

@@ -270,7 +270,11 @@ def register_commands(
     """Register command-line subcommands: ``register(CommandGroup(name="edu", app=typer_app))``.
 
     They appear as ``lamworks <name> ...`` when the CLI runs with this institution's config.
-    Return value ignored.
+    Declare each group's name in your distribution's entry points too (group
+    ``lamworks.commands``, value: your plugin's entry point, e.g. ``edu = "lamworks_education"``):
+    ``lamworks --help`` lists declared groups without importing any plugin, and running one
+    loads only your plugin and calls this hook to build it (an undeclared group still runs but
+    is not listed). Return value ignored.
 
     Example::
 

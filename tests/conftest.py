@@ -22,6 +22,9 @@ from lamworks import InstitutionConfig, Runtime, load_config
 TESTS = Path(__file__).parent
 SAMPLE_PLUGINS = TESTS / "plugins"
 REPO = TESTS.parent
+COMMAND_GROUPS: dict[str, tuple[str, ...]] = {"lamworks_sample": ("notes",)}
+"""The command groups each sample plugin's ``register_commands`` adds, declared in its entry
+points (group ``lamworks.commands``) as a real plugin's pyproject would."""
 
 BASE_CONFIG = """
 data_dir = "data"
@@ -71,7 +74,10 @@ def install_plugins(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable
             (dist / "METADATA").write_text(
                 f"Metadata-Version: 2.1\nName: lamworks-test-{name}\nVersion: 1.0\n"
             )
-            (dist / "entry_points.txt").write_text(f"[lamworks]\n{name} = {module}\n")
+            groups = "".join(f"{group} = {module}\n" for group in COMMAND_GROUPS.get(module, ()))
+            (dist / "entry_points.txt").write_text(
+                f"[lamworks]\n{name} = {module}\n"
+                + (f"\n[lamworks.commands]\n{groups}" if groups else ""))
         monkeypatch.setenv(
             "PYTHONPATH", os.pathsep.join([str(site), str(SAMPLE_PLUGINS),
                                            os.environ.get("PYTHONPATH", "")])
