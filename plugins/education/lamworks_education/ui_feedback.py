@@ -100,9 +100,9 @@ def _scale_max(report: Mapping[str, Any]) -> float:
 
 def render_feedback(report: Mapping[str, Any], essay: str | None, *, key: str = "essay",
                     calibrated_help: bool = True) -> None:
-    """Draw one report: notes, overall, trait chart, next steps, traits with their
-    suggestions and evidence, and the essay with its evidence highlighted (when ``essay`` is
-    given; else the quoted evidence alone)."""
+    """Draw one report: notes, where it was filed (``submission``), overall, trait chart, next
+    steps, each trait's suggestions and quoted evidence, and — when ``essay`` is given — the
+    essay with its evidence highlighted."""
     import streamlit as st
 
     for note in report.get("notes") or []:
@@ -110,6 +110,10 @@ def render_feedback(report: Mapping[str, Any], essay: str | None, *, key: str = 
     traits = list(report.get("traits") or [])
     if not traits:
         return
+    filed = report.get("submission")
+    if isinstance(filed, Mapping):
+        st.caption(f"Saved in the feedback history: “{filed.get('title', '')}”"
+                   + (f" ({filed['course']})" if filed.get("course") else ""))
     scale_max = _scale_max(report)
     overall = report.get("overall")
     st.metric("Overall", f"{overall:g}" if isinstance(overall, int | float) else "—",
@@ -134,17 +138,13 @@ def render_feedback(report: Mapping[str, Any], essay: str | None, *, key: str = 
 
 
 def draw_essay_feedback(result: Any, arguments: Mapping[str, Any], key: str) -> None:
-    """``essay_feedback``'s component in the chat: the summary's lead, then
-    :func:`render_feedback` on the essay the step was given."""
+    """``essay_feedback``'s component in the chat: :func:`render_feedback` on the essay the
+    step was given (the summary alone for an essay that was not scored)."""
     import streamlit as st
 
     data = result.data if isinstance(result.data, Mapping) else {}
     if not data.get("traits"):
         st.markdown(result.summary)
         return
-    filed = data.get("submission")
-    if isinstance(filed, Mapping):
-        st.caption(f"Saved in the feedback history: “{filed.get('title', '')}”"
-                   + (f" ({filed['course']})" if filed.get("course") else ""))
     essay = arguments.get("essay")
     render_feedback(data, essay if isinstance(essay, str) else None, key=key)

@@ -152,3 +152,15 @@ def test_trait_charts_say_every_score_to_a_screen_reader() -> None:
     assert "Ideas, 2 essay(s) oldest first, out of 5: stu-0002, Tue 1 Dec 09:00: 2.5; Sam, " \
            "Wed 2 Dec 09:00: 4" in chart
     assert trait_trends_html([], by_student=False) == ""
+
+
+def test_an_essay_sent_from_the_essay_feedback_page_is_listed_too(config: Path) -> None:
+    page = AppTest.from_file(str(Path(__file__).parents[1] / "lamworks_education" /
+                                  "ui_essay.py"), default_timeout=60)
+    page.session_state["acting_user"] = "student"
+    page.run()
+    page.text_area[0].input(ESSAY)
+    page.button[0].click().run()
+    assert not page.exception
+    assert any("Saved in the feedback history" in c.value for c in page.caption)
+    assert _column(_home("student"), "essay") == ["Our library should stay open later on school…"]
