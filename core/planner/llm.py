@@ -62,15 +62,17 @@ import re
 import secrets
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..hookspecs import hookimpl
 from ..plan import Explanation, FollowUp, Plan, Span, Step
 from ..planning import Planner, PlanningContext, field_question, new_step_id
 from ..tools import Tool
+
+if TYPE_CHECKING:  # httpx is imported when a planner is made: this module loads as a plugin in
+    import httpx  # every command that lists plugins (issue 15: `lamworks plugins` < 1.5 s)
 
 __all__ = ["LLMPlanner", "LLMSettings"]
 
@@ -211,6 +213,8 @@ class LLMPlanner:
             raise ValueError("LLMPlanner needs [plugins.llm] base_url")
         self.settings = settings
         self.referee = referee
+        import httpx
+
         headers = {}
         if settings.api_key_env:
             key = os.environ.get(settings.api_key_env)
@@ -244,6 +248,8 @@ class LLMPlanner:
             "tool_choice": "auto",
         }
         why = Explanation(planner=self.name, notes=[f"model {self.settings.model}"])
+        import httpx
+
         try:
             response = self.client.post("/chat/completions", json=payload)
             response.raise_for_status()
