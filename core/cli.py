@@ -27,6 +27,7 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -1260,7 +1261,7 @@ class _Root(LazyGroup):
             if name in entries:  # a core command: plugin loading refuses the group too
                 continue
             entries[name] = LazyEntry(
-                name=name, panel=_PLUGIN_PANEL, build=lambda d=declared: _plugin_group(d),
+                name=name, panel=_PLUGIN_PANEL, build=partial(_plugin_group, declared),
                 hidden=loads is None or not loads(declared.plugin),  # listed when it would load
                 help=f"Commands of the {declared.plugin} plugin ({declared.distribution}"
                      f"{' ' + declared.version if declared.version else ''}).")
