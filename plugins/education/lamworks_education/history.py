@@ -6,11 +6,12 @@ submitted it, the course when known, a title, the text, the rubric, the overall 
 scores, and when — in the institution's time zone, with its offset. A step's idempotency key is
 unique in the table, so a retried step records its essay once.
 
-Whose essay: the acting student's own (``links.student``), or the student a teacher names (only
-a student they teach, the FERPA rule of :func:`lamworks_education.roster.record_access`). The
-course is known when the assignment prompt names one of the student's courses, when the
-student takes exactly one course, or when the submitting teacher shares exactly one with them;
-otherwise it stays empty.
+Whose essay: the acting student's own (``links.student``); ``essay_feedback`` takes no student
+argument, so nothing inside a pasted essay (a name, an id) can file it as someone else's. A
+teacher trying a rubric out files nothing. The course is known when the assignment prompt names
+one of the student's courses or when the student takes exactly one course; otherwise it stays
+empty. (:func:`course_for` also takes a submitting teacher, for an institution that files essays
+for its students another way.)
 
 Who sees what (the same rule as grades, :mod:`.roster`): the student their own essays;
 authorised staff every student's; a teacher the essays of the students enrolled in a course they

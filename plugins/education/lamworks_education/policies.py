@@ -5,8 +5,8 @@
   tutoring instead (:mod:`lamworks_education.integrity` decides). It applies to the education
   tools and, once registered, to the roles in ``student_roles``: staff rewriting a reminder or
   a handout, or a request for another plugin's tool, is none of its business.
-- ``ferpa_records`` (pre stage, ``grade_lookup``, ``list_essay_feedback`` and ``essay_feedback``
-  naming a student): grades and essays go out (or are filed) only for the student themself,
+- ``ferpa_records`` (pre stage, ``grade_lookup`` and ``list_essay_feedback``): grades and the
+  essays filed for feedback go out only for the student themself,
   their teachers (a course on the enrolment roster that the teacher teaches and the student takes;
   :mod:`lamworks_education.roster`) and authorised staff (``staff_roles``: registrar, admin).
   The tools check again and return only the teacher's courses.
@@ -62,7 +62,7 @@ def age_appropriate(step: Step, ctx: PolicyContext) -> Decision | None:
     return None
 
 
-@policy(stage="pre", tools=("grade_lookup", "list_essay_feedback", "essay_feedback"))
+@policy(stage="pre", tools=("grade_lookup", "list_essay_feedback"))
 def ferpa_records(step: Step, ctx: PolicyContext) -> Decision | None:
     """Education records only to the student, their teachers (the roster) and authorised staff."""
     action = ctx.action

@@ -59,25 +59,6 @@ def essay_service(ctx: ActionContext) -> EssayService:
     return EssayService(ctx.data_dir, _settings(ctx))
 
 
-def _essay_owner(ctx: ActionContext, student_id: str) -> str:
-    """Whose essay it is: the student named (only one the acting user may see the records of:
-    FERPA, :func:`~lamworks_education.roster.record_access`) or the acting student; '' for
-    neither (a teacher trying the rubric out: nothing is recorded)."""
-    named = student_id.split("/")[-1].strip()
-    own = student_of(ctx)
-    if not named or named == own:
-        return own
-    try:
-        access = record_access(ctx, _settings(ctx), named)
-    except RosterError as exc:
-        log.error("education.essay_feedback: %s", exc)
-        raise ToolError("education.essay_feedback", "The class roster cannot be read, so the "
-                        "essay cannot be filed for a student.", field="student_id") from None
-    if not access.allowed:
-        raise ToolError("education.essay_feedback", access.reason, field="student_id")
-    return named
-
-
 def _record(ctx: ActionContext, student: str, essay: str, prompt: str,
             report: EssayReport) -> Submission:
     """File the scored essay in ``student``'s history, once per step (its idempotency key)."""
@@ -109,14 +90,14 @@ def essay_feedback(
     prompt: Annotated[str, Field(description="The assignment prompt the essay answers.")] = "",
     rubric: Annotated[str, Field(description="Rubric name: 'argumentative' or 'ell' (or one "
                                               "the institution configured).")] = "",
-    student_id: Annotated[str, entity("Student", "The student who wrote the essay, e.g. "
-                                                 "'stu-0001'; empty for your own.")] = "",
 ) -> ActionResult:
     """Rubric-based feedback on an essay: per-trait scores, evidence quoted from the essay,
-    suggestions and the three most valuable next steps. It never rewrites the essay. A scored
-    essay is filed in the student's feedback history."""
+    suggestions and the three most valuable next steps. It never rewrites the essay. A
+    student's scored essay is filed in their feedback history."""
     service = essay_service(ctx)
-    owner = _essay_owner(ctx, student_id)
+    # Whose essay: the acting student's. No argument names a student: a name or an id inside
+    # the pasted essay must never file it (or refuse it) as someone else's.
+    owner = student_of(ctx)
     try:
         report = service.feedback(essay, prompt, rubric)
     except EssayInputError as exc:

@@ -169,12 +169,11 @@ def test_the_teacher_sees_their_class_with_the_essays_of_their_course(rt: Runtim
     assert {e["course"] for e in english} == {"English 10", ""}
 
 
-def test_a_teacher_files_an_essay_only_for_a_student_they_teach(rt: Runtime) -> None:
-    step = run(rt, "tessa", "essay_feedback", essay=ESSAY, student_id="stu-0002")
-    assert step.result.data["submission"]["course"] == "Biology 10"  # the one course they share
-    status, answer = run(rt, "page", "essay_feedback", essay=ESSAY, student_id="stu-0002")
-    assert status == "denied" and "FERPA" in answer
-    assert len(rows(rt)) == 1
+def test_a_student_named_inside_the_essay_does_not_change_whose_it_is(rt: Runtime) -> None:
+    step = run(rt, "sam", "essay_feedback",
+               essay=ESSAY + " My friend stu-0002 (Lee) helped me water the plot.")
+    assert step.result.data["submission"]["student_id"] == "stu-0001"
+    assert [r[0] for r in rows(rt)] == ["stu-0001"]
 
 
 def test_a_teacher_trying_the_rubric_out_files_nothing(rt: Runtime) -> None:
