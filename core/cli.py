@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .audit_signing import AuditCheckpoint
     from .cli_plugins import DeclaredGroup
     from .config import InstitutionConfig
+    from .extensions import CommandGroup
     from .plan import Step, Turn
     from .plugins import PluginManager
 
@@ -1304,10 +1305,13 @@ def _undeclared_plugin_group(name: str) -> Any:
     return _build_group(group) if group is not None else None
 
 
-def _build_group(group: Any) -> Any:
+def _build_group(group: CommandGroup) -> Any:
+    """The click group of a plugin's :class:`~lamworks.CommandGroup`, as ``app.add_typer``
+    would have made it."""
     from typer.models import TyperInfo
 
-    info = TyperInfo(group.app, name=group.name, **({"help": group.help} if group.help else {}))
+    info = (TyperInfo(group.app, name=group.name, help=group.help) if group.help
+            else TyperInfo(group.app, name=group.name))  # no help: the app's own
     return group_builder(info, pretty_exceptions_short=app.pretty_exceptions_short,
                          rich_markup_mode=app.rich_markup_mode,
                          suggest_commands=app.suggest_commands)()

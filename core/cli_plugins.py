@@ -104,7 +104,9 @@ def _distributions(paths: Iterable[str] | None
             if key in seen:
                 continue
             try:
-                text = Path(folder, child, "entry_points.txt").read_text(encoding="utf-8")
+                with open(os.path.join(folder, child, "entry_points.txt"),
+                          encoding="utf-8") as file:
+                    text = file.read()
             except OSError:
                 seen.add(key)  # a distribution without entry points still hides later copies
                 continue
