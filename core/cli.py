@@ -1253,14 +1253,15 @@ class _Root(LazyGroup):
     each built only when used; ``--help`` imports no plugin (see :mod:`lamworks.cli_plugins`)."""
 
     def lazy_entries(self) -> dict[str, LazyEntry]:
+        return registry_entries(app)
+
+    def extra_entries(self) -> dict[str, LazyEntry]:
         from .cli_plugins import declared_groups, plugin_filter
 
-        entries = registry_entries(app)
+        entries: dict[str, LazyEntry] = {}
         path = _given_config[0] if _given_config else _config_path(None)
         loads = plugin_filter(path) if path.is_file() else None
-        for name, declared in declared_groups().items():
-            if name in entries:  # a core command: plugin loading refuses the group too
-                continue
+        for name, declared in declared_groups().items():  # a core name wins (LazyGroup)
             entries[name] = LazyEntry(
                 name=name, panel=_PLUGIN_PANEL, build=partial(_plugin_group, declared),
                 hidden=loads is None or not loads(declared.plugin),  # listed when it would load

@@ -114,20 +114,31 @@ class LazyGroup(TyperGroup):
         super().__init__(**attrs)
         self._listing = False
         self._entries: dict[str, LazyEntry] | None = None
+        self._extra: dict[str, LazyEntry] | None = None
         self._built: dict[str, Command] = {}
 
     def lazy_entries(self) -> dict[str, LazyEntry]:
         """The entries of this group, in listing order (override; called once per process)."""
         return {}
 
+    def extra_entries(self) -> dict[str, LazyEntry]:
+        """Entries listed after :meth:`lazy_entries` that cost more to find (override): asked
+        for only to list them or to run a name that is not among the first."""
+        return {}
+
     def unlisted_command(self, name: str) -> Command | None:
         """A command that is not listed but can still be run (override); ``None``: unknown."""
         return None
 
-    def entries(self) -> dict[str, LazyEntry]:
+    def entries(self, *, extra: bool = True) -> dict[str, LazyEntry]:
         if self._entries is None:
             self._entries = self.lazy_entries()
-        return self._entries
+        if not extra:
+            return self._entries
+        if self._extra is None:
+            self._extra = {name: entry for name, entry in self.extra_entries().items()
+                           if name not in self._entries}
+        return {**self._entries, **self._extra}
 
     def list_commands(self, ctx: Any) -> list[str]:
         return [*self.commands, *(n for n in self.entries() if n not in self.commands)]
@@ -135,7 +146,7 @@ class LazyGroup(TyperGroup):
     def get_command(self, ctx: Any, cmd_name: str) -> Command | None:
         if cmd_name in self.commands:
             return self.commands[cmd_name]
-        entry = self.entries().get(cmd_name)
+        entry = self.entries(extra=False).get(cmd_name) or self.entries().get(cmd_name)
         if self._listing:
             return entry.placeholder(self.rich_markup_mode) if entry is not None else None
         if cmd_name not in self._built:
