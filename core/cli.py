@@ -202,6 +202,8 @@ def plugins(config: ConfigOption = None,
 
 def _undeclared_groups(pm: PluginManager) -> list[str]:
     """A warning for each command group a plugin registers but does not declare."""
+    if not pm.commands:
+        return []
     from .cli_plugins import COMMANDS_GROUP, declared_groups
 
     declared = declared_groups()
