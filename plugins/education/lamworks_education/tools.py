@@ -149,11 +149,10 @@ def _visible(ctx: ActionContext, student_id: str) -> tuple[dict[str, tuple[str, 
 
 @tool(scopes=["patient/Essay.r"], examples=[
     "show my essay feedback history",
-    "list the essays I have submitted for feedback",
-    "what scores did my earlier drafts get",
-    "which essays have my students turned in",
-    "show the class's essay scores by trait",
-    "essay history for stu-0002",
+    "list my past essays and their rubric scores",
+    "which essays have I submitted for feedback",
+    "rubric scores of my class's essays",
+    "how did my students' essays score on each trait",
 ])
 def list_essay_feedback(
     ctx: ActionContext,
