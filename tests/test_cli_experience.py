@@ -1,9 +1,12 @@
 """What using the command line feels like (issue 15): a message while it starts, plugins loaded
-once per command, whole lines on a pipe, and a useful error when no configuration is found.
+once per command, whole lines on a pipe, a useful error when no configuration is found, and
+plugin command groups listed by ``--help`` without importing any plugin, each explained when
+its plugin cannot give it (not loaded by the configuration, crashing, hanging, forgetful).
 
-Real subprocesses on real files. The sample plugin written here is a real entry point (see
-``conftest.install_plugins``): its registration hook appends a line to a file each time a
-plugin manager loads it, and its tool has a long name, a long description and a long answer.
+Real subprocesses on real files. The story plugin written here is a real entry point (see
+``conftest.install_plugins`` and :func:`declare`): its registration hook appends a line to a
+file each time a plugin manager loads it, its tool has a long name, a long description and a
+long answer, and it declares and registers the command group ``story``.
 """
 
 from __future__ import annotations
@@ -260,7 +263,7 @@ def register_commands(register: Callable[[CommandGroup], None]) -> None:
 def troubled(site: Path, write_config: Callable[..., Path]) -> Path:
     """The sample and story plugins beside one that crashes on import, one that hangs on
     import, one that declares a group it never registers, and one that registers a group it
-    never declares; the configuration blocks nothing but the sample plugin's absence."""
+    never declares; the configuration loads all of them but the sample plugin."""
     for name, (module, source, groups) in BROKEN_PLUGINS.items():
         (site / f"{module}.py").write_text(source, encoding="utf-8")
         declare(site, name, module, groups)
