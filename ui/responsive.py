@@ -4,7 +4,9 @@
 its columns side by side, so a table of eight columns is cut off on a 390 px phone. This one is
 an HTML ``<table>`` with header cells; below 640 px each row becomes a block whose cells are
 labelled by their column (``data-label``), so nothing is cut off on the right and long values
-(``healthcare.list_appointments``) wrap. Every value is escaped.
+(``healthcare.list_appointments``) wrap anywhere; a header wraps only between words, so a
+column is never narrower than its name's longest word ("essays", not "essa"/"ys"). Every value
+is escaped.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ _STYLE = """<style>
 .lw-table {border-collapse: collapse; width: 100%; font-size: 0.9rem;}
 .lw-table th, .lw-table td {border-bottom: 1px solid #d5d7de; padding: 0.3rem 0.5rem;
   text-align: left; vertical-align: top; overflow-wrap: anywhere;}
-.lw-table th {font-weight: 600;}
+.lw-table th {font-weight: 600; overflow-wrap: normal;}
 @media (max-width: 640px) {
   .lw-table thead {position: absolute; width: 1px; height: 1px; overflow: hidden;
     clip: rect(0 0 0 0);}

@@ -121,7 +121,7 @@ def class_roster(view: HomeView) -> None:
         st.markdown("No students on the class roster for you yet.")
         return
     st.markdown(f"{len(students)} student(s); {len(essays)} essay(s) submitted for feedback.")
-    _table([{"student": f"{s.get('name') or s['student_id']} ({s['student_id']})",
+    _table([{"student": _student_label(s),
              "course": str(s.get("courses") or ""), "essays": str(s.get("essays", 0)),
              "latest": _when(str(s.get("latest") or "")) or "—",
              "overall": _score(s.get("overall")), "latest traits": _trait_text(s)}
@@ -172,3 +172,9 @@ SECTIONS: tuple[HomeSection, ...] = (
                      "what are my grades")),
 )
 """The sections, in the order registered (``order`` sorts them with other plugins')."""
+
+
+def _student_label(row: dict[str, Any]) -> str:
+    """"Sam Student (stu-0001)"; a student the roster names by id alone is just the id."""
+    name, sid = row.get("name") or "", str(row["student_id"])
+    return f"{name} ({sid})" if name and name != sid else sid
