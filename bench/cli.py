@@ -1,9 +1,11 @@
 """How long the ``lamworks`` command takes, start to exit, as a person at a terminal sees it.
 
 Each command runs as a fresh process (``subprocess``), ``--runs`` times (default 5) after one
-unmeasured run (so the files are in the page cache); the table gives the median and the fastest
-run, and, as the floor for the same machine at the same time, a bare ``python -c pass`` and a
-minimal typer application with Markdown help (what any typer CLI costs before it does anything).
+unmeasured run (so the files are in the page cache), in interleaved rounds (each round runs every
+command once, so that all see the same load on a shared machine); the table gives the median and
+the fastest run, and, as the floor for the same machine at the same time, a bare ``python -c
+pass`` and a minimal typer application with Markdown help (what any typer CLI costs before it
+does anything: note that it builds its two commands eagerly, as typer does).
 
     .venv/bin/python bench/cli.py [--runs 5] [--no-ask]
 
@@ -47,27 +49,25 @@ app(prog_name="floor")
 """
 
 
-def _time(argv: list[str], env: dict[str, str], runs: int,
-          fresh_data: bool = False) -> dict[str, Any]:
-    seconds: list[float] = []
-    codes: set[int] = set()
-    for index in range(runs + 1):
-        run_env = dict(env)
-        folder = None
-        if fresh_data:
-            folder = tempfile.mkdtemp(prefix="lamworks-cli-bench-")
-            run_env["LAMWORKS_DATA_DIR"] = folder
-        began = time.perf_counter()
-        done = subprocess.run(argv, env=run_env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(), check=False)
-        elapsed = time.perf_counter() - began
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
-        codes.add(done.returncode)
-        if index:  # the first run only warms the page cache
-            seconds.append(elapsed)
+def _once(argv: list[str], env: dict[str, str], fresh_data: bool) -> tuple[float, int]:
+    """Seconds from start to exit of one run, and its exit code."""
+    run_env = dict(env)
+    folder = None
+    if fresh_data:
+        folder = tempfile.mkdtemp(prefix="lamworks-cli-bench-")
+        run_env["LAMWORKS_DATA_DIR"] = folder
+    began = time.perf_counter()
+    done = subprocess.run(argv, env=run_env, stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL, cwd=tempfile.gettempdir(), check=False)
+    elapsed = time.perf_counter() - began
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
+    return elapsed, done.returncode
+
+
+def _summary(seconds: list[float], codes: set[int]) -> dict[str, Any]:
     return {"median_s": round(statistics.median(seconds), 3), "min_s": round(min(seconds), 3),
-            "runs": runs, "exit_codes": sorted(codes)}
+            "runs": len(seconds), "exit_codes": sorted(codes)}
 
 
 def main() -> None:
@@ -94,9 +94,19 @@ def main() -> None:
                       [LAMWORKS, "ask", "what are the clinic's opening times?", "--user",
                        "frontdesk"], with_config, True))
     load_before = list(os.getloadavg())
+    seconds: dict[str, list[float]] = {name: [] for name, *_ in cases}
+    codes: dict[str, set[int]] = {name: set() for name, *_ in cases}
+    # Interleaved: each round runs every command once, so the floors and the commands see the
+    # same load (the machine is shared); round 0 only warms the page cache and the bytecode.
+    for round_index in range(args.runs + 1):
+        for name, argv, env, fresh in cases:
+            elapsed, code = _once(argv, env, fresh)
+            codes[name].add(code)
+            if round_index:
+                seconds[name].append(elapsed)
     rows = []
-    for name, argv, env, fresh in cases:
-        row = {"command": name, **_time(argv, env, args.runs, fresh)}
+    for name, *_ in cases:
+        row = {"command": name, **_summary(seconds[name], codes[name])}
         print(f"{name:45} median {row['median_s']:6.2f} s  min {row['min_s']:6.2f} s  "
               f"exit {row['exit_codes']}", flush=True)
         rows.append(row)
