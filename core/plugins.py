@@ -81,7 +81,7 @@ _EXPECTED_TYPES: dict[str, type | tuple[type, ...]] = {
     "audit_formats": AuditFormat,
 }
 RESERVED_COMMANDS = frozenset({"plugins", "tools", "ask", "confirm", "chat", "audit", "config",
-                               "ui", "kb", "users", "permissions", "mcp"})
+                               "ui", "kb", "users", "permissions", "mcp", "serve"})
 
 Status = Literal["loaded", "failed", "blocked"]
 T = TypeVar("T")

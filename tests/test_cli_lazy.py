@@ -62,3 +62,14 @@ def test_a_typo_is_still_answered_with_a_suggestion() -> None:
                                 env={"LAMWORKS_CONFIG": "/nonexistent/lamworks.toml"})
     assert result.exit_code == 2
     assert "No such command 'plugin'. Did you mean 'plugins'?" in result.output
+
+
+def test_every_core_command_name_is_reserved_from_plugin_groups() -> None:
+    """A plugin group may not take a core command's name: the reserved list is the CLI's own."""
+    import typer.main
+
+    from lamworks.cli import app
+    from lamworks.plugins import RESERVED_COMMANDS
+
+    built = typer.main.get_command(app)
+    assert set(built.commands) == set(RESERVED_COMMANDS)  # type: ignore[attr-defined]
