@@ -8,31 +8,31 @@ whether the tool's fields can take the particulars the request mentions (a date,
 phone number); how alike the tool's own examples are. Two small logistic models read them:
 
 - the **chooser** ranks the tools: the probability that this tool, rather than another loaded
-  one, is the one. It is trained on leave-one-out rows (each example, scored against every tool
-  with itself left out of its tool's texts, is a positive for its own tool and a negative for
-  the rest) and leave-one-tool-out rows (each example with its whole tool left out is a
-  negative for every remaining tool), each utterance weighing the same. Its features include
-  the nearest-example cosine and its margin over every other tool, so it can do what
-  nearest-example kNN does, and more;
+  one, is the one. It is trained on leave-one-out rows only (each example, scored against every
+  tool with itself left out of its tool's texts, is a positive for its own tool and a negative
+  for the rest, each utterance weighing the same): a ranker, not a judge of whether any tool
+  applies. Its features include the nearest-example cosine and its margin over every other
+  tool, so it can do what nearest-example kNN does, and more;
 - the **gate** decides whether the chooser's best tool is the one or the request is for *no
   tool*. It reads the best tool's absolute evidence (cosines, BM25, coverage, typicality) and
-  the chooser's logit, never margins, which a left-out tool changes. In-scope rows: each
-  example's own tool (leave-one-out). No-tool rows: each example with its whole tool left out
-  (leave-one-tool-out), the tool the chooser would then pick — the near misses an assistant
-  meets. A pick of another plugin (service) weighs 1; a pick of the same one weighs by how much
-  closer the example is to its own tool than to that pick (:func:`_outside_weight`), since a
-  sibling tool (a second tool for nearly the same request) would serve the left-out tool's
-  requests about as well and its rows say little about requests no tool serves. These weights
-  are not scaled up to the in-scope rows' total, and the gate's weights are kept non-negative
-  (:func:`_monotone_fit`).
+  the chooser's logit, never margins, which a left-out tool changes; its weights are kept
+  non-negative (:func:`_monotone_fit`). In-scope rows: each example's own tool (leave-one-out).
+  No-tool rows, each the tool the chooser would pick: (1) each example with its whole tool left
+  out, when the pick belongs to another plugin (service) — a request for a tool that is not
+  loaded; a pick of the left-out tool's own plugin is not used, since a sibling (search and
+  reserve, one-way and round trip) would often serve it, and such rows taught the gate to turn
+  away plain requests for loaded tools (SGD dev: the router's best tool was right on 95% of
+  intent turns, yet it abstained on 7%); (2) the general conversation of the lexicon
+  (``not_requests``: thanks, goodbyes, greetings, acknowledgements, as data), together weighing
+  half as much as the in-scope rows: what a message for no tool looks like when one plugin's
+  tools are all there is.
 
-Both are trained when the router is built (index time), from the tools' own examples alone.
-Keeping the choice and the abstention apart matters: one model trained on both learnt that a
-close, clearly leading tool was often a left-out tool's near miss, and abstained on requests
-that nearest-example kNN routed right. The router chooses the chooser's best tool when the
-chooser's probability or the gate's reaches :data:`DECISION_THRESHOLD` (more likely right than
-wrong): the gate rescues requests the chooser alone turns away, never the reverse. Nothing
-is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
+Both are trained when the router is built (index time), from the tools' own examples and the
+lexicon alone. Keeping the choice and the abstention apart matters: one model trained on both
+learnt that a close, clearly leading tool was often a left-out tool's near miss, and abstained
+on requests that nearest-example kNN routed right. The router chooses the chooser's best tool
+when the gate's probability reaches :data:`DECISION_THRESHOLD` (more likely right than wrong).
+Nothing is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
 institution may fix another threshold in a :class:`Calibration` file.
 
 One embedding per utterance (the caller may pass it in). Tool texts' embeddings go through the
@@ -58,6 +58,7 @@ from ..plan import Candidate
 from ..tools import Tool
 from .delex import delexicalize, mentioned
 from .fields import field_specs
+from .lexicon import lexicon
 from .slots import pasted_text, takes_long_text
 
 __all__ = ["Calibration", "DEFAULT_CALIBRATION", "FEATURES", "Route", "Router", "TextEmbedder"]
@@ -101,13 +102,14 @@ FEATURES = ("top1", "top2", "description", "centroid", "lexical", "lexical_raw",
             "margin2", "lexical_margin", "leader", "coverage", "name_words", "above_typical")
 """The tool-relative features, in the model's order (see :meth:`Router._features`)."""
 
+_LEX = lexicon("en")
 _TOKEN = re.compile(r"[a-z0-9]+")
 _STOP = frozenset("a an the to of for and or me my i we our you your please can could would "
                   "will with on in at is are be it this that by from some any do does i'd "
                   "i'm want need like".split())
 DECISION_THRESHOLD = 0.5
-"""A tool is chosen when the chooser or the gate finds it more likely right than wrong; no
-threshold is searched for."""
+"""A tool is chosen when the gate finds it more likely right than wrong; no threshold is
+searched for."""
 
 
 def tokens(text: str) -> list[str]:
@@ -432,9 +434,10 @@ class Router:
                 masked[self.groups[owner]] = -np.inf
                 rows = self._features(masked, description_sims[j], lexical_scores, kinds[j],
                                       query, present)
-                outside.append((rows, present, inside[-1], owner))
+                outside.append((rows, present, owner))
                 # The chooser also learns that a near miss of a left-out tool is no tool's:
-                # it ranks better for it (a tool named by the request's own words comes first).
+                # it ranks better for it (a tool named by the request's own words comes first),
+                # and its probability becomes a judgement of its own (see :meth:`route`).
                 xs.append(rows[present])
                 ys.append(np.zeros(int(present.sum())))
                 weights.append(np.full(int(present.sum()), 1.0 / int(present.sum())))
@@ -447,35 +450,61 @@ class Router:
         return chooser, DECISION_THRESHOLD
 
     def _train_gate(self, chooser: _Logistic, inside: Matrix,
-                    outside: list[tuple[Matrix, npt.NDArray[np.bool_], Matrix, int]]
+                    outside: list[tuple[Matrix, npt.NDArray[np.bool_], int]]
                     ) -> _Logistic | None:
         """The gate: is the chooser's best tool the one, or is the request for no tool?
 
-        In-scope rows: each example's own tool (left out of its texts). No-tool rows: each
-        example with its whole tool left out, the tool the chooser would then pick, weighed by
-        :func:`_outside_weight`. The no-tool weights are not scaled up to match the in-scope
-        ones: a tool set whose tools are near-siblings gives little evidence of what an
-        unserved request looks like, and the gate then abstains less, not more."""
-        if not outside:
-            return None
+        In-scope rows: each example's own tool (left out of its texts), weight 1. No-tool rows,
+        each the tool the chooser would pick:
+
+        - each example with its whole tool left out, when that pick belongs to another plugin
+          (service), weight 1: a request for a tool that is not loaded. A pick of the left-out
+          tool's own plugin is not used: a sibling (a second tool for nearly the same request:
+          search and reserve, one-way and round trip) would often serve it, and such rows
+          taught the gate to turn away plain requests for a loaded tool;
+        - the general conversation of the lexicon (``not_requests``: thanks, goodbyes,
+          greetings, acknowledgements), together weighing half as much as the in-scope rows:
+          what a message for no tool looks like when one plugin's tools are all there is."""
         inside_logit = chooser.logit(inside)
         rows_out, logits_out, weights_out = [], [], []
-        for rows, present, own, owner in outside:
+        for rows, present, owner in outside:
             logits = np.where(present, chooser.logit(rows), -np.inf)
+            best = int(np.argmax(logits))
+            if _namespace(self.tool_names[best]) == _namespace(self.tool_names[owner]):
+                continue
+            rows_out.append(rows[best])
+            logits_out.append(logits[best])
+            weights_out.append(1.0)
+        far = self._conversation_rows()
+        for rows in far:
+            logits = chooser.logit(rows)
             best = int(np.argmax(logits))
             rows_out.append(rows[best])
             logits_out.append(logits[best])
-            # A request for another plugin's (service's) tool is a plain near miss; within
-            # one, the left-out tool may have a sibling that serves it about as well.
-            same = _namespace(self.tool_names[best]) == _namespace(self.tool_names[owner])
-            weights_out.append(_outside_weight(own, rows[best]) if same else 1.0)
+            weights_out.append(0.5 * len(inside) / len(far))
+        if not rows_out:
+            return None
         x = np.vstack([_gate_columns(inside, inside_logit),
                        _gate_columns(np.vstack(rows_out), np.array(logits_out))])
         y = np.concatenate([np.ones(len(inside)), np.zeros(len(rows_out))])
         w = np.concatenate([np.ones(len(inside)), np.array(weights_out)])
-        if float(w[len(inside):].sum()) < 1e-6:
-            return None  # no evidence at all of what an unserved request looks like
         return _monotone_fit(x, y, w)
+
+    def _conversation_rows(self) -> list[Matrix]:
+        """Feature rows (one per tool) of each general-conversation text of the lexicon."""
+        texts = [delexicalize(t) for t in sorted(_LEX.not_requests["texts"])]
+        if not texts:
+            return []
+        vectors = self.embedder.embed_documents(texts)
+        everyone = np.ones(len(self.tool_names), dtype=bool)
+        out = []
+        for text, v in zip(texts, vectors, strict=True):
+            query = set(tokens(text))
+            out.append(self._features((self.examples @ v).astype(np.float64),
+                                      (self.descriptions @ v).astype(np.float64),
+                                      self.bm25.scores(sorted(query)),
+                                      frozenset(mentioned(text)), query, everyone))
+        return out
 
     # -- routing -------------------------------------------------------------------------------
 
@@ -534,8 +563,8 @@ class Router:
                                      factors[best:best + 1])[0])
         if best is not None and candidates[0].score >= self.threshold:
             # The chooser alone already finds the tool more likely right than wrong (its
-            # left-out-tool rows make it a classifier too): the gate only rescues requests it
-            # would have turned away for a close sibling.
+            # left-out-tool rows make it a classifier too): the gate rescues requests it would
+            # have turned away, never the reverse.
             score = max(score, candidates[0].score)
         chosen = self.tool_names[best] if best is not None and score >= self.threshold \
             else None
@@ -548,16 +577,6 @@ class Router:
                      for c in candidates},
             threshold=self.threshold,
         )
-
-
-def _outside_weight(own: npt.NDArray[np.float64], chosen: npt.NDArray[np.float64]) -> float:
-    """How much a left-out tool's example says about requests no tool serves: the share of
-    the way from the chosen tool's nearest-example cosine to 1 that its own tool's covers.
-    An example about as close to a remaining sibling (a tool for nearly the same request) as
-    to its own tool weighs nothing: that sibling would serve the request about as well."""
-    col = FEATURES.index("top1")
-    a, b = float(own[col]), float(chosen[col])
-    return float(np.clip((a - b) / max(1.0 - b, 1e-6), 0.0, 1.0))
 
 
 def _namespace(name: str) -> str:
