@@ -8,11 +8,12 @@ whether the tool's fields can take the particulars the request mentions (a date,
 phone number); how alike the tool's own examples are. Two small logistic models read them:
 
 - the **chooser** ranks the tools: the probability that this tool, rather than another loaded
-  one, is the one. It is trained on leave-one-out rows only (each example, scored against every
+  one, is the one. It is trained on leave-one-out rows (each example, scored against every
   tool with itself left out of its tool's texts, is a positive for its own tool and a negative
-  for the rest, each utterance weighing the same): a ranker, not a judge of whether any tool
-  applies. Its features include the nearest-example cosine and its margin over every other
-  tool, so it can do what nearest-example kNN does, and more;
+  for the rest) and leave-one-tool-out rows (each example with its whole tool left out is a
+  negative for every remaining tool), each utterance weighing the same. Its features include
+  the nearest-example cosine and its margin over every other tool, so it can do what
+  nearest-example kNN does, and more;
 - the **gate** decides whether the chooser's best tool is the one or the request is for *no
   tool*. It reads the best tool's absolute evidence (cosines, BM25, coverage, typicality) and
   the chooser's logit, never margins, which a left-out tool changes; its weights are kept
@@ -31,7 +32,10 @@ Both are trained when the router is built (index time), from the tools' own exam
 lexicon alone. Keeping the choice and the abstention apart matters: one model trained on both
 learnt that a close, clearly leading tool was often a left-out tool's near miss, and abstained
 on requests that nearest-example kNN routed right. The router chooses the chooser's best tool
-when the gate's probability reaches :data:`DECISION_THRESHOLD` (more likely right than wrong).
+when the chooser's probability or the gate's reaches :data:`DECISION_THRESHOLD` (more likely
+right than wrong): the gate rescues requests the chooser alone turns away, never the reverse.
+(A chooser of leave-one-out rows alone ranked better on SGD dev, but then only the gate could
+accept, and short requests named by their own words, far from every example, were lost.)
 Nothing is fitted to an evaluation set, and nothing here is set per tool or per utterance. An
 institution may fix another threshold in a :class:`Calibration` file.
 
@@ -108,8 +112,8 @@ _STOP = frozenset("a an the to of for and or me my i we our you your please can 
                   "will with on in at is are be it this that by from some any do does i'd "
                   "i'm want need like".split())
 DECISION_THRESHOLD = 0.5
-"""A tool is chosen when the gate finds it more likely right than wrong; no threshold is
-searched for."""
+"""A tool is chosen when the chooser or the gate finds it more likely right than wrong; no
+threshold is searched for."""
 
 
 def tokens(text: str) -> list[str]:
