@@ -988,6 +988,11 @@ def ui(
                "--server.address", address, "--server.port", str(port),
                "--server.headless", "true", "--browser.gatherUsageStats", "false",
                "--client.toolbarMode", "minimal",
+               # Streamlit runs a full garbage collection after every script run; with the
+               # embedding model's objects in the heap that is ~0.5 s, twice per request (the
+               # run that plans and the rerun that draws the card): most of what a person
+               # waited for (bench/ui_latency.py). Python's own generational GC still runs.
+               "--runner.postScriptGC", "false",
                # Streamlit's captions are the text colour at 60 % opacity: from its default
                # grey they fall below WCAG's 4.5:1 contrast (axe: color-contrast); from black
                # they reach 5.7:1 on white and 5.1:1 on the sidebar's grey.
