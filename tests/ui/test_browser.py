@@ -104,7 +104,7 @@ def test_book_an_appointment_with_confirmation(browser: Any, app_url: str,
 
 def test_essay_feedback(browser: Any, app_url: str) -> None:
     page = _page(browser, app_url, "wide", "student")
-    page.get_by_role("link", name="Essay feedback").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Essay feedback").click()
     page.get_by_label("…or paste it here").fill(
         "Schools should start later in the morning. Teenagers need more sleep, and research "
         "shows that later start times improve attendance and grades.\n\nFirst, sleep matters. "
@@ -118,7 +118,7 @@ def test_essay_feedback(browser: Any, app_url: str) -> None:
 
 def test_audit_rows_and_verify_chain(browser: Any, app_url: str) -> None:
     page = _page(browser, app_url, "wide", "admin")
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Audit log").click()
     page.get_by_text("rows").first.wait_for()
     page.get_by_text("healthcare.book_appointment").first.wait_for()
     assert page.get_by_text("healthcare.book_appointment").count() >= 2  # asked, then done
@@ -144,7 +144,8 @@ def test_switching_user_in_the_sidebar_changes_the_role(browser: Any, app_url: s
     page.get_by_label("Acting as").click()
     page.get_by_role("option", name="Sam Student").click()
     page.get_by_text("Role: student").wait_for()
-    page.get_by_role("link", name="Essay feedback").wait_for()  # a page only students see
+    # A page only students see.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Essay feedback").wait_for()
 
 
 # -- conversations people really have (issue "Planner v2"), typed as a person would ------------

@@ -84,7 +84,7 @@ def test_each_role_sees_only_its_pages(browser: Any, app_url: str, user: str) ->
 def _ask(browser: Any, url: str, user: str, text: str) -> None:
     page = _open_as(browser, url, user)  # the role's Home; the Chat is a link away
     try:
-        page.get_by_role("link", name="Chat").click()
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Chat").click()
         box = page.get_by_placeholder("Ask lamworks to do something")
         box.fill(text)
         box.press("Enter")
@@ -111,7 +111,8 @@ def test_the_patient_sees_their_own_activity_only(browser: Any, app_url: str) ->
         page.close()
     page = _open_as(browser, app_url, "patient")
     try:
-        page.get_by_role("link", name="Documents").click()  # the patient stays the patient
+        # The patient stays the patient on another page.
+        page.get_by_test_id("stSidebarNav").get_by_role("link", name="Documents").click()
         page.get_by_placeholder("e.g. what is the cancellation policy?").wait_for()
         assert page.get_by_text("Add documents").count() == 0  # no knowledge.upload
         assert page.get_by_text("Delete an upload source").count() == 0
@@ -139,7 +140,7 @@ def test_the_person_chosen_in_the_demo_sidebar_stays_chosen_from_page_to_page(
         page.get_by_role("option", name="Sam Student").click()
         page.get_by_text("Role: student").wait_for()
         for link in ("Audit log", "Documents", "Chat"):
-            page.get_by_role("link", name=link).click()
+            page.get_by_test_id("stSidebarNav").get_by_role("link", name=link).click()
             page.wait_for_timeout(1500)  # the page's run, and any rerun after it
             page.get_by_text("Role: student").wait_for()
             assert page.get_by_text("Role: patient").count() == 0

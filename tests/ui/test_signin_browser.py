@@ -79,7 +79,7 @@ def test_sign_in_move_between_pages_and_sign_out(browser: Any, app_url: str) -> 
     assert page.get_by_label("Acting as").count() == 0
     page.screenshot(path=str(ARTIFACTS / "signin-accounts-signed-in.png"))
 
-    page.get_by_role("link", name="Audit log").click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Audit log").click()
     page.get_by_text("Signed in as Dana Diaz").wait_for()  # still signed in on another page
     page.get_by_role("button", name="Verify chain").wait_for()
 
