@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,11 +69,7 @@ def connect(data_dir: Path, *, demo_grades: bool = False) -> Iterator[sqlite3.Co
     """An open connection with the schema in place (committed on success, always closed)."""
     db = sqlite3.connect(education_dir(data_dir) / "education.sqlite", timeout=10)
     try:
-        # Switching to WAL takes an exclusive lock the busy timeout does not always wait for:
-        # only ask when the file is not in WAL mode yet.
-        if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
-            db.execute("PRAGMA journal_mode=WAL")
-        db.executescript(_SCHEMA)
+        _prepare(db)
         if demo_grades:
             db.execute("BEGIN IMMEDIATE")
             if db.execute("SELECT COUNT(*) FROM grades").fetchone()[0] == 0:
@@ -81,6 +79,27 @@ def connect(data_dir: Path, *, demo_grades: bool = False) -> Iterator[sqlite3.Co
             yield db
     finally:
         db.close()
+
+
+_SETUP = threading.Lock()
+
+
+def _prepare(db: sqlite3.Connection) -> None:
+    """WAL mode and the schema, once per call. Switching to WAL, and two connections that both
+    read before they write the schema, can fail at once with "database is locked" (SQLite
+    refuses rather than wait, to avoid a deadlock; the busy timeout does not apply). So the
+    threads of this process take turns here, and a clash with another process is retried."""
+    with _SETUP:
+        for attempt in range(40):
+            try:
+                if str(db.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                    db.execute("PRAGMA journal_mode=WAL")
+                db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or attempt == 39:
+                    raise
+                time.sleep(min(0.02 * (attempt + 1), 0.25))
 
 
 def dumps(value: Any) -> str:
