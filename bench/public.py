@@ -500,6 +500,15 @@ def system_offers(turn: dict[str, Any]) -> dict[str, str]:
             and a["canonical_values"]}
 
 
+def offered_after(turn: dict[str, Any], before: Mapping[str, Any]) -> dict[str, Any]:
+    """What is on the person's screen after a system turn: a turn that OFFERs (a new result)
+    replaces what was offered before; one that informs or confirms adds to it."""
+    shown = system_offers(turn)
+    if any(a["act"] == "OFFER" for f in turn["frames"] for a in f["actions"]):
+        return shown
+    return {**before, **shown}
+
+
 def expectations(d: Dialogue) -> dict[int, list[Expect]]:
     out: dict[int, list[Expect]] = {}
     previous_system: dict[str, Any] | None = None
@@ -828,8 +837,11 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
         for index, turn in enumerate(d.turns):
             if turn["speaker"] == "SYSTEM":
                 # What the assistant put before the person (as a tool's results would in
-                # lamworks): the values the system offered or confirmed, by slot name.
-                state.offered = system_offers(turn)
+                # lamworks): the values the system offered or confirmed, by slot name. A turn
+                # that OFFERs shows a new result and replaces them; one that only informs or
+                # confirms ("the address is ...", "would you like to book it?") adds to them,
+                # as the runtime keeps a result's values until the next result.
+                state.offered = offered_after(turn, state.offered)
                 continue
             out[d.key][index] = router.turn(suite, record, turn["utterance"], state,
                                             d.key in timed)
@@ -1022,6 +1034,14 @@ def analyse_train(args: argparse.Namespace, routers: dict[str, PlannerRouter]) -
 def show_failures(d: Dialogue, results: Mapping[int, TurnResult]) -> None:
     """For the person doing error analysis, on the terminal only (never written to a file)."""
     expects = expectations(d)
+    for service in d.services:
+        call = final_call(d, service)
+        if call is None:
+            continue
+        steps = [(i, r.step) for i, r in results.items() if i < call.turn and r.step]
+        last = steps[-1] if steps else None
+        print(f"  [{d.id} final] want {call.tool} {dict(call.user_stated)} | last step "
+              f"{last[1][0] + ' ' + str(last[1][1]) + ' @' + str(last[0]) if last else None}")
     for index, turn in d.user_turns():
         r = results[index]
         for e in expects[index]:

@@ -38,11 +38,19 @@ __all__ = [
     "KeywordPlanner",
     "Planner",
     "PlanningContext",
+    "StatedValue",
     "field_question",
     "new_step_id",
     "reply_to_confirmation",
     "small_talk",
 ]
+
+
+class StatedValue(BaseModel):
+    """A value the conversation gave a field, and the tool it was given for."""
+
+    value: Any
+    tool: str
 
 
 class DialogState(BaseModel):
@@ -73,6 +81,10 @@ class DialogState(BaseModel):
     plan_done: list[Step] = Field(default_factory=list)
     """The steps of the plan in progress that have run (a plan paused for a confirmation keeps
     them): if a later step cannot run, those the runtime can undo are undone."""
+    stated: dict[str, dict[str, StatedValue]] = Field(default_factory=dict)
+    """What the person has said in this conversation, by namespace (a plugin or service: the
+    part of a tool's name before its last dot) then field name, newest first: the city and day
+    of a search that a later "book a table at 7" in the same namespace still means."""
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})

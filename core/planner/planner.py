@@ -40,7 +40,14 @@ from pydantic_core import to_jsonable_python
 from ..config import InstitutionConfig
 from ..extensions import EntityMatch, SlotExtractor
 from ..plan import REF_PLACEHOLDER, Explanation, FollowUp, Plan, Ref, Span, Step, WaitingStep
-from ..planning import PlanningContext, new_step_id, reply_to_confirmation, small_talk
+from ..planning import (
+    DialogState,
+    PlanningContext,
+    StatedValue,
+    new_step_id,
+    reply_to_confirmation,
+    small_talk,
+)
 from ..tools import Tool
 from .fields import FieldSpec, field_specs, required_order
 from .lexicon import lexicon
@@ -54,9 +61,11 @@ _FILLER = r"^\s*(?:(?:oh|hmm+|um+|uh+|ok(?:ay)?|well|so|actually|no|wait|sorry)\
 _CANCEL = re.compile(_FILLER + r"(cancel|never ?mind|nevermind|stop|forget (it|that|about it)|"
                      r"no thanks|quit|abort|don'?t bother)\b", re.I)
 _CORRECTION = re.compile(
-    r"^\s*(no\b|nope\b|actually\b|sorry\b|wait\b|oh wait\b|make (it|that)\b|"
+    r"^\s*(?:please\s+)?(no\b|nope\b|actually\b|sorry\b|wait\b|oh wait\b|make (it|that)\b|"
     r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b|what about\b|how about\b|"
     r"and (for|in|on)\b)|\b(instead|make it|make that|change it to|there will be)\b", re.I)
+"""A turn that corrects the step before: a correcting opening, or one of the closing phrases
+anywhere in it (read with ``search``: "please change it to half past 7")."""
 _DECLINE = re.compile(r"^\s*(no|nope|nah|not (?:right )?now|i (?:do not|don'?t) (?:want|need))\b",
                       re.I)
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
@@ -66,6 +75,9 @@ FOCUS_ODDS = 3.0
 """How much more likely (in odds) a tool of the conversation's focus (the namespace of the
 step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
 settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+_BARE_NAME = re.compile(r"^(?:[A-Z][\w'’.&-]*(?:,?\s+|(?=[.!]?$))){1,4}[.!]?$")
+"""A reply that is only a name: up to four capitalised words ("Anaheim, CA.", "San Mateo")."""
+_NAME_KINDS = ("location", "person", "title")
 _REQUEST_WORDS = 4
 """A reply shorter than this ("food webs", "1988-08-08") is an answer, whatever it resembles."""
 _LONG_ANSWER_WORDS = 40
@@ -168,7 +180,7 @@ class NeuroSymbolicPlanner:
             if resumed is not None:
                 return resumed
         last = dialog.last_step
-        if last is not None and _CORRECTION.match(text) and last.tool in ctx.tools \
+        if last is not None and _CORRECTION.search(text) and last.tool in ctx.tools \
                 and (route.tool in (None, last.tool) or (last.status != "executed" and
                                                           _namespace(route.tool)
                                                           == _namespace(last.tool))):
@@ -285,17 +297,30 @@ class NeuroSymbolicPlanner:
         last = dialog.last_step
         same_namespace = last is not None and last.tool != tool.name and \
             last.tool.rsplit(".", 1)[0] == tool.name.rsplit(".", 1)[0]
+        specs = {spec.name: spec for spec in field_specs(tool)}
         for name in required_order(tool):
             if name in filled.arguments or name in filled.invalid:
                 continue
             value = last.arguments.get(name) if same_namespace and last is not None else None
             source = f"the {last.tool} before" if value is not None and last else ""
+            if value is None:
+                value, source = _remembered(tool, specs[name], dialog), "earlier in the " \
+                                                                       "conversation"
             if value is None and name in dialog.offered:
                 value, source = dialog.offered[name], "what was offered"
             if value is None or isinstance(value, dict):
                 continue
             filled.arguments[name] = value
             why.notes.append(f"{name} = {value!r} from {source}")
+        for spec in specs.values():
+            # An optional field the person gave another request of the same service ("on
+            # Friday" for the search, then "book a table at 7"): kept, shown on the card.
+            if spec.required or spec.name in filled.arguments or spec.name in filled.invalid:
+                continue
+            value = _remembered(tool, spec, dialog)
+            if value is not None:
+                filled.arguments[spec.name] = value
+                why.notes.append(f"{spec.name} = {value!r} from earlier in the conversation")
 
     def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
              why: Explanation, *, before: list[Step],
@@ -308,6 +333,7 @@ class NeuroSymbolicPlanner:
         pending = FollowUp(tool=tool.name, field=field_name, question=question,
                            arguments=to_jsonable_python(filled.arguments), spans=filled.spans,
                            before=before, after=after)
+        _note_stated(ctx.dialog, tool.name, pending.arguments)
         why.notes.append(f"missing {field_name}: asking")
         return Plan(follow_up=pending, why=why)
 
@@ -328,7 +354,7 @@ class NeuroSymbolicPlanner:
                 "question": f"I still need an answer to this: {pending.question}"})
             return Plan(follow_up=again, why=Explanation(
                 planner=self.name, notes=[f"yes is no answer to {pending.field}: asked again"]))
-        correcting = bool(_CORRECTION.match(text))
+        correcting = bool(_CORRECTION.search(text))
         why = Explanation(planner=self.name, notes=[f"answer to the question about "
                                                     f"{pending.field}"])
         picked: list[str] = []
@@ -346,6 +372,8 @@ class NeuroSymbolicPlanner:
             if only_if_picked:
                 return None  # points at none of the options the set-aside request listed
             filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
+            if not filled.arguments and not filled.invalid:
+                filled = self._name_for_another_field(text, tool, pending, ctx) or filled
         elsewhere = route.tool is not None and route.tool != tool.name
         answered = pending.field in filled.arguments or pending.field in filled.invalid
         if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
@@ -372,6 +400,24 @@ class NeuroSymbolicPlanner:
             merged.arguments.update({k: filled.arguments[k] for k in picked})
         return self._finish(tool, merged, ctx, why, before=list(pending.before),
                             after=pending.after)
+
+    def _name_for_another_field(self, text: str, tool: Tool, pending: FollowUp,
+                                ctx: PlanningContext) -> Filled | None:
+        """A bare name that does not answer the question asked ("Anaheim, CA." when asked
+        for a category) answers the first other required field still open that takes a
+        name (a place, a person, a named thing), as a person answers what they expect to be
+        asked next. Only a name: "that sounds fine" fills nothing."""
+        if not _BARE_NAME.match(text.strip()) or reply_to_confirmation(text) is not None \
+                or small_talk(text) is not None:
+            return None
+        for spec in field_specs(tool):
+            if not spec.required or spec.name == pending.field \
+                    or spec.name in pending.arguments or spec.kind not in _NAME_KINDS:
+                continue
+            filled = self._fill(tool, text, ctx, prefer=spec.name)
+            if spec.name in filled.arguments:
+                return filled
+        return None
 
     def _take_option(self, text: str, tool: Tool, filled: Filled, ctx: PlanningContext,
                      why: Explanation) -> list[str]:
@@ -512,6 +558,7 @@ class NeuroSymbolicPlanner:
 
     def _remember(self, ctx: PlanningContext, step: Step) -> None:
         ctx.dialog.last_step = Step(id=step.id, tool=step.tool, arguments=step.arguments)
+        _note_stated(ctx.dialog, step.tool, step.arguments)
 
     def _out_of_scope(self, ctx: PlanningContext) -> str:
         examples = [t.examples[0] for t in list(ctx.tools.values())[:3] if t.examples]
@@ -535,6 +582,36 @@ def _once_per_text(extractors: Sequence[SlotExtractor]) -> tuple[SlotExtractor, 
         return extract_once
 
     return tuple(replace(e, extract=remembering(e.extract)) for e in extractors)
+
+
+_NOT_REMEMBERED = ("ref", "entity")
+"""Field kinds never carried from memory: which record an action is about is said each time
+(or pointed at: "her", "that booking"), never assumed from an earlier request."""
+
+
+def _note_stated(dialog: DialogState, tool: str, arguments: Mapping[str, Any]) -> None:
+    """Remember the plain values a step or question of ``tool`` holds, for its namespace."""
+    namespace = _namespace(tool)
+    if namespace is None:
+        return
+    memory = dialog.stated.setdefault(namespace, {})
+    for name, value in arguments.items():
+        if value is not None and not isinstance(value, dict | list):
+            memory[name] = StatedValue(value=value, tool=tool)
+
+
+def _remembered(tool: Tool, spec: FieldSpec, dialog: DialogState) -> Any:
+    """The value the conversation gave ``spec`` earlier in ``tool``'s namespace, or None.
+
+    A tool that changes something never reuses what an earlier request *of its own* said
+    ("book Ana at 9" then "book Ben at 10" is a second booking, not Ana's day for Ben); a
+    read-only tool does ("other restaurants in SF?" keeps the cuisine)."""
+    if spec.kind in _NOT_REMEMBERED:
+        return None
+    entry = dialog.stated.get(_namespace(tool.name) or "", {}).get(spec.name)
+    if entry is None or (entry.tool == tool.name and tool.risk != "read"):
+        return None
+    return entry.value
 
 
 def _focus(ctx: PlanningContext) -> dict[str, float]:
