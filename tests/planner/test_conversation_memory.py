@@ -1,0 +1,119 @@
+"""What a conversation remembers between requests of one service, with schema-built tools,
+the real embedding model and the default planner: the mechanism knows no domain.
+
+A search's city and day stay meant when the person then books ("reserve one at 10 am"); a
+correction may sit anywhere in the turn ("please change it to 11 am"); a bare name that does
+not answer the question asked fills the open field that takes a name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from lamworks import DialogState, Plan, Runtime, tool_from_schema
+from lamworks.planner import NeuroSymbolicPlanner
+from lamworks.planning import PlanningContext
+
+pytestmark = pytest.mark.slow
+
+# A Wednesday: "Saturday" is 2031-05-10.
+NOW = datetime(2031, 5, 7, 9, 0, tzinfo=ZoneInfo("Europe/Paris"))
+
+FIND = tool_from_schema("courts.find_courts", "Find tennis courts to play on in a city.", {
+    "type": "object", "required": ["surface", "city"],
+    "properties": {
+        "surface": {"type": "string", "enum": ["clay", "grass", "hard"],
+                    "description": "The court surface"},
+        "city": {"type": "string", "description": "City where the courts are"},
+        "day": {"type": "string", "format": "date", "description": "Day to play"},
+    }}, examples=["look for clay tennis courts in Nantes", "any grass courts around Rennes?",
+                  "search hard courts in Brest for Sunday"])
+RESERVE = tool_from_schema("courts.reserve_court", "Reserve a tennis court for a game.", {
+    "type": "object", "required": ["court_name", "city", "start"],
+    "properties": {
+        "court_name": {"type": "string", "description": "Name of the court"},
+        "city": {"type": "string", "description": "City where the court is"},
+        "start": {"type": "string", "format": "time", "description": "Start time of the game"},
+        "day": {"type": "string", "format": "date", "description": "Day of the game"},
+    }}, risk="write", examples=["reserve the court at 6 pm", "book that court for 9 am please",
+                                "I'd like to reserve a court at noon"])
+TOOLS = {t.name: t for t in (FIND, RESERVE)}
+
+
+@pytest.fixture(scope="module")
+def planner() -> NeuroSymbolicPlanner:
+    return NeuroSymbolicPlanner()
+
+
+@pytest.fixture
+def say(runtime: Runtime, planner: NeuroSymbolicPlanner) -> Iterator:
+    dialog = DialogState()
+
+    def plan(text: str) -> Plan:
+        action = replace(runtime.action_context("s", "alice"), now=lambda: NOW)
+        out = planner.plan(text, PlanningContext(tools=TOOLS, action=action, dialog=dialog))
+        dialog.follow_up = out.follow_up  # as the runtime keeps the pending question
+        return out
+
+    plan.dialog = dialog  # type: ignore[attr-defined]
+    yield plan
+
+
+def test_a_search_s_city_and_day_stay_meant_when_the_person_books(say) -> None:
+    found = say("look for clay courts in Lyon for Saturday")
+    assert [(s.tool, s.arguments) for s in found.steps] == [
+        ("courts.find_courts", {"surface": "clay", "city": "Lyon", "day": "2031-05-10"})]
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}  # the result shown
+
+    booked = say("reserve one at 10 am")
+
+    assert [s.tool for s in booked.steps] == ["courts.reserve_court"]
+    assert booked.steps[0].arguments == {"start": "10:00:00", "court_name": "Parc Blandan",
+                                         "city": "Lyon", "day": "2031-05-10"}
+    assert any("from earlier in the conversation" in n for n in booked.why.notes)
+
+
+def test_a_second_booking_does_not_reuse_the_first_booking_s_values(say) -> None:
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    first = say("reserve the court at 6 pm on Saturday")
+    assert first.steps[0].arguments["day"] == "2031-05-10"
+    say.dialog.offered = {}
+
+    second = say("I'd like to reserve a court at noon")
+
+    # Its court and city are asked again, and its day is not the first booking's.
+    assert second.steps == [] and second.follow_up is not None
+    assert second.follow_up.field == "court_name"
+    assert "day" not in second.follow_up.arguments
+
+
+def test_a_correction_can_sit_anywhere_in_the_turn(say) -> None:
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    say("reserve the court at 6 pm")
+
+    changed = say("please change it to 7 pm")
+
+    assert changed.steps[0].tool == "courts.reserve_court"
+    assert changed.steps[0].arguments["start"] == "19:00:00"
+    assert changed.steps[0].arguments["court_name"] == "Parc Blandan"
+    assert any(n.startswith("correction of courts.reserve_court") for n in changed.why.notes)
+
+
+def test_a_bare_name_fills_the_open_name_field_when_it_answers_another_question(say) -> None:
+    asked = say("find me tennis courts")
+    assert asked.follow_up is not None and asked.follow_up.field == "surface"
+
+    named = say("Villeurbanne, France.")
+
+    # Still the surface to ask, but the city is kept.
+    assert named.follow_up is not None and named.follow_up.field == "surface"
+    assert named.follow_up.arguments["city"].startswith("Villeurbanne")
+    # A reply that is not a name fills nothing: the same question again.
+    again = say("That sounds fine.")
+    assert again.follow_up is not None and again.follow_up.field == "surface"
+    assert again.follow_up.arguments == named.follow_up.arguments
