@@ -22,6 +22,8 @@ __all__ = ["ends_sentence", "find_lower_names", "find_names", "find_self_referen
 _LEX = lexicon("en")
 
 _HONORIFICS: frozenset[str] = _LEX.honorifics
+_NAME_OPENERS: frozenset[str] = _LEX.name_openers
+"""Words that open a name when capitalised before another name word ("New York")."""
 _SELF_RE = re.compile(rf"\b({alternation(_LEX.self_words)})\b", re.I)
 _LOWER_NAME_CUE = re.compile(
     rf"\b(?:{alternation(_LEX.name_cues)})\s+([a-zà-ÿ][a-zà-ÿ'’-]+(?:\s+[a-zà-ÿ][a-zà-ÿ'’-]+){{1,2}})",
@@ -100,7 +102,10 @@ def find_names(text: str, *, titled: bool = False, runs_only: bool = False,
                                  text[token.start():end], cue_at(text, token.start())))
             i = j + 1
             continue
-        if not titled and _is_name_token(word, titles) and not (
+        opens_name = word[:1].isupper() and word.lower() in _NAME_OPENERS \
+            and i + 1 < len(tokens) and _is_name_token(tokens[i + 1].group(0), titles) \
+            and tokens[i + 1].start() - token.end() <= 1
+        if not titled and (_is_name_token(word, titles) or opens_name) and not (
                 i > 0 and _is_title(tokens[i - 1].group(0), titles)
                 and not ends_sentence(tokens[i - 1].group(0))):
             j = i

@@ -278,10 +278,13 @@ class NeuroSymbolicPlanner:
 
     @staticmethod
     def _carry_over(tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation) -> None:
-        """Required fields the request leaves out, taken from the conversation: the same field
-        of the step planned last in the same namespace ("book it" after a search keeps its
-        city and day), else a value the assistant offered ("that one"). Never a field the
-        person stated, never an optional one."""
+        """Fields the request leaves out, taken from the conversation.
+
+        A required field: a value the assistant offered ("that one": what the person sees),
+        else the same field of the step planned last in the same namespace ("book it" after a
+        search keeps its city and day), else what the person said earlier in the namespace
+        (:func:`_remembered`). An optional field: only what the person said earlier. Never a
+        field the person stated in this request."""
         dialog = ctx.dialog
         aside = dialog.set_aside
         if aside is not None and tool.risk == "read" and \
@@ -301,13 +304,14 @@ class NeuroSymbolicPlanner:
         for name in required_order(tool):
             if name in filled.arguments or name in filled.invalid:
                 continue
-            value = last.arguments.get(name) if same_namespace and last is not None else None
-            source = f"the {last.tool} before" if value is not None and last else ""
+            # What is on the person's screen first (the event they are buying tickets for has
+            # its own city), then the step before, then anything said earlier.
+            value, source = dialog.offered.get(name), "what was offered"
+            if value is None and same_namespace and last is not None:
+                value, source = last.arguments.get(name), f"the {last.tool} before"
             if value is None:
                 value, source = _remembered(tool, specs[name], dialog), "earlier in the " \
                                                                        "conversation"
-            if value is None and name in dialog.offered:
-                value, source = dialog.offered[name], "what was offered"
             if value is None or isinstance(value, dict):
                 continue
             filled.arguments[name] = value
@@ -465,7 +469,8 @@ class NeuroSymbolicPlanner:
               prefer: str | None = None) -> Filled:
         today = ctx.action.now().date()
         return self.slots.fill(tool, text, today=today, extractors=ctx.slot_extractors,
-                               context=ctx.action, prefer=prefer)
+                               context=ctx.action, prefer=prefer,
+                               embed=self.embedder_for(ctx.action.config).embed_documents)
 
     def _resolve_refs(self, tool: Tool, text: str, filled: Filled, ctx: PlanningContext,
                       steps: list[Step], why: Explanation,

@@ -19,6 +19,7 @@ from ..extensions import EntityMatch, SlotExtractor
 from .candidates import Candidate, cue_at, overlaps
 from .cues import BIRTH_CUES, date_cues
 from .fields import FieldSpec
+from .meaning import WordEmbedder
 from .names import find_lower_names, find_names, find_titles
 from .places import STREET, find_locations
 from .proposers import (
@@ -62,6 +63,10 @@ class Pools:
         self.vocabulary: frozenset[str] = frozenset()
         """The tool's own words (its name, description and argument names): a lower-case name
         ends before one of them ("ivo brandt booking")."""
+        self.embed: WordEmbedder | None = None
+        """Texts → unit vectors, to read an enum's value by meaning (None: by spelling only)."""
+        self.own_words: frozenset[str] = frozenset()
+        """Words of the tool's name and argument names (never one value of its enums)."""
         self.enum_words: frozenset[str] = frozenset()
         """Words of the tool's enum values and synonyms: a place name ends before them."""
 

@@ -51,6 +51,7 @@ from .cues import (
     stems,
 )
 from .fields import FieldSpec, field_specs
+from .meaning import WordEmbedder, read_enum_by_meaning
 from .names import find_names, find_self_reference
 from .normalise import as_declared, duration_in, duration_unit
 from .pools import Pools
@@ -92,11 +93,13 @@ class SlotFiller:
         context: Any = None,
         only: Sequence[str] | None = None,
         prefer: str | None = None,
+        embed: WordEmbedder | None = None,
     ) -> Filled:
         """Extract what ``text`` says about the tool's fields (``only``: just these fields).
 
         ``prefer`` names a field the user was just asked about: a bare answer ("Ivo Brandt",
-        "Wednesday") goes to it first.
+        "Wednesday") goes to it first. ``embed`` (texts → unit vectors) lets an enum's value
+        be read by meaning when no spelling of it is in the text (:mod:`.meaning`).
         """
         specs = [f for f in field_specs(tool) if only is None or f.name in only]
         numeric = sum(1 for f in field_specs(tool) if f.kind in ("integer", "number")
@@ -115,6 +118,7 @@ class SlotFiller:
         pools.titles = frozenset(t.lower().rstrip(".") for f in field_specs(tool)
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)
+        pools.embed, pools.own_words = embed, _own_words(tool)
         pools.enum_words = frozenset(
             w for f in field_specs(tool) for v in f.enum for w in _words(str(v))) | frozenset(
             w for f in field_specs(tool) for phrases in f.synonyms.values() for p in phrases
@@ -132,6 +136,8 @@ class SlotFiller:
                                            text=candidate.text)
             if candidate.end > candidate.start:
                 used.append((candidate.start, candidate.end))
+        if embed is not None:
+            self._enums_by_meaning(specs, filled, pools, used, text)
         split_full_name(field_specs(tool), filled)
         if only is None:
             period_range(field_specs(tool), filled, text, today)
@@ -198,13 +204,16 @@ class SlotFiller:
             return read_flag(spec, text, used)
         if spec.kind == "location":
             found = location_for(spec, free)
+            # A place the text marks for the other end of a trip ("to Fresno" when asked where
+            # from) is never this field's bare answer.
+            marked = [(c.start, c.end) for c in free]
             if found is None and asked:
                 # The answer to "where?" may be a bare name: "Toronto please", "I'd say Reno".
                 named = [c for c in find_names(text, runs_only=True, titles=pools.titles)
-                         if not any(overlaps((c.start, c.end), u) for u in used)]
+                         if not any(overlaps((c.start, c.end), u) for u in [*used, *marked])]
                 if named:
                     return max(named, key=lambda c: (c.score, -c.start))
-            if found is None and asked:
+            if found is None and asked and not marked:
                 part = first_plain_part(text, used)
                 if part is not None and looks_like_name(part.value):
                     value = part.value if any(ch.isupper() for ch in part.value) \
@@ -240,6 +249,24 @@ class SlotFiller:
                     return trim_answer(part)
             return whole_text(text)
         return free[0] if free else (whole_text(text) if asked and spec.kind == "text" else None)
+
+    @staticmethod
+    def _enums_by_meaning(specs: Sequence[FieldSpec], filled: Filled, pools: Pools,
+                          used: list[tuple[int, int]], text: str) -> None:
+        """Enum fields no spelling named, read by meaning, after every field has taken its
+        literal words (so "skin check" stays one field's value, not another's "skin")."""
+        assert pools.embed is not None
+        for spec in specs:
+            if spec.kind != "enum" or spec.name in filled.arguments \
+                    or spec.name in filled.invalid or boolean_like(spec.enum) \
+                    or numeric_enum(spec):
+                continue
+            found = read_enum_by_meaning(spec, text, used, pools.embed, pools.own_words)
+            if found is None:
+                continue
+            filled.arguments[spec.name] = found.value
+            filled.spans[spec.name] = Span(start=found.start, end=found.end, text=found.text)
+            used.append((found.start, found.end))
 
     def _validate(self, tool: Tool, spec: FieldSpec, value: Any) -> Any:
         """The value as the tool's argument model accepts it, or why it does not."""
@@ -280,6 +307,13 @@ def _vocabulary(tool: Tool) -> frozenset[str]:
     text = " ".join([tool.name, tool.description] + [f.name for f in field_specs(tool)])
     return frozenset(w for w in re.findall(r"[a-z]+", text.replace("_", " ").lower())
                      if len(w) > 3) - NOT_NAMES
+
+
+def _own_words(tool: Tool) -> frozenset[str]:
+    """The words of the tool's name and argument names ("events", "category"): they name what
+    the tool is about, never one value of its enums."""
+    text = " ".join([tool.name] + [f.name for f in field_specs(tool)])
+    return frozenset(re.findall(r"[a-z]+", text.replace("_", " ").replace(".", " ").lower()))
 
 
 def _words(text: str) -> set[str]:

@@ -117,3 +117,17 @@ def test_a_bare_name_fills_the_open_name_field_when_it_answers_another_question(
     again = say("That sounds fine.")
     assert again.follow_up is not None and again.follow_up.field == "surface"
     assert again.follow_up.arguments == named.follow_up.arguments
+
+
+def test_an_enum_value_is_read_by_meaning_when_no_spelling_names_it(say) -> None:
+    found = say("find courts with a lawn surface in Lyon")
+
+    assert found.steps[0].arguments["surface"] == "grass"
+    span = found.steps[0].spans["surface"]
+    assert "find courts with a lawn surface in Lyon"[span.start:span.end] == "lawn"
+
+
+def test_a_word_near_no_value_in_particular_reads_none(say) -> None:
+    asked = say("find me tennis courts in Lyon for a friendly game")
+
+    assert asked.follow_up is not None and asked.follow_up.field == "surface"

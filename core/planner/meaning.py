@@ -1,0 +1,80 @@
+"""An enum's value by meaning: a word of the request whose embedding lies near one value and
+clearly nearer to it than to the others ("a concert" → ``Music``, "a large car" →
+``Full-size``, "an eye doctor" → ``Ophthalmologist``).
+
+Used only when no spelling, synonym or ``x-synonyms`` phrase named a value (:mod:`.choices`
+runs first). Only a value the schema lists is ever chosen. The words compared are the
+request's content words (no function words, no words of the tool itself, none already taken
+by another field); their vectors come from the planner's embedder (through its cache, so a word
+is embedded once per institution).
+
+The two thresholds are set a priori, from a handful of word/value pairs written for the
+purpose (none from an evaluation set): a related word scores 0.45-0.7 against its value and
+under 0.35 against unrelated ones; antonyms ("cheap" against "inexpensive" / "expensive")
+score alike, which the margin refuses.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .candidates import NOT_NAMES, Candidate, overlaps
+from .fields import FieldSpec
+
+__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enum_by_meaning"]
+
+WordEmbedder = Callable[[Sequence[str]], Any]
+"""Texts → one unit-length row per text (``Embedder.embed_documents`` fits)."""
+
+MIN_SIMILARITY = 0.45
+"""The cosine a word must reach against the value it names."""
+MIN_MARGIN = 0.10
+"""How much nearer to that value than to the next one."""
+_MAX_WORDS = 12
+_WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
+
+
+def read_enum_by_meaning(spec: FieldSpec, text: str, used: list[tuple[int, int]],
+                         embed: WordEmbedder, stops: frozenset[str]) -> Candidate | None:
+    """The value of a word enum that one word of ``text`` means, or None.
+
+    >>> import numpy as np
+    >>> table = {"concert": [1.0, 0.1], "music": [0.9, 0.3], "sports": [0.2, 1.0]}
+    >>> fake = lambda texts: np.array([table[t.lower()] for t in texts])
+    >>> spec = FieldSpec(name="category", kind="enum", required=True,
+    ...                  enum=("Music", "Sports"))
+    >>> read_enum_by_meaning(spec, "a concert please", [], fake, frozenset()).value
+    'Music'
+    """
+    values = [v for v in spec.enum if isinstance(v, str)]
+    if len(values) < 2 or len(values) != len(spec.enum):
+        return None
+    words = [m for m in _WORD.finditer(text)
+             if m.group(0).lower() not in NOT_NAMES and m.group(0).lower() not in stops
+             and not any(overlaps((m.start(), m.end()), u) for u in used)][:_MAX_WORDS]
+    if not words:
+        return None
+    labels = [v.replace("_", " ") for v in values]
+    vectors = _unit(np.asarray(embed([*labels, *(m.group(0).lower() for m in words)]),
+                               dtype=np.float32))
+    similarity = vectors[len(labels):] @ vectors[:len(labels)].T  # words x values
+    best: tuple[float, int, int] | None = None
+    for i, row in enumerate(similarity):
+        order = np.argsort(-row)
+        top, second = float(row[order[0]]), float(row[order[1]])
+        if top >= MIN_SIMILARITY and top - second >= MIN_MARGIN \
+                and (best is None or top > best[0]):
+            best = (top, i, int(order[0]))
+    if best is None:
+        return None
+    m = words[best[1]]
+    return Candidate(values[best[2]], m.start(), m.end(), m.group(0), score=best[0])
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return rows / np.where(norms == 0, 1.0, norms)
