@@ -17,6 +17,8 @@ _LEX = lexicon("en")
 
 _ANSWER_FILLERS: frozenset[str] = _LEX.answer_fillers
 _ANSWER_BREAKERS: frozenset[str] = _LEX.answer_breakers
+_QUESTION_AUXILIARIES: frozenset[str] = _LEX.question_auxiliaries
+_REQUESTING_SUBJECTS: frozenset[str] = _LEX.requesting_subjects
 
 
 def first_plain_part(text: str, used: list[tuple[int, int]]) -> Candidate | None:
@@ -37,8 +39,13 @@ def first_plain_part(text: str, used: list[tuple[int, int]]) -> Candidate | None
 
 def trim_answer(part: Candidate) -> Candidate | None:
     """A short answer without its frame: filler in front ("anything comic please" →
-    "comic") and a clause after it ("pasta sounds good" → "pasta")."""
+    "comic") and a clause after it ("pasta sounds good" → "pasta"); function words left at
+    its end are dropped ("Luna Loca and I would ..." → "Luna Loca"). A request in return
+    ("can you suggest another?") or nothing but function words ("if I") answers nothing."""
     words = list(re.finditer(r"[\w'’&-]+", part.text))
+    if len(words) >= 2 and words[0].group(0).lower() in _QUESTION_AUXILIARIES \
+            and words[1].group(0).lower() in _REQUESTING_SUBJECTS:
+        return None
     first = 0
     while first < len(words) and words[first].group(0).lower() in _ANSWER_FILLERS:
         first += 1
@@ -46,11 +53,18 @@ def trim_answer(part: Candidate) -> Candidate | None:
     while last < len(words) and (last == first or words[last].group(0).lower()
                                  not in _ANSWER_BREAKERS):
         last += 1
-    if first >= len(words):
+    while last > first + 1 and _function_word(words[last - 1].group(0)):
+        last -= 1
+    if first >= len(words) or all(_function_word(w.group(0)) for w in words[first:last]):
         return None
     start, end = words[first].start(), words[last - 1].end()
     value = part.text[start:end]
     return Candidate(value, part.start + start, part.start + end, value, part.cue, part.score)
+
+
+def _function_word(word: str) -> bool:
+    lowered = word.lower()
+    return lowered in NOT_NAMES or re.sub(r"['’](?:s|d|ll|ve|re|m)$", "", lowered) in NOT_NAMES
 
 
 def looks_like_name(text: str) -> bool:

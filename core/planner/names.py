@@ -23,6 +23,8 @@ _LEX = lexicon("en")
 
 _HONORIFICS: frozenset[str] = _LEX.honorifics
 _NAME_OPENERS: frozenset[str] = _LEX.name_openers
+_NOT_LAST = frozenset({"and", "or", "&", "of", "the", "a", "an", "i"})
+"""Words a name of a thing never ends with: a run that ends so goes on into the sentence."""
 """Words that open a name when capitalised before another name word ("New York")."""
 _SELF_RE = re.compile(rf"\b({alternation(_LEX.self_words)})\b", re.I)
 _LOWER_NAME_CUE = re.compile(
@@ -176,6 +178,9 @@ def find_titles(text: str, field_words: frozenset[str] = frozenset()) -> list[Ca
     for m in _TITLE_RUN.finditer(text):
         value = _first_sentence(m.group(0)).strip(" .,")
         words = value.split()
+        while len(words) > 1 and words[-1].lower() in _NOT_LAST:
+            words.pop()  # "Luna Loca and I would ...": the name ends before "and I"
+        value = value[:value.rfind(words[-1]) + len(words[-1])] if words else value
         first = words[0].lower().strip(".,'’") if words else ""
         sentence_start = m.start() == 0 or bool(re.search(r"[.!?]\s*$", text[:m.start()]))
         if not words or (len(words) == 1 and (first in NOT_NAMES or first in MONTH_OR_DAY

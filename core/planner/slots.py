@@ -245,8 +245,9 @@ class SlotFiller:
                 # A short answer with extras ("a cuisine, then a price"): its first part
                 # not already taken by another field.
                 part = first_plain_part(text, used)
-                if part is not None:
-                    return trim_answer(part)
+                # No part free of what other fields took: the message is not this answer.
+                answer = trim_answer(part) if part is not None else None
+                return _without_field_word(answer, spec)
             return whole_text(text)
         return free[0] if free else (whole_text(text) if asked and spec.kind == "text" else None)
 
@@ -307,6 +308,19 @@ def _vocabulary(tool: Tool) -> frozenset[str]:
     text = " ".join([tool.name, tool.description] + [f.name for f in field_specs(tool)])
     return frozenset(w for w in re.findall(r"[a-z]+", text.replace("_", " ").lower())
                      if len(w) > 3) - NOT_NAMES
+
+
+def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate | None:
+    """"Mexican food" for a field described as the kind of food served: "Mexican" (a last word
+    that is one of the field's own words names the field, not the value)."""
+    if answer is None:
+        return None
+    words = answer.text.split()
+    if len(words) < 2 or not stems([words[-1].lower()]) & stems(list(spec.words)):
+        return answer
+    value = answer.text[:answer.text.rfind(words[-1])].rstrip()
+    return Candidate(value, answer.start, answer.start + len(value), value, answer.cue,
+                     answer.score)
 
 
 def _own_words(tool: Tool) -> frozenset[str]:

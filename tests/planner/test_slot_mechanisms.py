@@ -269,3 +269,26 @@ def test_a_free_text_field_takes_a_capitalised_name_only_next_to_its_words() -> 
     assert FILLER.fill(food, "some Nepali food tonight", today=MONDAY).arguments == {
         "cuisine": "Nepali"}
     assert FILLER.fill(food, "I liked Blue Finch a lot", today=MONDAY).arguments == {}
+
+
+# -- a bare answer to the question asked ---------------------------------------------------------
+
+_DISH = _tool({"dish": {"type": "string", "description": "The kind of food to cook"},
+               "town": {"type": "string", "description": "Town where the class is held"}},
+              ("dish", "town"))
+
+
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("Lebanese food sounds lovely.", "Lebanese"),  # the field's own word is not the value
+    ("I'd love Moules Frites and I think my sister would too", "Moules Frites"),
+    ("Could you suggest a different one?", None),  # a request in return answers nothing
+    ("If it works for you", None),  # nothing but function words
+])
+def test_a_bare_answer_loses_its_frame(answer: str, expected: str | None) -> None:
+    filled = FILLER.fill(_DISH, answer, today=MONDAY, prefer="dish")
+    assert filled.arguments.get("dish") == expected
+
+
+def test_an_answer_never_swallows_a_value_another_field_took() -> None:
+    filled = FILLER.fill(_DISH, "Anything in New Bedford is fine", today=MONDAY, prefer="dish")
+    assert filled.arguments == {"town": "New Bedford"}
