@@ -384,7 +384,12 @@ def evaluate_single(h: Harness, suite: Suite, records: Iterable[dict[str, Any]],
     return scores
 
 
-def turn_ok(suite: Suite, expect: dict[str, Any], got: Outcome) -> bool:
+def turn_ok(suite: Suite, expect: dict[str, Any], got: Outcome,
+            earlier: dict[str, tuple[Any, str]] | None = None) -> bool:
+    """Whether the turn did what it expects. ``earlier``: per field, a value an earlier turn of
+    the dialog planned and the words it came from; a value carried over unchanged is judged
+    by those words, as a value stated in the turn is by its own (so "Dr. Lee" said two turns
+    ago and resolved to "Dr. Lena Lee" matches "Dr. Lee")."""
     if "asks_for" in expect:
         return got.asks_for == expect["asks_for"]
     if expect.get("cancelled") or expect.get("reply"):
@@ -392,7 +397,10 @@ def turn_ok(suite: Suite, expect: dict[str, Any], got: Outcome) -> bool:
     tool = suite.tool_name(expect.get("tool"))
     if got.tool != tool or got.asks_for is not None:
         return False
-    _, fp, fn = compare_slots(expect.get("arguments", {}), got.arguments, got.spans)
+    spans = {k: words for k, (value, words) in (earlier or {}).items()
+             if k in got.arguments and norm(got.arguments[k]) == norm(value)}
+    _, fp, fn = compare_slots(expect.get("arguments", {}), got.arguments,
+                              {**spans, **got.spans})
     return fn == 0
 
 
@@ -402,11 +410,14 @@ def evaluate_dialogs(h: Harness, suite: Suite, dialogs: Iterable[dict[str, Any]]
         scores.dialogs += 1
         state = h.state_type()
         ok = True
+        earlier: dict[str, tuple[Any, str]] = {}
         for turn in dialog_record["turns"]:
             plan, elapsed = h.plan(suite, dialog_record, turn["say"], state)
             scores.latencies.append(elapsed)
             got = outcome_of(plan)
-            if not turn_ok(suite, turn["expect"], got):
+            earlier.update({k: (got.arguments[k], words) for k, words in got.spans.items()
+                            if k in got.arguments})
+            if not turn_ok(suite, turn["expect"], got, earlier):
                 ok = False
                 scores.failures.append({"id": dialog_record["id"], "say": turn["say"],
                                         "expect": turn["expect"],
