@@ -46,11 +46,13 @@ from .cues import (
     date_cues,
     destination_date,
     location_for,
+    name_words,
     next_to_field_words,
     number_for,
     stems,
 )
 from .fields import FieldSpec, field_specs
+from .lexicon import lexicon
 from .meaning import WordEmbedder, read_enum_by_meaning
 from .names import find_names, find_self_reference
 from .normalise import as_declared, duration_in, duration_unit
@@ -118,6 +120,7 @@ class SlotFiller:
         pools.titles = frozenset(t.lower().rstrip(".") for f in field_specs(tool)
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)
+        pools.names_venues = any(f.kind == "title" for f in field_specs(tool))
         pools.embed, pools.own_words = embed, _own_words(tool)
         pools.enum_words = frozenset(
             w for f in field_specs(tool) for v in f.enum for w in _words(str(v))) | frozenset(
@@ -203,10 +206,12 @@ class SlotFiller:
         if spec.kind == "boolean":
             return read_flag(spec, text, used)
         if spec.kind == "location":
-            found = location_for(spec, free)
             # A place the text marks for the other end of a trip ("to Fresno" when asked where
             # from) is never this field's bare answer.
             marked = [(c.start, c.end) for c in free]
+            if pools.names_venues and not _directional(spec):
+                free = [c for c in free if c.cue.split()[-1:] not in (["at"], ["to"])]
+            found = location_for(spec, free)
             if found is None and asked:
                 # The answer to "where?" may be a bare name: "Toronto please", "I'd say Reno".
                 named = [c for c in find_names(text, runs_only=True, titles=pools.titles)
@@ -321,6 +326,11 @@ def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate 
     value = answer.text[:answer.text.rfind(words[-1])].rstrip()
     return Candidate(value, answer.start, answer.start + len(value), value, answer.cue,
                      answer.score)
+
+
+def _directional(spec: FieldSpec) -> bool:
+    """An origin or destination field (it takes the place after "from" or "to")."""
+    return bool(name_words(spec) & (lexicon("en").origin_words | lexicon("en").destination_words))
 
 
 def _own_words(tool: Tool) -> frozenset[str]:

@@ -292,3 +292,22 @@ def test_a_bare_answer_loses_its_frame(answer: str, expected: str | None) -> Non
 def test_an_answer_never_swallows_a_value_another_field_took() -> None:
     filled = FILLER.fill(_DISH, "Anything in New Bedford is fine", today=MONDAY, prefer="dish")
     assert filled.arguments == {"town": "New Bedford"}
+
+
+_VENUE = _tool({"bistro_name": {"type": "string", "description": "Name of the bistro"},
+                "town": {"type": "string", "description": "Town of the bistro"}},
+               ("bistro_name",))
+_TRIP = _tool({"origin_town": {"type": "string", "description": "Town the coach leaves from"},
+               "destination_town": {"type": "string", "description": "Town the coach goes to"},
+               "operator_name": {"type": "string", "description": "Name of the coach company"}})
+
+
+def test_a_name_after_at_is_the_venue_when_the_tool_names_one() -> None:
+    filled = FILLER.fill(_VENUE, "a table at Chez Odette in Lille please", today=MONDAY)
+    assert filled.arguments == {"bistro_name": "Chez Odette", "town": "Lille"}
+
+
+def test_a_destination_after_to_stays_a_place_beside_a_name_field() -> None:
+    filled = FILLER.fill(_TRIP, "a coach from Ghent to Bruges", today=MONDAY)
+    assert filled.arguments["origin_town"] == "Ghent"
+    assert filled.arguments["destination_town"] == "Bruges"
