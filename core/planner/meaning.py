@@ -25,7 +25,8 @@ import numpy as np
 from .candidates import NOT_NAMES, Candidate, overlaps
 from .fields import FieldSpec
 
-__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enum_by_meaning"]
+__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enum_by_meaning",
+           "read_enums_by_meaning", "word_enum"]
 
 WordEmbedder = Callable[[Sequence[str]], Any]
 """Texts → one unit-length row per text (``Embedder.embed_documents`` fits)."""
@@ -50,29 +51,52 @@ def read_enum_by_meaning(spec: FieldSpec, text: str, used: list[tuple[int, int]]
     >>> read_enum_by_meaning(spec, "a concert please", [], fake, frozenset()).value
     'Music'
     """
+    return next(iter(read_enums_by_meaning([spec], text, used, embed, stops).values()), None)
+
+
+def word_enum(spec: FieldSpec) -> bool:
+    """An enum of two or more words (not numbers, not a yes/no pair): one meaning can pick."""
     values = [v for v in spec.enum if isinstance(v, str)]
-    if len(values) < 2 or len(values) != len(spec.enum):
-        return None
+    return len(values) >= 2 and len(values) == len(spec.enum)
+
+
+def read_enums_by_meaning(specs: Sequence[FieldSpec], text: str, used: list[tuple[int, int]],
+                          embed: WordEmbedder, stops: frozenset[str]) -> dict[str, Candidate]:
+    """:func:`read_enum_by_meaning` for several fields with one call to ``embed`` (the values
+    of all of them and the words of the text together); a word serves one field at most, and
+    ``used`` grows by the words taken."""
+    specs = [s for s in specs if word_enum(s)]
     words = [m for m in _WORD.finditer(text)
              if m.group(0).lower() not in NOT_NAMES and m.group(0).lower() not in stops
              and not any(overlaps((m.start(), m.end()), u) for u in used)][:_MAX_WORDS]
-    if not words:
-        return None
-    labels = [v.replace("_", " ") for v in values]
+    if not specs or not words:
+        return {}
+    labels = [str(v).replace("_", " ") for s in specs for v in s.enum]
     vectors = _unit(np.asarray(embed([*labels, *(m.group(0).lower() for m in words)]),
                                dtype=np.float32))
-    similarity = vectors[len(labels):] @ vectors[:len(labels)].T  # words x values
-    best: tuple[float, int, int] | None = None
-    for i, row in enumerate(similarity):
-        order = np.argsort(-row)
-        top, second = float(row[order[0]]), float(row[order[1]])
-        if top >= MIN_SIMILARITY and top - second >= MIN_MARGIN \
-                and (best is None or top > best[0]):
-            best = (top, i, int(order[0]))
-    if best is None:
-        return None
-    m = words[best[1]]
-    return Candidate(values[best[2]], m.start(), m.end(), m.group(0), score=best[0])
+    word_vectors, offset = vectors[len(labels):], 0
+    out: dict[str, Candidate] = {}
+    for spec in specs:
+        values = list(spec.enum)
+        similarity = word_vectors @ vectors[offset:offset + len(values)].T  # words x values
+        offset += len(values)
+        best: tuple[float, int, int] | None = None
+        for i, row in enumerate(similarity):
+            m = words[i]
+            if any(overlaps((m.start(), m.end()), u) for u in used):
+                continue
+            order = np.argsort(-row)
+            top, second = float(row[order[0]]), float(row[order[1]])
+            if top >= MIN_SIMILARITY and top - second >= MIN_MARGIN \
+                    and (best is None or top > best[0]):
+                best = (top, i, int(order[0]))
+        if best is None:
+            continue
+        m = words[best[1]]
+        out[spec.name] = Candidate(values[best[2]], m.start(), m.end(), m.group(0),
+                                   score=best[0])
+        used.append((m.start(), m.end()))
+    return out
 
 
 def _unit(rows: np.ndarray) -> np.ndarray:

@@ -35,6 +35,7 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import numpy as np
 from pydantic_core import to_jsonable_python
 
 from ..config import InstitutionConfig
@@ -75,6 +76,8 @@ FOCUS_ODDS = 3.0
 """How much more likely (in odds) a tool of the conversation's focus (the namespace of the
 step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
 settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+_MAX_WORD_VECTORS = 50_000
+"""Word vectors kept in memory (about 80 MB at most); past that the memory starts again."""
 _BARE_NAME = re.compile(r"^(?:[A-Z][\w'’.&-]*(?:,?\s+|(?=[.!]?$))){1,4}[.!]?$")
 """A reply that is only a name: up to four capitalised words ("Anaheim, CA.", "San Mateo")."""
 _NAME_KINDS = ("location", "person", "title")
@@ -97,6 +100,7 @@ class NeuroSymbolicPlanner:
         self._routers: dict[tuple[str, ...], Router] = {}
         self._lock = threading.Lock()
         self.slots = SlotFiller()
+        self._word_vectors: dict[str, Any] = {}
 
     # -- set-up --------------------------------------------------------------------------------
 
@@ -470,7 +474,23 @@ class NeuroSymbolicPlanner:
         today = ctx.action.now().date()
         return self.slots.fill(tool, text, today=today, extractors=ctx.slot_extractors,
                                context=ctx.action, prefer=prefer,
-                               embed=self.embedder_for(ctx.action.config).embed_documents)
+                               embed=self._word_embedder(ctx.action.config))
+
+    def _word_embedder(self, config: InstitutionConfig) -> Callable[[Sequence[str]], Any]:
+        """Short texts (enum values, a request's words) → unit vectors, kept in memory: the
+        same few thousand words recur, and the disk cache costs a query per call."""
+        embedder = self.embedder_for(config)
+        known = self._word_vectors
+
+        def embed(texts: Sequence[str]) -> Any:
+            missing = [t for t in dict.fromkeys(texts) if t not in known]
+            if missing:
+                if len(known) + len(missing) > _MAX_WORD_VECTORS:
+                    known.clear()
+                known.update(zip(missing, embedder.embed_documents(missing), strict=True))
+            return np.stack([known[t] for t in texts])
+
+        return embed
 
     def _resolve_refs(self, tool: Tool, text: str, filled: Filled, ctx: PlanningContext,
                       steps: list[Step], why: Explanation,

@@ -53,7 +53,7 @@ from .cues import (
 )
 from .fields import FieldSpec, field_specs
 from .lexicon import lexicon
-from .meaning import WordEmbedder, read_enum_by_meaning
+from .meaning import WordEmbedder, read_enums_by_meaning
 from .names import find_names, find_self_reference
 from .normalise import as_declared, duration_in, duration_unit
 from .pools import Pools
@@ -262,17 +262,14 @@ class SlotFiller:
         """Enum fields no spelling named, read by meaning, after every field has taken its
         literal words (so "skin check" stays one field's value, not another's "skin")."""
         assert pools.embed is not None
-        for spec in specs:
-            if spec.kind != "enum" or spec.name in filled.arguments \
-                    or spec.name in filled.invalid or boolean_like(spec.enum) \
-                    or numeric_enum(spec):
-                continue
-            found = read_enum_by_meaning(spec, text, used, pools.embed, pools.own_words)
-            if found is None:
-                continue
-            filled.arguments[spec.name] = found.value
-            filled.spans[spec.name] = Span(start=found.start, end=found.end, text=found.text)
-            used.append((found.start, found.end))
+        open_enums = [s for s in specs if s.kind == "enum" and s.name not in filled.arguments
+                      and s.name not in filled.invalid and not boolean_like(s.enum)
+                      and not numeric_enum(s)]
+        found = read_enums_by_meaning(open_enums, text, used, pools.embed, pools.own_words)
+        for name, candidate in found.items():
+            filled.arguments[name] = candidate.value
+            filled.spans[name] = Span(start=candidate.start, end=candidate.end,
+                                      text=candidate.text)
 
     def _validate(self, tool: Tool, spec: FieldSpec, value: Any) -> Any:
         """The value as the tool's argument model accepts it, or why it does not."""
