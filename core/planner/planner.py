@@ -76,6 +76,7 @@ FOCUS_ODDS = 3.0
 """How much more likely (in odds) a tool of the conversation's focus (the namespace of the
 step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
 settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+_PARTS_OF_DAY = frozenset(str(v).lower() for v in lexicon("en").parts_of_day.values())
 _MAX_WORD_VECTORS = 50_000
 """Word vectors kept in memory (about 80 MB at most); past that the memory starts again."""
 _BARE_NAME = re.compile(r"^(?:[A-Z][\w'’.&-]*(?:,?\s+|(?=[.!]?$))){1,4}[.!]?$")
@@ -305,6 +306,7 @@ class NeuroSymbolicPlanner:
         same_namespace = last is not None and last.tool != tool.name and \
             last.tool.rsplit(".", 1)[0] == tool.name.rsplit(".", 1)[0]
         specs = {spec.name: spec for spec in field_specs(tool)}
+        said = [specs[n] for n in filled.spans if n in specs]
         for name in required_order(tool):
             if name in filled.arguments or name in filled.invalid:
                 continue
@@ -314,8 +316,8 @@ class NeuroSymbolicPlanner:
             if value is None and same_namespace and last is not None:
                 value, source = last.arguments.get(name), f"the {last.tool} before"
             if value is None:
-                value, source = _remembered(tool, specs[name], dialog), "earlier in the " \
-                                                                       "conversation"
+                value, source = _remembered(tool, specs[name], dialog, said), \
+                    "earlier in the conversation"
             if value is None or isinstance(value, dict):
                 continue
             filled.arguments[name] = value
@@ -325,7 +327,7 @@ class NeuroSymbolicPlanner:
             # Friday" for the search, then "book a table at 7"): kept, shown on the card.
             if spec.required or spec.name in filled.arguments or spec.name in filled.invalid:
                 continue
-            value = _remembered(tool, spec, dialog)
+            value = _remembered(tool, spec, dialog, said)
             if value is not None:
                 filled.arguments[spec.name] = value
                 why.notes.append(f"{spec.name} = {value!r} from earlier in the conversation")
@@ -625,18 +627,35 @@ def _note_stated(dialog: DialogState, tool: str, arguments: Mapping[str, Any]) -
             memory[name] = StatedValue(value=value, tool=tool)
 
 
-def _remembered(tool: Tool, spec: FieldSpec, dialog: DialogState) -> Any:
+def _remembered(tool: Tool, spec: FieldSpec, dialog: DialogState,
+                said: Sequence[FieldSpec] = ()) -> Any:
     """The value the conversation gave ``spec`` earlier in ``tool``'s namespace, or None.
 
     A tool that changes something never reuses what an earlier request *of its own* said
     ("book Ana at 9" then "book Ben at 10" is a second booking, not Ana's day for Ben); a
-    read-only tool does ("other restaurants in SF?" keeps the cuisine)."""
+    read-only tool does ("other restaurants in SF?" keeps the cuisine). A time of day is not
+    kept when the request (``said``: the fields it states) gives another one ("move her to
+    Friday afternoon" after a booking at 10: not 10 in the afternoon)."""
     if spec.kind in _NOT_REMEMBERED:
+        return None
+    if _moments(spec) & {m for other in said for m in _moments(other)}:
         return None
     entry = dialog.stated.get(_namespace(tool.name) or "", {}).get(spec.name)
     if entry is None or (entry.tool == tool.name and tool.risk != "read"):
         return None
     return entry.value
+
+
+def _moments(spec: FieldSpec) -> frozenset[str]:
+    """Which part of a moment a field says: the day, the time of day, or both."""
+    if spec.kind == "datetime":
+        return frozenset({"day", "clock"})
+    if spec.kind == "date":
+        return frozenset({"day"})
+    if spec.kind == "time" or (spec.kind == "enum" and spec.enum and all(
+            str(v).lower() in _PARTS_OF_DAY for v in spec.enum)):
+        return frozenset({"clock"})
+    return frozenset()
 
 
 def _focus(ctx: PlanningContext) -> dict[str, float]:

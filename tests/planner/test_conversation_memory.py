@@ -42,7 +42,16 @@ RESERVE = tool_from_schema("courts.reserve_court", "Reserve a tennis court for a
         "day": {"type": "string", "format": "date", "description": "Day of the game"},
     }}, risk="write", examples=["reserve the court at 6 pm", "book that court for 9 am please",
                                 "I'd like to reserve a court at noon"])
-TOOLS = {t.name: t for t in (FIND, RESERVE)}
+MOVE = tool_from_schema("courts.move_booking", "Move a court booking to another day or time.", {
+    "type": "object", "required": ["day"],
+    "properties": {
+        "day": {"type": "string", "format": "date", "description": "New day of the game"},
+        "start": {"type": "string", "format": "time", "description": "New start time"},
+        "part_of_day": {"type": "string", "enum": ["morning", "afternoon", "evening"],
+                        "description": "Part of the day"},
+    }}, risk="write", examples=["move my booking to Tuesday", "shift the game to 8 am",
+                                "can we push the match to Thursday evening"])
+TOOLS = {t.name: t for t in (FIND, RESERVE, MOVE)}
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +140,15 @@ def test_a_word_near_no_value_in_particular_reads_none(say) -> None:
     asked = say("find me tennis courts in Lyon for a friendly game")
 
     assert asked.follow_up is not None and asked.follow_up.field == "surface"
+
+
+def test_a_time_of_day_is_not_kept_when_the_request_gives_another(say) -> None:
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    say("reserve the court at 6 pm on Saturday")
+    # The runtime ran it: a later "instead" is another action, not a correction.
+    say.dialog.last_step = say.dialog.last_step.model_copy(update={"status": "executed"})
+
+    moved = say("move it to Sunday morning instead")
+
+    assert moved.steps[0].tool == "courts.move_booking"
+    assert moved.steps[0].arguments == {"day": "2031-05-11", "part_of_day": "morning"}
