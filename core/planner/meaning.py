@@ -1,12 +1,12 @@
 """An enum's value by meaning: a word of the request whose embedding lies near one value and
-clearly nearer to it than to the others ("a concert" → ``Music``, "a large car" →
-``Full-size``, "an eye doctor" → ``Ophthalmologist``).
+clearly nearer to it than to the others ("a lawn court" → ``grass``, "a football match" →
+``Sports``).
 
 Used only when no spelling, synonym or ``x-synonyms`` phrase named a value (:mod:`.choices`
 runs first). Only a value the schema lists is ever chosen. The words compared are the
 request's content words (no function words, no words of the tool itself, none already taken
-by another field); their vectors come from the planner's embedder (through its cache, so a word
-is embedded once per institution).
+by another field); their vectors come from the planner's embedder, and the planner keeps them
+in memory (a word is embedded once per process).
 
 The two thresholds are set a priori, from a handful of word/value pairs written for the
 purpose (none from an evaluation set): a related word scores 0.45-0.7 against its value and
