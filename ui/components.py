@@ -109,7 +109,7 @@ def render_result(rt: Runtime, step: Step, key: str, send: Callable[[str], None]
                   live: bool) -> None:
     """Draw an executed step's result as its component: the plugin's own for the tool, else
     by the module's conventions."""
-    import pandas as pd
+    import pandas as pd  # type: ignore[import-untyped]
     import streamlit as st
 
     result = step.result

@@ -25,8 +25,7 @@ import numpy as np
 from .candidates import NOT_NAMES, Candidate, overlaps
 from .fields import FieldSpec
 
-__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enum_by_meaning",
-           "read_enums_by_meaning", "word_enum"]
+__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enums_by_meaning", "word_enum"]
 
 WordEmbedder = Callable[[Sequence[str]], Any]
 """Texts → one unit-length row per text (``Embedder.embed_documents`` fits)."""
@@ -39,21 +38,6 @@ _MAX_WORDS = 12
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
 
 
-def read_enum_by_meaning(spec: FieldSpec, text: str, used: list[tuple[int, int]],
-                         embed: WordEmbedder, stops: frozenset[str]) -> Candidate | None:
-    """The value of a word enum that one word of ``text`` means, or None.
-
-    >>> import numpy as np
-    >>> table = {"concert": [1.0, 0.1], "music": [0.9, 0.3], "sports": [0.2, 1.0]}
-    >>> fake = lambda texts: np.array([table[t.lower()] for t in texts])
-    >>> spec = FieldSpec(name="category", kind="enum", required=True,
-    ...                  enum=("Music", "Sports"))
-    >>> read_enum_by_meaning(spec, "a concert please", [], fake, frozenset()).value
-    'Music'
-    """
-    return next(iter(read_enums_by_meaning([spec], text, used, embed, stops).values()), None)
-
-
 def word_enum(spec: FieldSpec) -> bool:
     """An enum of two or more words (not numbers, not a yes/no pair): one meaning can pick."""
     values = [v for v in spec.enum if isinstance(v, str)]
@@ -62,9 +46,18 @@ def word_enum(spec: FieldSpec) -> bool:
 
 def read_enums_by_meaning(specs: Sequence[FieldSpec], text: str, used: list[tuple[int, int]],
                           embed: WordEmbedder, stops: frozenset[str]) -> dict[str, Candidate]:
-    """:func:`read_enum_by_meaning` for several fields with one call to ``embed`` (the values
-    of all of them and the words of the text together); a word serves one field at most, and
-    ``used`` grows by the words taken."""
+    """The value each word enum of ``specs`` that one word of ``text`` means, by field name,
+    with one call to ``embed`` (the values of all of them and the words of the text together);
+    a word serves one field at most, and ``used`` grows by the words taken.
+
+    >>> import numpy as np
+    >>> table = {"concert": [1.0, 0.1], "music": [0.9, 0.3], "sports": [0.2, 1.0]}
+    >>> fake = lambda texts: np.array([table[t.lower()] for t in texts])
+    >>> spec = FieldSpec(name="category", kind="enum", required=True,
+    ...                  enum=("Music", "Sports"))
+    >>> read_enums_by_meaning([spec], "a concert please", [], fake, frozenset())["category"].value
+    'Music'
+    """
     specs = [s for s in specs if word_enum(s)]
     words = [m for m in _WORD.finditer(text)
              if m.group(0).lower() not in NOT_NAMES and m.group(0).lower() not in stops

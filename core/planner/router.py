@@ -415,7 +415,7 @@ class Router:
         ys: list[npt.NDArray[np.float64]] = []
         weights: list[npt.NDArray[np.float64]] = []
         inside: list[Matrix] = []
-        outside: list[tuple[Matrix, npt.NDArray[np.bool_], Matrix, int]] = []
+        outside: list[tuple[Matrix, npt.NDArray[np.bool_], int]] = []
         everyone = np.ones(n_tools, dtype=bool)
         for j, text in enumerate(texts):
             owner = int(self.owners[j])
