@@ -511,6 +511,13 @@ def offered_after(turn: dict[str, Any], before: Mapping[str, Any]) -> dict[str, 
     return {**before, **shown}
 
 
+def system_suggests(turn: dict[str, Any]) -> str | None:
+    """The tool a system turn offers to run next ("Would you like to reserve a table?": SGD's
+    OFFER_INTENT), as lamworks' runtime offers a namespace's next action after a result."""
+    return next((tool_name(f["service"], a["values"][0]) for f in turn["frames"]
+                 for a in f["actions"] if a["act"] == "OFFER_INTENT" and a["values"]), None)
+
+
 def expectations(d: Dialogue) -> dict[int, list[Expect]]:
     out: dict[int, list[Expect]] = {}
     previous_system: dict[str, Any] | None = None
@@ -844,6 +851,8 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
                 # confirms ("the address is ...", "would you like to book it?") adds to them,
                 # as the runtime keeps a result's values until the next result.
                 state.offered = offered_after(turn, state.offered)
+                if hasattr(state, "suggested"):  # what the assistant offered to do next
+                    state.suggested = system_suggests(turn)
                 continue
             out[d.key][index] = router.turn(suite, record, turn["utterance"], state,
                                             d.key in timed)

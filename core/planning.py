@@ -41,6 +41,7 @@ __all__ = [
     "StatedValue",
     "field_question",
     "new_step_id",
+    "opens_with_yes",
     "reply_to_confirmation",
     "small_talk",
 ]
@@ -85,6 +86,10 @@ class DialogState(BaseModel):
     """What the person has said in this conversation, by namespace (a plugin or service: the
     part of a tool's name before its last dot) then field name, newest first: the city and day
     of a search that a later "book a table at 7" in the same namespace still means."""
+    suggested: str | None = None
+    """A tool the assistant offered to run next, after a result ("Would you like to book one
+    of these?"): a reply that accepts ("yes", "sure, for two") plans it with what the
+    conversation has; one that declines closes the offer. Kept for one turn."""
 
     def remember(self, speaker: str, text: str, *, keep: int = 40) -> None:
         self.history.append({"speaker": speaker, "text": text})
@@ -195,6 +200,21 @@ def reply_to_confirmation(utterance: str) -> str | None:
                                                                    "thank", "you", "ahead"}:
         return "yes"
     return None
+
+
+_OPENS_YES = re.compile(r"\W*(yes|yeah|yep|yup|sure|ok|okay|alright|absolutely|definitely|"
+                        r"certainly|please do|sounds (good|great|perfect)|that (would|will) be "
+                        r"(great|good|nice|perfect|fine)|that works|let'?s do (it|that))\b", re.I)
+
+
+def opens_with_yes(utterance: str) -> bool:
+    """Whether a message begins by accepting ("yes", "sure, for two people", "sounds good,
+    at 7"): an offer the assistant made is taken, with whatever the rest adds.
+
+    >>> opens_with_yes("Sure, for two people please"), opens_with_yes("Is it sunny?")
+    (True, False)
+    """
+    return bool(_OPENS_YES.match(utterance))
 
 
 def _words(text: str) -> set[str]:

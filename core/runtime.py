@@ -76,6 +76,7 @@ from .plan import (
 from .planning import DialogState, Planner, PlanningContext, reply_to_confirmation
 from .plugins import PluginManager, make_plugin_manager
 from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate, planned_tools
+from .scopes import missing_scopes
 from .sessions import ConfirmationStore, RateCounter, SessionStore
 from .tools import ActionContext, Tool, tool
 
@@ -229,6 +230,15 @@ class Runtime:
             scopes=tuple(role.scopes), config=self.config, settings=None, session_id=session_id,
             now=self.clock, services=self.services, operator=self.operator,
         )
+
+    def _suggestion(self, tool: Tool, options: list[dict[str, Any]],
+                    base: ActionContext) -> str | None:
+        """The tool to offer after ``tool`` listed ``options`` (its :attr:`Tool.offers`), when
+        it lists something, is loaded, and the person's scopes allow it."""
+        offered = self.tools.get(tool.offers or "")
+        if not options or offered is None or missing_scopes(base.scopes, offered.scopes):
+            return None
+        return offered.name
 
     def _tool_context(self, base: ActionContext, tool: Tool) -> ActionContext:
         return replace(base, settings=self.plugins.settings.get(tool.plugin))
@@ -400,6 +410,7 @@ class Runtime:
         if proposed is None:
             stages("planning")
         plan = proposed if proposed is not None else self.planner.plan(turn.utterance, planning)
+        state.suggested = None  # an offer answers one turn, taken or not
         stages("checking")
         refusal = self.screen_request(base, turn.utterance, plan)
         if refusal is not None:
@@ -680,6 +691,7 @@ class Runtime:
                     state.references[ref.type] = ref
                 state.offered = _offered(finished)
                 state.options = _options(finished)
+                state.suggested = self._suggestion(tool, state.options, base)
             if state.last_step is not None and state.last_step.id == finished.id:
                 # Done: a later "instead" is another action, not a correction of this one.
                 state.last_step = state.last_step.model_copy(update={"status": finished.status})
@@ -689,6 +701,8 @@ class Runtime:
             done = self._undo_if_unfinished(base, state, done)
             state.plan_done = []
         answer = _answer(done)
+        if state.suggested is not None and awaiting is None:
+            answer += f" {_offer_text(self.tools[state.suggested])}"
         state.remember("assistant", answer)
         try:
             self.sessions.save(turn.session_id, turn.user, state, version)
@@ -1006,6 +1020,14 @@ def _denial_text(step: Step) -> str:
     decision = step.denial()
     reason = decision.reason if decision else "not allowed"
     return f"I can't do that: {reason}"
+
+
+def _offer_text(tool: Tool) -> str:
+    """The question under a result that offers ``tool`` next: "Would you like me to book an
+    appointment …? Say yes, or pick one (“the first one”)."""
+    what = tool.description.split(".")[0].strip()
+    return (f"Would you like me to {what[:1].lower() + what[1:]}? "
+            "Say yes, or pick one (“the first one”).")
 
 
 def _answer(steps: list[Step]) -> str:

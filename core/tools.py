@@ -197,6 +197,11 @@ class Tool:
     """Set for a write tool whose effect can be undone (see :class:`Compensator`)."""
     input_schema: dict[str, Any] | None = field(default=None, hash=False, compare=False)
     """The JSON schema the tool was declared with (tools from :func:`tool_from_schema`)."""
+    offers: str | None = None
+    """A tool to offer next after this one lists results: the runtime asks "Would you like me
+    to …?" under them, and a reply that accepts ("yes", "yes, the 9:30 one") plans that tool
+    with what the person saw (:attr:`lamworks.DialogState.suggested`). Its short name means
+    the same plugin's tool."""
     redact: tuple[str, ...] = ()
     """Arguments never stored in the audit log (``"[redacted]"`` there), on top of the core
     rule that hides free text and identifiers of every tool (:mod:`lamworks.redaction`)."""
@@ -209,7 +214,9 @@ class Tool:
     def namespaced(self, plugin: str) -> Tool:
         """A copy stamped with its plugin; the name gains the ``plugin.`` prefix if it has none."""
         name = self.name if "." in self.name else f"{plugin}.{self.name}"
-        return replace(self, plugin=plugin, name=name)
+        offers = self.offers if self.offers is None or "." in self.offers \
+            else f"{plugin}.{self.offers}"
+        return replace(self, plugin=plugin, name=name, offers=offers)
 
     def json_schema(self) -> dict[str, Any]:
         """The arguments' JSON schema: MCP's ``inputSchema``, OpenAI's ``parameters``."""
@@ -393,6 +400,7 @@ def tool(
     apply: Applier | None = None,
     compensate: Compensator | None = None,
     redact: Sequence[str] = (),
+    offers: str | None = None,
 ) -> Callable[[Callable[..., Any]], Tool]: ...
 
 
@@ -410,6 +418,7 @@ def tool(
     apply: Applier | None = None,
     compensate: Compensator | None = None,
     redact: Sequence[str] = (),
+    offers: str | None = None,
 ) -> Tool | Callable[[Callable[..., Any]], Tool]:
     """Turn a typed function into a :class:`Tool`. Use as ``@tool`` or ``@tool(risk="write")``.
 
@@ -434,6 +443,8 @@ def tool(
             confirmed as not all-or-nothing.
         redact: Arguments never stored in the audit log, beyond the core rule (free text and
             identifiers of every tool are hidden already: :mod:`lamworks.redaction`).
+        offers: The tool to offer next after this one lists results (a search offers the
+            booking): "Would you like me to …?" is asked under them, and "yes" plans it.
     """
     if risk not in _RISKS:
         raise ValueError(f"risk must be one of {', '.join(_RISKS)}, not {risk!r}")
@@ -461,6 +472,7 @@ def tool(
             apply=apply,
             compensate=compensate,
             redact=tuple(redact),
+            offers=offers,
         )
 
     return build(func) if func is not None else build
@@ -507,6 +519,7 @@ def tool_from_schema(
     produces: str | None = None,
     takes_context: bool = False,
     redact: Sequence[str] = (),
+    offers: str | None = None,
 ) -> Tool:
     """A tool declared from a JSON schema (an MCP ``inputSchema``, an OpenAI ``parameters``).
 
@@ -515,7 +528,8 @@ def tool_from_schema(
     arguments as keyword arguments (after ``ctx`` when ``takes_context``); without one the tool
     echoes its arguments as its result, which is what an evaluation harness wants.
     ``redact`` names arguments never stored in the audit log (beyond the core rule,
-    :mod:`lamworks.redaction`).
+    :mod:`lamworks.redaction`); ``offers`` the tool to offer after this one's results
+    (:attr:`Tool.offers`).
 
     Example::
 
@@ -549,5 +563,5 @@ def tool_from_schema(
         examples=tuple(examples), consumes=tuple(consumes), produces=produces,
         takes_context=takes_context and handler is not None,
         input_schema=copy.deepcopy({"type": "object", **input_schema}),
-        redact=tuple(redact),
+        redact=tuple(redact), offers=offers,
     )

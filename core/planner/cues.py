@@ -20,7 +20,7 @@ from .candidates import Candidate
 from .fields import FieldSpec
 from .lexicon import lexicon
 
-__all__ = ["BIRTH_CUES", "best_by_cue", "date_cues", "destination_date", "location_for",
+__all__ = ["BIRTH_CUES", "best_by_cue", "cue_words", "date_cues", "destination_date", "location_for",
            "name_words", "next_to_field_words", "number_for", "stems"]
 
 _LEX = lexicon("en")
@@ -48,6 +48,13 @@ def stems(words: Sequence[str]) -> set[str]:
             if w.endswith(suffix) and len(w) - len(suffix) >= 3:
                 out.add(w[:-len(suffix)])
     return out
+
+
+def cue_words(cue: str) -> set[str]:
+    """A cue's words in every inflection, with neighbours joined as a field's name joins them
+    ("check out on" → "checkout", as ``check_out_date`` → "checkout")."""
+    words = cue.split()
+    return stems(words) | {a + b for a, b in zip(words, words[1:], strict=False)}
 
 
 def best_by_cue(candidates: list[Candidate], cues: frozenset[str],

@@ -69,15 +69,23 @@ def _place_words(raw: str | None, stops: frozenset[str] = frozenset()) -> str:
     return " ".join(words).strip(" .,")
 
 
+def _without_full_stop(address: str) -> str:
+    """An address that ends a sentence ("to 698 Post Street.") loses the sentence's full
+    stop; an abbreviated street type keeps its own ("12 Elm St.")."""
+    if address.endswith(".") and len(address.rstrip(".").split()[-1]) > 4:
+        return address[:-1]
+    return address
+
+
 def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candidate]:
     """Street addresses ("44 Kestrel Way, Riverside"), then places after a preposition:
     "in Santa Rosa", "from Seattle", "to el paso".
 
     The preposition is kept in the cue: "from" marks an origin, "to" a destination. A place
     name ends at a sentence's full stop, before a date or a word of the tool itself."""
-    out = [Candidate(m.group(0), m.start(), m.end(), m.group(0),
+    out = [Candidate(value, m.start(), m.start() + len(value), value,
                      f"{cue_at(text, m.start())} address", score=1.5)
-           for m in STREET.finditer(text)]
+           for m in STREET.finditer(text) for value in [_without_full_stop(m.group(0))]]
     for m in _LOCATION_RE.finditer(text):
         if any(overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out):
             continue
@@ -122,8 +130,9 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
             words.append(word)
             if ends_sentence(word) or word.endswith(","):
                 break
-        if not words or any(overlaps((m.start(2), m.end(2)), (c.start, c.end)) for c in out):
-            continue
+        if not words or words[0].lower().endswith("ing") \
+                or any(overlaps((m.start(2), m.end(2)), (c.start, c.end)) for c in out):
+            continue  # "interested in finding ..." names a doing, not a place
         value = " ".join(words).strip(" .,")
         out.append(Candidate(value.title(), m.start(2), m.start(2) + len(value), value,
                              f"{cue_at(text, m.start(2))} {m.group(1).lower()}", score=0.7))

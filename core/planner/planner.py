@@ -46,6 +46,7 @@ from ..planning import (
     PlanningContext,
     StatedValue,
     new_step_id,
+    opens_with_yes,
     reply_to_confirmation,
     small_talk,
 )
@@ -169,6 +170,7 @@ class NeuroSymbolicPlanner:
         route = self.route(router, routed_text, ctx, prior=_focus(ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         set_aside, dialog.set_aside = dialog.set_aside, None
+        suggested, dialog.suggested = dialog.suggested, None
         if dialog.follow_up is not None:
             if _CANCEL.match(text):
                 dialog.last_step = None
@@ -196,6 +198,10 @@ class NeuroSymbolicPlanner:
             corrected = self._correct(text, last, ctx)
             if corrected is not None:
                 return corrected
+        if suggested in ctx.tools and dialog.follow_up is None:
+            taken = self._take_suggestion(text, ctx.tools[suggested], route, ctx, why)
+            if taken is not None:
+                return taken
         reply = small_talk(text)
         if reply is not None:
             return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
@@ -384,8 +390,10 @@ class NeuroSymbolicPlanner:
             filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
             if not filled.arguments and not filled.invalid:
                 filled = self._name_for_another_field(text, tool, pending, ctx) or filled
-        elsewhere = route.tool is not None and route.tool != tool.name
         answered = pending.field in filled.arguments or pending.field in filled.invalid
+        elsewhere = route.tool is not None and route.tool != tool.name and not (
+            not answered and _namespace(route.tool) == _namespace(tool.name)
+            and self._fills_open_required(tool, filled, pending))
         if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
                 and (_takes_all(filled.spans.get(pending.field), text) or _asks(text)):
             # The whole message went into the asked field only because it was asked, and it
@@ -410,6 +418,34 @@ class NeuroSymbolicPlanner:
             merged.arguments.update({k: filled.arguments[k] for k in picked})
         return self._finish(tool, merged, ctx, why, before=list(pending.before),
                             after=pending.after)
+
+    def _take_suggestion(self, text: str, tool: Tool, route: Route, ctx: PlanningContext,
+                         why: Explanation) -> Plan | None:
+        """The assistant offered to run ``tool`` next ("Would you like to book a table?").
+
+        A bare yes plans it with what the conversation has (what is on the screen, what the
+        person said earlier); a yes with more ("sure, for two at 7") also takes what the rest
+        says, unless the rest is plainly a request for another namespace's tool. A bare no
+        closes the offer; anything else is planned as usual."""
+        answer = reply_to_confirmation(text)
+        if answer == "no":
+            return Plan(reply="All right. What else can I do for you?",
+                        why=Explanation(planner=self.name,
+                                        notes=[f"the offer to run {tool.name} declined"]))
+        if answer != "yes" and not (opens_with_yes(text) and _namespace(route.tool) in (
+                None, _namespace(tool.name))):
+            return None
+        why.notes.append(f"accepted the offer to run {tool.name}")
+        return self._single("" if answer == "yes" else text, tool, ctx, why)
+
+    @staticmethod
+    def _fills_open_required(tool: Tool, filled: Filled, pending: FollowUp) -> bool:
+        """Whether the reply gives the pending request required details it still lacks (not
+        the one asked): "for 4 days, in London" when asked which hotel answers the same
+        request, even though a sibling tool (the search) would take those words too."""
+        return any(spec.required and spec.name in filled.arguments
+                   and spec.name not in pending.arguments and spec.kind not in ("ref", "entity")
+                   for spec in field_specs(tool))
 
     def _name_for_another_field(self, text: str, tool: Tool, pending: FollowUp,
                                 ctx: PlanningContext) -> Filled | None:

@@ -43,6 +43,7 @@ from .choices import boolean_like, numeric_enum, read_enum, read_flag, read_flag
 from .cues import (
     BIRTH_CUES,
     best_by_cue,
+    cue_words,
     date_cues,
     destination_date,
     location_for,
@@ -181,15 +182,18 @@ class SlotFiller:
                 # is never one.
                 free = [c for c in free if stems(c.cue.split()) & BIRTH_CUES
                         or getattr(c.value, "year", 0) < pools.today.year]
-            foreign = frozenset().union(*(c for n, c in pools.date_cues.items()
-                                          if n != spec.name)) - own
+            others = frozenset().union(*(c for n, c in pools.date_cues.items()
+                                         if n != spec.name))
+            foreign, distinct = others - own, own - others
             # "until Christmas" belongs to the end date, "return it on the 5th" too: never to
             # the start date. Any word of the cue counts, in any inflection ("returns"),
-            # except short function words, which count only right before the date.
+            # except short function words, which count only right before the date. A word
+            # both fields share ("date" of check_in_date and check_out_date) does not keep a
+            # date cued for the other ("the check-out date on Thursday").
             free = [c for c in free if not set(c.cue.split()[-1:]) & foreign and not (
-                {w for w in stems(c.cue.split()) if len(w) >= 4 and w not in NOT_NAMES}
+                {w for w in cue_words(c.cue) if len(w) >= 4 and w not in NOT_NAMES}
                 & foreign
-                and not stems(c.cue.split()) & own)]
+                and not cue_words(c.cue) & distinct)]
             return best_by_cue(free, own, foreign)
         if spec.kind in ("integer", "number"):
             unit = duration_unit(spec)

@@ -152,3 +152,32 @@ def test_a_time_of_day_is_not_kept_when_the_request_gives_another(say) -> None:
 
     assert moved.steps[0].tool == "courts.move_booking"
     assert moved.steps[0].arguments == {"day": "2031-05-11", "part_of_day": "morning"}
+
+
+def test_an_offered_next_action_is_planned_on_a_yes_with_what_the_rest_says(say) -> None:
+    say("look for clay courts in Lyon for Saturday")
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}  # the result shown
+    say.dialog.suggested = RESERVE.name  # "Would you like me to reserve a court …?"
+    taken = say("sure, at 6 pm")
+    assert [(s.tool, s.arguments) for s in taken.steps] == [
+        ("courts.reserve_court", {"court_name": "Parc Blandan", "city": "Lyon",
+                                  "start": "18:00:00", "day": "2031-05-10"})]
+    assert say.dialog.suggested is None  # the offer is answered once
+
+
+def test_a_declined_offer_plans_nothing_and_a_later_yes_accepts_nothing(say) -> None:
+    say("look for clay courts in Lyon for Saturday")
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    say.dialog.suggested = RESERVE.name
+    declined = say("no thanks")
+    assert not declined.steps and declined.reply
+    assert not say("yes").steps
+
+
+def test_the_documented_offers_example_runs() -> None:
+    import re
+    from pathlib import Path
+    doc = (Path(__file__).parents[2] / "docs" / "plugin-hooks.md").read_text(encoding="utf-8")
+    code = re.search(r"#### Offering the next action.*?```python\n(.*?)```", doc, re.S)
+    assert code is not None
+    exec(compile(code.group(1), "plugin-hooks.md", "exec"), {})

@@ -197,3 +197,27 @@ def test_the_card_names_who_her_refers_to(runtime: Runtime) -> None:
     assert step is not None and step.tool == "healthcare.cancel_appointment", turn.answer
     shown = {ref.type: ref.display for ref in step.referents.values()}
     assert shown["Patient"] == "Ana Ruiz"
+
+
+def test_a_search_offers_the_booking_and_yes_with_a_pick_plans_it(runtime: Runtime) -> None:
+    # find_available_slots declares offers="book_appointment": the answer asks, and a reply
+    # that accepts and picks plans the booking of the slot picked, for confirmation.
+    found = runtime.handle("s", "frontdesk", "when is dr lee free on friday afternoon")
+    assert "Would you like me to book an appointment" in found.answer, found.answer
+    turn = runtime.handle("s", "frontdesk", "yes, the second one for Ana Ruiz")
+    step = turn.awaiting_confirmation
+    assert step is not None and step.tool == "healthcare.book_appointment", turn.answer
+    options = runtime.sessions.load("s", "frontdesk")[0].options  # still what was listed
+    assert step.arguments["date"] == FRIDAY
+    assert step.arguments["time"][:5] == options[1]["start"][11:16]
+    assert _appointments(runtime, "pat-0001") == []  # nothing before the confirmation
+
+
+def test_a_declined_offer_plans_nothing(runtime: Runtime) -> None:
+    found = runtime.handle("s", "frontdesk", "when is dr lee free on friday afternoon")
+    assert "Would you like me to" in found.answer, found.answer
+    turn = runtime.handle("s", "frontdesk", "no thanks")
+    assert not turn.steps and turn.awaiting_confirmation is None
+    # The offer lasts one turn: a later bare yes has nothing to accept.
+    later = runtime.handle("s", "frontdesk", "yes")
+    assert not later.steps and later.awaiting_confirmation is None

@@ -444,7 +444,7 @@ def update_patient_contact(ctx: ActionContext, patient_name: OptionalPatientName
 # ---- find_available_slots ----------------------------------------------------------------------
 
 
-@tool(scopes=["patient/Slot.rs", "patient/Practitioner.rs"], examples=[
+@tool(scopes=["patient/Slot.rs", "patient/Practitioner.rs"], offers="book_appointment", examples=[
     "when is Dr. Lee free next week",
     "show open slots with a dermatologist on Friday",
     "any free appointments for a vaccination tomorrow morning",
