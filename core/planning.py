@@ -44,6 +44,7 @@ __all__ = [
     "opens_with_yes",
     "reply_to_confirmation",
     "small_talk",
+    "yes_then",
 ]
 
 
@@ -215,6 +216,35 @@ def opens_with_yes(utterance: str) -> bool:
     (True, False)
     """
     return bool(_OPENS_YES.match(utterance))
+
+
+_YES_THEN = re.compile(r"^\s*(.+?[.!;])\s+(\S.*)$", re.S)
+_QUESTION = re.compile(r"^\s*(what|when|where|who|whose|which|how|is|are|does|do|did|can you "
+                       r"tell|could you tell|tell me)\b|\?\s*$", re.I)
+_RESERVATION = re.compile(r"\b(but|though|however|instead|actually|rather|except|change|make "
+                          r"(it|that)|wait|not|don'?t|no)\b", re.I)
+
+
+def yes_then(utterance: str) -> str | None:
+    """The question after a first sentence that is a bare yes ("Yes, correct. What is the
+    hotel's rating?"), else ``None``: the runtime confirms, then answers the question.
+
+    Only a question follows a yes this way: "Yes. Book it" or "yes, for 2 people" could
+    repeat or change what is being confirmed, and one that takes anything back ("yes. but
+    make it 10") is no plain yes.
+
+    >>> yes_then("Yes, that's right. What is their phone number?")
+    'What is their phone number?'
+    >>> yes_then("yes, for 2 people") is None, yes_then("Yes. Actually, what about Friday?") is None
+    (True, True)
+    """
+    found = _YES_THEN.match(utterance)
+    if found is None or reply_to_confirmation(found.group(1)) != "yes":
+        return None
+    rest = found.group(2).strip()
+    if not _QUESTION.search(rest) or _RESERVATION.search(rest):
+        return None
+    return rest
 
 
 def _words(text: str) -> set[str]:

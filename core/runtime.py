@@ -73,7 +73,7 @@ from .plan import (
     Step,
     Turn,
 )
-from .planning import DialogState, Planner, PlanningContext, reply_to_confirmation
+from .planning import DialogState, Planner, PlanningContext, reply_to_confirmation, yes_then
 from .plugins import PluginManager, make_plugin_manager
 from .policies import REQUEST_TOOL, Policy, PolicyContext, combine, evaluate, planned_tools
 from .scopes import missing_scopes
@@ -378,20 +378,26 @@ class Runtime:
             self._audit_limit(base, too_long, {"utterance_chars": len(turn.utterance)})
             return turn.model_copy(update={"answer": f"I can't do that: {too_long.reason}"})
         state, version = self.sessions.load(turn.session_id, turn.user)
-        typed = (reply_to_confirmation(turn.utterance)
-                 if state.pending_steps and proposed is None else None)
-        if typed is not None:
+        waiting = bool(state.pending_steps) and proposed is None
+        typed = reply_to_confirmation(turn.utterance) if waiting else None
+        question = yes_then(turn.utterance) if waiting and typed is None else None
+        if typed is not None or question is not None:
             # "yes go ahead" at a pending confirmation is the button, through the same
-            # single-use token; "no, don't" is the other button.
+            # single-use token; "no, don't" is the other button. "Yes, correct. What is
+            # their address?" presses it, then the question is a turn of its own.
             pending = state.pending_steps[0]
             try:
-                answered = (self._confirm(turn.session_id, pending.id, None, arguments=None,
-                                          change_digest=None, stages=stages)
-                            if typed == "yes" else self.cancel(turn.session_id, pending.id))
+                answered = (self.cancel(turn.session_id, pending.id) if typed == "no" else
+                            self._confirm(turn.session_id, pending.id, None, arguments=None,
+                                          change_digest=None, stages=stages))
             except ConfirmationError as exc:
                 return turn.model_copy(update={"answer": str(exc)})
-            return answered.model_copy(update={"turn_id": turn.turn_id,
-                                               "utterance": turn.utterance})
+            answered = answered.model_copy(update={"turn_id": turn.turn_id,
+                                                   "utterance": turn.utterance})
+            if question is None or answered.awaiting_confirmation is not None:
+                return answered
+            then = self._handle(turn.model_copy(update={"utterance": question}), stages=stages)
+            return _joined(answered, then)
         for stale in state.pending_steps[:1]:
             if stale.confirmation_token:
                 self.confirmations.cancel(stale.confirmation_token)
@@ -1020,6 +1026,16 @@ def _denial_text(step: Step) -> str:
     decision = step.denial()
     reason = decision.reason if decision else "not allowed"
     return f"I can't do that: {reason}"
+
+
+def _joined(first: Turn, then: Turn) -> Turn:
+    """One turn that did ``first`` (a confirmation), then ``then`` (the question after it)."""
+    steps = [*first.steps, *then.steps]
+    plan = (then.plan or Plan()).model_copy(update={"steps": steps})
+    return then.model_copy(update={
+        "utterance": first.utterance, "turn_id": first.turn_id, "plan": plan,
+        "answer": " ".join(a for a in (first.answer, then.answer) if a),
+        "citations": [*first.citations, *then.citations]})
 
 
 def _offer_text(tool: Tool) -> str:

@@ -20,8 +20,8 @@ from .candidates import Candidate
 from .fields import FieldSpec
 from .lexicon import lexicon
 
-__all__ = ["BIRTH_CUES", "best_by_cue", "cue_words", "date_cues", "destination_date", "location_for",
-           "name_words", "next_to_field_words", "number_for", "stems"]
+__all__ = ["BIRTH_CUES", "best_by_cue", "cue_words", "date_cues", "destination_date",
+           "location_for", "name_words", "next_to_field_words", "number_for", "stems"]
 
 _LEX = lexicon("en")
 
@@ -110,11 +110,13 @@ def destination_date(cues: dict[str, frozenset[str]]) -> None:
 
 
 def number_for(spec: FieldSpec, candidates: list[Candidate],
-               numeric_fields: int) -> Candidate | None:
+               numeric_fields: int, text: str = "") -> Candidate | None:
     """The number that belongs to this field, judged by the words around it.
 
-    A number next to a unit that belongs to another field ("250 bucks" for a ticket count) is
-    never taken; with several numeric fields, a number must be next to one of this field's words.
+    A number next to a unit that belongs to another field ("250 bucks" for a ticket count, "a
+    room for 3 days" for a room count: the unit right after the number says more than the
+    words before it) is never taken; with several numeric fields, a number must be next to one
+    of this field's words.
     """
     field_words = set(spec.words)
     for group in _UNIT_GROUPS:
@@ -123,7 +125,11 @@ def number_for(spec: FieldSpec, candidates: list[Candidate],
     best: tuple[int, Candidate] | None = None
     for candidate in candidates:
         context = set(re.findall(r"[a-z$€£]+", candidate.cue.lower()))
-        score = len(context & field_words)
+        after = re.match(r"\s*([a-z$€£]+)", text[candidate.end:].lower()) if text else None
+        unit = after.group(1) if after else ""
+        if unit in _ALL_UNITS and unit not in field_words:
+            continue
+        score = len(context & field_words) + 2 * (unit in field_words)
         spelled = not candidate.text[:1].isdigit()
         if score == 0 and (context & _ALL_UNITS or numeric_fields > 1
                            or (spelled and "for" not in context)):

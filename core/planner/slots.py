@@ -170,7 +170,7 @@ class SlotFiller:
                            if str(c.value) in by_text]
                 if asked and numbers:
                     return numbers[0]
-                return number_for(spec, numbers, pools.numeric_fields)
+                return number_for(spec, numbers, pools.numeric_fields, text)
             return read_enum(spec, text, used)
         if spec.kind in ("date", "datetime"):
             if pools.has_birth_field and not (date_cues(spec) & BIRTH_CUES):
@@ -206,7 +206,7 @@ class SlotFiller:
                                      best.text, best.cue)
             if asked and free:
                 return free[0]  # the answer to "how many ...?"
-            return number_for(spec, free, pools.numeric_fields)
+            return number_for(spec, free, pools.numeric_fields, text)
         if spec.kind == "boolean":
             return read_flag(spec, text, used)
         if spec.kind == "location":

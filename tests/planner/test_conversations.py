@@ -221,3 +221,22 @@ def test_a_declined_offer_plans_nothing(runtime: Runtime) -> None:
     # The offer lasts one turn: a later bare yes has nothing to accept.
     later = runtime.handle("s", "frontdesk", "yes")
     assert not later.steps and later.awaiting_confirmation is None
+
+
+def test_a_yes_then_a_question_confirms_then_answers_the_question(runtime: Runtime) -> None:
+    turn = runtime.handle("s", "frontdesk", "book Ana Ruiz in for thursday afternoon with dr lee")
+    assert turn.awaiting_confirmation is not None, turn.answer
+    both = runtime.handle("s", "frontdesk",
+                          "Yes, that's right. When is Dr. Lee free on Friday afternoon?")
+    assert [(s.tool, s.status) for s in both.steps] == [
+        ("healthcare.book_appointment", "executed"),
+        ("healthcare.find_available_slots", "executed")], both.answer
+    assert [a["start"][:10] for a in _appointments(runtime, "pat-0001")] == [THURSDAY]
+
+
+def test_a_yes_that_changes_something_is_not_a_confirmation(runtime: Runtime) -> None:
+    turn = runtime.handle("s", "frontdesk", "book Ana Ruiz in for thursday afternoon with dr lee")
+    assert turn.awaiting_confirmation is not None, turn.answer
+    changed = runtime.handle("s", "frontdesk", "Yes. But can we make it Friday afternoon?")
+    assert _appointments(runtime, "pat-0001") == []  # nothing booked on a qualified yes
+    assert all(s.status != "executed" for s in changed.steps)
