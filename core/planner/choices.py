@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from .candidates import Candidate, alternation, overlaps
+from .candidates import NOT_NAMES, Candidate, alternation, overlaps
 from .fields import FieldSpec
 from .lexicon import lexicon
 from .normalise import NUMBER_WORDS
@@ -43,6 +43,9 @@ def read_enum(spec: FieldSpec, text: str, used: list[tuple[int, int]]) -> Candid
                     continue
                 if _negated(lowered, m.start()):
                     continue  # "not spicy", "no X": not this value
+                if " " not in m.group(0) and m.group(0) != str(value).lower() \
+                        and _after_place_preposition(lowered, m.start()):
+                    continue  # "a flight to France" names a place, not "Air France"
                 if best is None or (m.end() - m.start()) > (best.end - best.start):
                     best = Candidate(value, m.start(), m.end(), text[m.start():m.end()])
     if best is None and spec.enum and all(isinstance(v, str) for v in spec.enum):
@@ -50,6 +53,11 @@ def read_enum(spec: FieldSpec, text: str, used: list[tuple[int, int]]) -> Candid
         if pod and pod[0] in spec.enum:
             return Candidate(pod[0], pod[1], pod[2], text[pod[1]:pod[2]])
     return best
+
+
+def _after_place_preposition(lowered: str, start: int) -> bool:
+    before = re.findall(r"[a-z]+", lowered[max(0, start - 12):start])
+    return bool(before) and before[-1] in _LEX.location_prepositions
 
 
 def _enum_phrases(spec: FieldSpec, value: Any) -> list[str]:
@@ -65,6 +73,13 @@ def _enum_phrases(spec: FieldSpec, value: Any) -> list[str]:
     words = re.split(r"[\s_-]+", text)
     if 1 < len(words) <= 3:
         options |= {" ".join(p) for p in _permutations(words)}
+        # When the values share a head word ("kitchen speaker", "bedroom speaker"), the word
+        # only this value has ("kitchen") names it too; the shared word ("speaker") names none.
+        others = {w for v in spec.enum if v != value
+                  for w in re.split(r"[\s_-]+", str(v).lower())}
+        if any(w in others for w in words):
+            options |= {w for w in words if len(w) >= 4 and w.isalpha() and w not in others
+                        and w not in NOT_NAMES and w not in spec.name.lower().split("_")}
     if text.isdigit():
         options |= {w for w, n in NUMBER_WORDS.items() if n == int(text) and " " not in w}
     if text.endswith("ology"):

@@ -15,6 +15,7 @@ import re
 from .candidates import MONTH_OR_DAY, NOT_NAMES, Candidate, alternation, cue_at
 from .fields import FieldSpec
 from .lexicon import lexicon
+from .normalise import NUMBER_WORDS
 
 __all__ = ["ends_sentence", "find_lower_names", "find_names", "find_self_reference",
            "find_titles", "writes_capitals"]
@@ -71,6 +72,13 @@ def _is_name_token(token: str, titles: frozenset[str] = frozenset()) -> bool:
             and re.sub(r"['’](?:s|d|ll|ve|re|m)$", "", lowered) not in NOT_NAMES)
 
 
+def _number_inside(tokens: list[re.Match[str]], k: int, titles: frozenset[str]) -> bool:
+    """A capitalised number word between two words of a name ("Twenty One Pilots")."""
+    word = tokens[k].group(0)
+    return word[:1].isupper() and word.lower() in NUMBER_WORDS and k + 1 < len(tokens) \
+        and not ends_sentence(word) and _is_name_token(tokens[k + 1].group(0), titles)
+
+
 def _is_title(token: str, titles: frozenset[str]) -> bool:
     """A title before a name: an honorific ("Mrs"), a title the schema names (``x-titles``),
     or any short capitalised abbreviation with a full stop ("Prof.", "Rev.")."""
@@ -112,7 +120,8 @@ def find_names(text: str, *, titled: bool = False, runs_only: bool = False,
                 and not ends_sentence(tokens[i - 1].group(0))):
             j = i
             while j + 1 < len(tokens) and not ends_sentence(tokens[j].group(0)) \
-                    and _is_name_token(tokens[j + 1].group(0), titles) \
+                    and (_is_name_token(tokens[j + 1].group(0), titles)
+                         or _number_inside(tokens, j + 1, titles)) \
                     and tokens[j + 1].start() - tokens[j].end() <= 1 and j - i < 3:
                 j += 1
             end = tokens[j].end()

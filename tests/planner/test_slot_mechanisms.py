@@ -311,3 +311,37 @@ def test_a_destination_after_to_stays_a_place_beside_a_name_field() -> None:
     filled = FILLER.fill(_TRIP, "a coach from Ghent to Bruges", today=MONDAY)
     assert filled.arguments["origin_town"] == "Ghent"
     assert filled.arguments["destination_town"] == "Bruges"
+
+
+# -- round 7: words that belong to one value, units after numbers, numbers inside names -------
+
+def test_a_word_only_one_enum_value_has_names_that_value() -> None:
+    lights = _tool({"lamp": {"type": "string",
+                             "enum": ["porch light", "garden light", "desk lamp"]}})
+    assert FILLER.fill(lights, "switch on the one in the Garden", today=MONDAY).arguments == {
+        "lamp": "garden light"}
+    # A word several values share names none of them.
+    assert FILLER.fill(lights, "switch on a light", today=MONDAY).arguments == {}
+
+
+def test_a_distinctive_enum_word_after_a_place_preposition_is_a_place() -> None:
+    ferry = _tool({"line": {"type": "string", "enum": ["Island Lines", "Harbour Lines"]},
+                   "to_city": {"type": "string", "description": "Where the ferry goes"}})
+    assert FILLER.fill(ferry, "a ferry with Harbour please", today=MONDAY).arguments[
+        "line"] == "Harbour Lines"
+    assert "line" not in FILLER.fill(ferry, "a ferry to Island please", today=MONDAY).arguments
+
+
+def test_the_unit_after_a_number_decides_its_field() -> None:
+    cabin = _tool({"number_of_cabins": {"type": "integer"},
+                   "number_of_nights": {"type": "integer"}})
+    assert FILLER.fill(cabin, "one cabin for 5 nights", today=MONDAY).arguments.get(
+        "number_of_cabins") != 5
+    assert FILLER.fill(cabin, "a cabin for 5 nights", today=MONDAY).arguments.get(
+        "number_of_nights") == 5
+
+
+def test_a_number_word_inside_a_capitalised_name_stays_in_it() -> None:
+    show = _tool({"band": {"type": "string", "description": "The band to see"}}, ("band",))
+    assert FILLER.fill(show, "tickets to see Seven Mary Three", today=MONDAY,
+                       prefer="band").arguments == {"band": "Seven Mary Three"}
