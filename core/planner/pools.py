@@ -69,6 +69,8 @@ class Pools:
         """Words of the tool's name and argument names (never one value of its enums)."""
         self.enum_words: frozenset[str] = frozenset()
         """Words of the tool's enum values and synonyms: a place name ends before them."""
+        self.field_words: dict[str, frozenset[str]] = {}
+        """Each field's own name words ("album" of ``album``): a name beside one belongs there."""
         self.names_venues = False
         """The tool has a field for the name of a thing (a restaurant, a film): a name after
         "at" or "to" ("a table at Nopa", "tickets to Star Harbor") is that thing, not a town."""

@@ -122,6 +122,8 @@ class SlotFiller:
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)
         pools.names_venues = any(f.kind == "title" for f in field_specs(tool))
+        pools.field_words = {f.name: frozenset(w for w in name_words(f) if len(w) >= 3)
+                             - _GENERIC_FIELD_WORDS for f in field_specs(tool)}
         pools.embed, pools.own_words = embed, _own_words(tool)
         pools.enum_words = frozenset(
             w for f in field_specs(tool) for v in f.enum for w in _words(str(v))) | frozenset(
@@ -240,6 +242,12 @@ class SlotFiller:
         if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if not asked:
                 free = [c for c in free if not c.guessed or next_to_field_words(c, spec, text)]
+            # A name right after or before another field's own word is that field's ("the
+            # album Vessel" is no artist), unless the word is this field's too.
+            others = frozenset().union(*(w for n, w in pools.field_words.items()
+                                         if n != spec.name)) - pools.field_words.get(
+                spec.name, frozenset()) - spec.words
+            free = [c for c in free if not _beside(c, others, text)]
             if free:
                 return best_by_cue(free, spec.words)
             if spec.kind in ("person", "entity"):
@@ -298,6 +306,21 @@ class SlotFiller:
 @dataclass(frozen=True)
 class _Invalid:
     reason: str
+
+
+_GENERIC_FIELD_WORDS = frozenset({"name", "type", "number", "date", "time", "the", "and"})
+"""Words many fields' names share: they say nothing about which field a name belongs to."""
+
+
+def _beside(c: Candidate, words: frozenset[str], text: str) -> bool:
+    """Whether one of ``words`` stands right before the candidate ("the album Vessel"), or
+    right after it as the phrase's last word ("the Stars Dance album."; not "Ana Ruiz phone
+    number", where the word begins a phrase of its own)."""
+    if stems(c.cue.split()[-1:]) & words:
+        return True
+    after = re.match(r"[ \t]+([a-z]+)\b(?:\s+([a-z]+))?", text[c.end:].lower())
+    return after is not None and bool(stems([after.group(1)]) & words) \
+        and (after.group(2) is None or after.group(2) in NOT_NAMES)
 
 
 def _ordered(specs: list[FieldSpec]) -> list[FieldSpec]:

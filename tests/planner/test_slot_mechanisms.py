@@ -345,3 +345,11 @@ def test_a_number_word_inside_a_capitalised_name_stays_in_it() -> None:
     show = _tool({"band": {"type": "string", "description": "The band to see"}}, ("band",))
     assert FILLER.fill(show, "tickets to see Seven Mary Three", today=MONDAY,
                        prefer="band").arguments == {"band": "Seven Mary Three"}
+
+
+def test_a_name_beside_another_field_s_own_word_belongs_to_that_field() -> None:
+    shelf = _tool({"author": {"type": "string", "description": "Name of the writer"},
+                   "series": {"type": "string", "description": "Series the book belongs to"}})
+    filled = FILLER.fill(shelf, "books in the Silver Harbour series", today=MONDAY)
+    assert filled.arguments.get("series") == "Silver Harbour"
+    assert "author" not in filled.arguments
