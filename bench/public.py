@@ -41,7 +41,9 @@ in the data has that canonical value), so dialogues are planned with that clock.
 Each dialogue is planned turn by turn with one ``DialogState``; the planner never sees system
 turns. What a system turn shows stands in for a tool's result on the person's screen
 (``DialogState.offered``): a turn that OFFERs replaces it, one that only INFORMs or CONFIRMs adds
-to it (the runtime keeps a result's values until the next result). Per user turn (and frame):
+to it (the runtime keeps a result's values until the next result); a turn that offers the next
+action (OFFER_INTENT) sets ``DialogState.suggested`` to that intent's tool, as the runtime does
+under a result whose tool declares ``offers=``. Per user turn (and frame):
 
 - intent accuracy, on turns with an INFORM_INTENT act: the planner's tool for the turn (the
   step's tool, or the tool of the question it asks) equals the frame's active intent's tool. In
