@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -248,6 +249,12 @@ class Runtime:
     def handle(self, session_id: str, user: str, utterance: str, *,
                on_stage: StageCallback | None = None) -> Turn:
         """Answer one message: plan, check, execute what may run now, and say what happened.
+
+        With a step awaiting confirmation, a bare "yes go ahead" or "no, don't" is the button
+        (the same single-use token); "Yes, that's right. What is their address?" confirms,
+        then answers the question as a turn of its own (:func:`lamworks.planning.yes_then`).
+        A result whose tool declares ``offers=`` ends with "Would you like me to …?", and a
+        reply that accepts plans the offered tool (``DialogState.suggested``).
 
         ``on_stage``, when given, is told each :data:`Stage` as it begins, in this thread, so
         that a person sees what is happening while they wait (the web app's status). It only
@@ -1039,9 +1046,10 @@ def _joined(first: Turn, then: Turn) -> Turn:
 
 
 def _offer_text(tool: Tool) -> str:
-    """The question under a result that offers ``tool`` next: "Would you like me to book an
-    appointment …? Say yes, or pick one (“the first one”)."""
-    what = tool.description.split(".")[0].strip()
+    """The question under a result that offers ``tool`` next, from the first clause of its
+    description: "Would you like me to book an appointment? Say yes, or pick one (“the first
+    one”)." for "Book an appointment for a patient with a practitioner on a day"."""
+    what = re.split(r"[.,;(]| for | with | on ", tool.description, maxsplit=1)[0].strip()
     return (f"Would you like me to {what[:1].lower() + what[1:]}? "
             "Say yes, or pick one (“the first one”).")
 

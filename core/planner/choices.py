@@ -36,23 +36,40 @@ def read_enum(spec: FieldSpec, text: str, used: list[tuple[int, int]]) -> Candid
     part of the day ("in the morning") when the values name one."""
     lowered = text.lower()
     best: Candidate | None = None
-    for value in spec.enum:
-        for phrase in _enum_phrases(spec, value):
-            for m in re.finditer(rf"(?<![\w]){phrase}(?![\w])", lowered):
-                if any(overlaps((m.start(), m.end()), u) for u in used):
-                    continue
-                if _negated(lowered, m.start()):
-                    continue  # "not spicy", "no X": not this value
-                if " " not in m.group(0) and m.group(0) != str(value).lower() \
-                        and _after_place_preposition(lowered, m.start()):
-                    continue  # "a flight to France" names a place, not "Air France"
-                if best is None or (m.end() - m.start()) > (best.end - best.start):
-                    best = Candidate(value, m.start(), m.end(), text[m.start():m.end()])
+    for value, pattern in _enum_patterns(spec):
+        for m in pattern.finditer(lowered):
+            if any(overlaps((m.start(), m.end()), u) for u in used):
+                continue
+            if _negated(lowered, m.start()):
+                continue  # "not spicy", "no X": not this value
+            if " " not in m.group(0) and m.group(0) != str(value).lower() \
+                    and _after_place_preposition(lowered, m.start()):
+                continue  # "a flight to France" names a place, not "Air France"
+            if best is None or (m.end() - m.start()) > (best.end - best.start):
+                best = Candidate(value, m.start(), m.end(), text[m.start():m.end()])
     if best is None and spec.enum and all(isinstance(v, str) for v in spec.enum):
         pod = part_of_day(text)
         if pod and pod[0] in spec.enum:
             return Candidate(pod[0], pod[1], pod[2], text[pod[1]:pod[2]])
     return best
+
+
+_PATTERNS: dict[tuple[Any, ...], list[tuple[Any, re.Pattern[str]]]] = {}
+
+
+def _enum_patterns(spec: FieldSpec) -> list[tuple[Any, re.Pattern[str]]]:
+    """Each value of ``spec.enum`` with one compiled pattern of all its phrases (longest
+    first), built once per field (a request reads the same fields again and again)."""
+    key = (spec.name, tuple(map(str, spec.enum)),
+           tuple(sorted((str(k), v) for k, v in spec.synonyms.items())))
+    found = _PATTERNS.get(key)
+    if found is None:
+        if len(_PATTERNS) > 4096:
+            _PATTERNS.clear()
+        found = [(value, re.compile(rf"(?<![\w])(?:{'|'.join(_enum_phrases(spec, value))})"
+                                    rf"(?![\w])")) for value in spec.enum]
+        _PATTERNS[key] = found
+    return found
 
 
 def _after_place_preposition(lowered: str, start: int) -> bool:
