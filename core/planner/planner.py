@@ -198,7 +198,7 @@ class NeuroSymbolicPlanner:
             corrected = self._correct(text, last, ctx)
             if corrected is not None:
                 return corrected
-        if suggested in ctx.tools and dialog.follow_up is None:
+        if suggested is not None and suggested in ctx.tools and dialog.follow_up is None:
             taken = self._take_suggestion(text, ctx.tools[suggested], route, ctx, why)
             if taken is not None:
                 return taken
