@@ -441,7 +441,7 @@ class NeuroSymbolicPlanner:
     @staticmethod
     def _fills_open_required(tool: Tool, filled: Filled, pending: FollowUp) -> bool:
         """Whether the reply gives the pending request required details it still lacks (not
-        the one asked): "for 4 days, in London" when asked which hotel answers the same
+        the one asked): "for 4 days, in London" when asked which place answers the same
         request, even though a sibling tool (the search) would take those words too."""
         return any(spec.required and spec.name in filled.arguments
                    and spec.name not in pending.arguments and spec.kind not in ("ref", "entity")
