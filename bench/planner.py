@@ -70,6 +70,7 @@ from lamworks import (  # noqa: E402
     InstitutionConfig,
     Plan,
     Runtime,
+    Step,
     Tool,
     load_config,
     make_plugin_manager,
@@ -254,18 +255,20 @@ class Harness:
         self.zone = ZoneInfo(self.config.institution.timezone)
         self.extractors = tuple(runtime.plugins.slot_extractors.values())
 
-    def context(self, suite: Suite, record: dict[str, Any], dialog: DialogState
-                ) -> PlanningContext:
+    def context(self, suite: Suite, record: dict[str, Any], dialog: DialogState,
+                superseded: Step | None = None) -> PlanningContext:
         now = datetime.fromisoformat(record.get("now", DEFAULT_NOW)).replace(tzinfo=self.zone)
         user = record.get("user") or next(iter(self.config.users))
         user = user if user in self.config.users else next(iter(self.config.users))
         action = replace(self.runtime.action_context("bench", user), now=lambda: now)
         return PlanningContext(tools=suite.tools, action=action, dialog=dialog,
-                               slot_extractors=self.extractors)
+                               slot_extractors=self.extractors, superseded=superseded)
 
     def plan(self, suite: Suite, record: dict[str, Any], text: str,
-             dialog: DialogState) -> tuple[Plan, float]:
-        ctx = self.context(suite, record, dialog)
+             dialog: DialogState, superseded: Step | None = None) -> tuple[Plan, float]:
+        """``superseded``: the step awaiting confirmation that ``text`` replaces, as the
+        runtime passes it (:attr:`lamworks.PlanningContext.superseded`)."""
+        ctx = self.context(suite, record, dialog, superseded)
         start = time.perf_counter()
         # As the runtime does: the utterance is routed, then the request-stage policies whose
         # scope covers the planned tools (academic integrity, clinical advice) screen it; a

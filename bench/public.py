@@ -21,8 +21,10 @@ schema, examples=...)`` namespaced by the service in lower case
 (``restaurants_2.reserve_restaurant``).
 Properties are the intent's required and optional slots, all ``"type": "string"``, with the
 slot's description, ``enum`` = possible values for categorical slots, and an optional slot's
-default value as ``default``; ``required`` = required slots, in the schema's order. A service in
-both schemas takes the dev schema.
+default value as ``default``; ``required`` = required slots, in the schema's order. A
+transactional intent (``is_transactional``: it books, buys, pays) is a ``risk="write"`` tool,
+as lamworks' own booking tools are; the others read. A service in both schemas takes the dev
+schema.
 
 Examples. At most 10 per intent: for each dialogue of the service, in dialogue-id order, the
 user turn where the intent first becomes active (its INFORM_INTENT act); the first 10 distinct
@@ -43,7 +45,12 @@ turns. What a system turn shows stands in for a tool's result on the person's sc
 (``DialogState.offered``): a turn that OFFERs replaces it, one that only INFORMs or CONFIRMs adds
 to it (the runtime keeps a result's values until the next result); a turn that offers the next
 action (OFFER_INTENT) sets ``DialogState.suggested`` to that intent's tool, as the runtime does
-under a result whose tool declares ``offers=``. Per user turn (and frame):
+under a result whose tool declares ``offers=``. A complete write step waits for the person's
+yes, as in the runtime (:meth:`lamworks.Runtime.handle`): the next user turn, if a bare "yes"
+or "no" (``planning.reply_to_confirmation``), is the button and reaches no planner ("no" leaves
+no step); "Yes, correct. What is the address?" (``planning.yes_then``) confirms, then only the
+question is planned; any other turn is planned with the waiting step as
+``PlanningContext.superseded``. Per user turn (and frame):
 
 - intent accuracy, on turns with an INFORM_INTENT act: the planner's tool for the turn (the
   step's tool, or the tool of the question it asks) equals the frame's active intent's tool. In
@@ -62,7 +69,8 @@ under a result whose tool declares ``offers=``. Per user turn (and frame):
   ("half past 11 in the morning" / "11:30"). ``slot_f1_right_tool``: only turns with the
   right tool.
 - final call: the last system ``service_call`` of the service in the dialogue. Success when
-  the planner's last complete step planned up to the user turn that led to that call has the
+  the planner's last complete step planned (or confirmed, and not cancelled since) up to the
+  user turn that led to that call has the
   call's tool, and every parameter whose value the user stated (an INFORM of that slot with
   that canonical value, in a user turn before the call; values only the system offered do not
   count) equals the planner's argument (canonical or surface form).
@@ -124,7 +132,7 @@ import time
 import traceback
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -151,10 +159,21 @@ from planner import (  # noqa: E402
     outcome_of,
 )
 
-from lamworks import DialogState, Plan, Runtime, Tool, load_config, tool_from_schema  # noqa: E402
+from lamworks import (  # noqa: E402
+    DialogState,
+    Plan,
+    Runtime,
+    Step,
+    Tool,
+    load_config,
+    tool_from_schema,
+)
 from lamworks.knowledge.embedder import Embedder, EmbeddingCache, text_hash  # noqa: E402
+from lamworks.planning import reply_to_confirmation, yes_then  # noqa: E402
 
 Vector = npt.NDArray[np.float32]
+Planned = tuple[str, dict[str, Any], dict[str, str]]
+"""A planned step as the scores see it: tool, arguments, the words each came from."""
 
 SGD_TODAY = "2019-03-01T10:00:00"
 """The clock SGD's canonical values assume ("today" is always 2019-03-01 in the data)."""
@@ -235,13 +254,16 @@ class TurnResult:
     arguments: dict[str, Any]
     spans: dict[str, str]
     asks_for: str | None = None
-    step: tuple[str, dict[str, Any], dict[str, str]] | None = None
+    step: Planned | None = None
     """The last complete step of this turn's plan (tool, arguments, spans), if any."""
     error: str | None = None
     latency: float | None = None
     floor: float | None = None
     score: float = 0.0
     """kNN only: the similarity of the nearest example."""
+    settled: str | None = None
+    """``"confirmed"`` or ``"cancelled"`` when the turn answered a step awaiting confirmation
+    (as the runtime does before planning); ``step`` is then the step confirmed."""
 
 
 class PlannerRouter:
@@ -253,7 +275,7 @@ class PlannerRouter:
         self.embedder = embedder
 
     def turn(self, suite: Suite, record: dict[str, Any], text: str, state: DialogState,
-             timed: bool) -> TurnResult:
+             timed: bool, superseded: Planned | None = None) -> TurnResult:
         floor = None
         if timed:
             start = time.perf_counter()
@@ -261,7 +283,9 @@ class PlannerRouter:
             floor = time.perf_counter() - start
         self.embedder.timed = timed
         try:
-            plan, elapsed = self.harness.plan(suite, record, text, state)
+            replaced = None if superseded is None else \
+                Step(id="awaiting", tool=superseded[0], arguments=superseded[1])
+            plan, elapsed = self.harness.plan(suite, record, text, state, replaced)
         except Exception as exc:  # the rewrite in progress may crash: a wrong turn, counted
             return TurnResult(ERROR, {}, {}, error=crash_kind(exc), floor=floor)
         finally:
@@ -380,7 +404,8 @@ def service_tools(schema: Mapping[str, Any], examples: Mapping[str, list[str]]
         t = tool_from_schema(snake(intent["name"]), intent["description"],
                              {"type": "object", "required": list(intent["required_slots"]),
                               "properties": properties},
-                             examples=examples.get(intent["name"], []))
+                             examples=examples.get(intent["name"], []),
+                             risk="write" if intent["is_transactional"] else "read")
         t = t.namespaced(schema["service_name"].lower())
         tools[t.name] = t
     return tools
@@ -722,8 +747,6 @@ def score_dialogue(d: Dialogue, results: dict[int, TurnResult], services: Iterab
     expects = expectations(d)
     before: TurnResult | None = None
     pending: str | None = None
-    latest_step: dict[int, tuple[str, dict[str, Any], dict[str, str]] | None] = {}
-    step = None
     wanted = set(services)
     for index, _ in d.user_turns():
         result = results[index]
@@ -774,20 +797,15 @@ def score_dialogue(d: Dialogue, results: dict[int, TurnResult], services: Iterab
         if result.tool is not None and result.tool != ERROR:
             before = result
         pending = result.tool if result.asks_for is not None else None
-        if result.step is not None:
-            step = result.step
-        latest_step[index] = step
+    latest_step = latest_steps(d, results)
     for service in sorted(wanted & set(d.services)):
         call = final_call(d, service)
         if call is None:
             continue
         t = tallies[service]
         t.finals += 1
-        planned = latest_step.get(max((i for i in latest_step if i < call.turn), default=-1))
-        ok = planned is not None and planned[0] == call.tool and all(
-            key in planned[1] and slot_counts({key: variants}, {key: planned[1][key]},
-                                              planned[2])[0]
-            for key, variants in call.user_stated.items())
+        planned = step_before(latest_step, call.turn)
+        ok = final_ok(call, planned)
         t.finals_ok += ok
         if slot_failures and not ok:
             t.failures["final call: " + ("no step" if planned is None else "other tool"
@@ -795,6 +813,33 @@ def score_dialogue(d: Dialogue, results: dict[int, TurnResult], services: Iterab
                                          "missing")] += 1
     for service in wanted & set(d.services):
         tallies[service].dialogues += 1
+
+
+def latest_steps(d: Dialogue, results: Mapping[int, TurnResult]) -> dict[int, Planned | None]:
+    """By user turn: the last complete step planned (or confirmed) up to it; a step the person
+    cancelled is no step."""
+    out: dict[int, Planned | None] = {}
+    step: Planned | None = None
+    for index, _ in d.user_turns():
+        result = results[index]
+        if result.settled == "cancelled":
+            step = None
+        elif result.step is not None:
+            step = result.step
+        out[index] = step
+    return out
+
+
+def step_before(latest: Mapping[int, Planned | None], turn: int) -> Planned | None:
+    return latest.get(max((i for i in latest if i < turn), default=-1))
+
+
+def final_ok(call: FinalCall, planned: Planned | None) -> bool:
+    """The final call's tool, and every argument the person stated, as the call has them."""
+    return planned is not None and planned[0] == call.tool and all(
+        key in planned[1] and slot_counts({key: variants}, {key: planned[1][key]},
+                                          planned[2])[0]
+        for key, variants in call.user_stated.items())
 
 
 def slot_kind(slot: str) -> str:
@@ -845,6 +890,7 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
     for n, d in enumerate(dialogues):
         state = router.harness.state_type()
         out[d.key] = {}
+        waiting: Planned | None = None  # a complete write step the runtime would hold for a yes
         for index, turn in enumerate(d.turns):
             if turn["speaker"] == "SYSTEM":
                 # What the assistant put before the person (as a tool's results would in
@@ -856,13 +902,35 @@ def run_planner(router: PlannerRouter, suite: Suite, dialogues: Sequence[Dialogu
                 if hasattr(state, "suggested"):  # what the assistant offered to do next
                     state.suggested = system_suggests(turn)
                 continue
-            out[d.key][index] = router.turn(suite, record, turn["utterance"], state,
-                                            d.key in timed)
+            out[d.key][index] = result = answer_or_plan(router, suite, record,
+                                                        turn["utterance"], state, waiting,
+                                                        d.key in timed)
+            waiting = result.step if result.step is not None and result.asks_for is None \
+                and result.settled is None and suite.tools[result.step[0]].risk != "read" \
+                else None
         if n and n % 200 == 0:
             print(f"  {progress}: {n}/{len(dialogues)} dialogues, "
                   f"{time.perf_counter() - start:.0f}s", flush=True)
     router.embedder.flush()
     return out
+
+
+def answer_or_plan(router: PlannerRouter, suite: Suite, record: dict[str, Any], text: str,
+                   state: DialogState, waiting: Planned | None, timed: bool) -> TurnResult:
+    """One user turn as the runtime takes it: with a write step awaiting confirmation, a bare
+    "yes" or "no" is the button and reaches no planner; "Yes, correct. What is the address?"
+    confirms, then the question is planned (:meth:`lamworks.Runtime.handle`)."""
+    if waiting is None:
+        return router.turn(suite, record, text, state, timed)
+    typed = reply_to_confirmation(text)
+    if typed is not None:
+        return TurnResult(None, {}, {}, step=waiting if typed == "yes" else None,
+                          settled="confirmed" if typed == "yes" else "cancelled")
+    question = yes_then(text)
+    if question is None:  # anything else replaces the step that was awaiting a yes
+        return router.turn(suite, record, text, state, timed, superseded=waiting)
+    planned = router.turn(suite, record, question, state, timed)
+    return replace(planned, step=waiting, settled="confirmed")
 
 
 def knn_results(embedder: BenchEmbedder, knn: NearestExample, dialogues: Sequence[Dialogue],
@@ -1051,10 +1119,10 @@ def show_failures(d: Dialogue, results: Mapping[int, TurnResult]) -> None:
         call = final_call(d, service)
         if call is None:
             continue
-        steps = [(i, r.step) for i, r in results.items() if i < call.turn and r.step]
-        last = steps[-1] if steps else None
-        print(f"  [{d.id} final] want {call.tool} {dict(call.user_stated)} | last step "
-              f"{last[1][0] + ' ' + str(last[1][1]) + ' @' + str(last[0]) if last else None}")
+        last = step_before(latest_steps(d, results), call.turn)
+        mark = "ok" if final_ok(call, last) else "FAIL"
+        print(f"  [{d.id} final] {mark} want {call.tool} {dict(call.user_stated)} | last step "
+              f"{last[0] + ' ' + str(last[1]) if last else None}")
     for index, turn in d.user_turns():
         r = results[index]
         for e in expects[index]:

@@ -109,6 +109,10 @@ class PlanningContext:
     """The conversation so far (pending follow-up, references, history)."""
     slot_extractors: Sequence[SlotExtractor] = field(default_factory=tuple)
     """Domain entity finders contributed by plugins."""
+    superseded: Step | None = None
+    """The step that was awaiting the person's confirmation when this message came, which the
+    message replaces: it never ran, so a request for the same tool revises it ("for 4 people,
+    please" keeps its day) rather than starting a second one."""
 
 
 @runtime_checkable

@@ -405,10 +405,11 @@ class Runtime:
                 return answered
             then = self._handle(turn.model_copy(update={"utterance": question}), stages=stages)
             return _joined(answered, then)
-        for stale in state.pending_steps[:1]:
-            if stale.confirmation_token:
-                self.confirmations.cancel(stale.confirmation_token)
-            self._audit_step(base, stale, "step.cancelled", outcome="superseded")
+        superseded = state.pending_steps[0] if state.pending_steps else None
+        if superseded is not None:
+            if superseded.confirmation_token:
+                self.confirmations.cancel(superseded.confirmation_token)
+            self._audit_step(base, superseded, "step.cancelled", outcome="superseded")
         state.pending_steps = []
         state.plan_done = []  # a new request: the paused plan (if any) ends as it stands
         state.remember("user", turn.utterance)
@@ -419,6 +420,7 @@ class Runtime:
         planning = PlanningContext(
             tools=self.tools, action=base, dialog=state,
             slot_extractors=tuple(self.plugins.slot_extractors.values()),
+            superseded=superseded,
         )
         if proposed is None:
             stages("planning")

@@ -270,3 +270,25 @@ def test_a_failing_on_stage_callback_changes_nothing(runtime: Runtime) -> None:
     assert done.steps[0].status == "executed" and done.answer.startswith("Noted (1)")
     assert _notes(runtime) == [("still planned", "")]
     assert told == ["planning", "checking", "waiting", "done", "checking", "running", "done"]
+
+
+def test_a_new_message_at_a_confirmation_shows_the_planner_the_step_it_replaces(
+        runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    awaiting = runtime.handle("s1", "alice", "add a note text=buy milk").awaiting_confirmation
+    assert awaiting is not None
+    seen: list = []
+    plan = runtime.planner.plan
+    monkeypatch.setattr(runtime.planner, "plan",
+                        lambda text, ctx: (seen.append(ctx.superseded), plan(text, ctx))[1])
+
+    replacing = runtime.handle("s1", "alice", "add a note text=buy bread")
+    runtime.cancel("s1", replacing.awaiting_confirmation.id)
+    runtime.handle("s1", "alice", "add a note text=buy eggs")
+
+    # The planner saw the step that was waiting (it never ran), and its token is spent; a
+    # message with nothing waiting replaces nothing.
+    assert seen[0] is not None and seen[0].id == awaiting.id
+    assert seen[0].arguments == {"text": "buy milk"}
+    assert seen[1] is None
+    with pytest.raises(ConfirmationError):
+        runtime.confirm("s1", awaiting.id)

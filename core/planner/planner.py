@@ -291,10 +291,12 @@ class NeuroSymbolicPlanner:
     def _carry_over(tool: Tool, filled: Filled, ctx: PlanningContext, why: Explanation) -> None:
         """Fields the request leaves out, taken from the conversation.
 
-        A required field: a value the assistant offered ("that one": what the person sees),
-        else the same field of the step planned last in the same namespace ("book it" after a
-        search keeps its city and day), else what the person said earlier in the namespace
-        (:func:`_remembered`). An optional field: only what the person said earlier. Never a
+        Any field: first the step this message replaces while it awaited confirmation, if of
+        the same tool (:func:`_revised`: "for 4 people" revises the booking). Then, a required
+        field: a value the assistant offered ("that one": what the person sees), else the same
+        field of the step planned last in the same namespace ("book it" after a search keeps
+        its city and day), else what the person said earlier in the namespace
+        (:func:`_remembered`); an optional field: only what the person said earlier. Never a
         field the person stated in this request."""
         dialog = ctx.dialog
         aside = dialog.set_aside
@@ -316,9 +318,13 @@ class NeuroSymbolicPlanner:
         for name in required_order(tool):
             if name in filled.arguments or name in filled.invalid:
                 continue
-            # What is on the person's screen first (the event they are buying tickets for has
-            # its own city), then the step before, then anything said earlier.
-            value, source = dialog.offered.get(name), "what was offered"
+            # The step this message revises (the card awaiting confirmation), then what is
+            # on the person's screen (the event they are buying tickets for has its own
+            # city), then the step before, then anything said earlier.
+            value, source = _revised(tool, specs[name], ctx.superseded, said), \
+                "the step awaiting confirmation"
+            if value is None:
+                value, source = dialog.offered.get(name), "what was offered"
             if value is None and same_namespace and last is not None:
                 value, source = last.arguments.get(name), f"the {last.tool} before"
             if value is None:
@@ -333,10 +339,14 @@ class NeuroSymbolicPlanner:
             # Friday" for the search, then "book a table at 7"): kept, shown on the card.
             if spec.required or spec.name in filled.arguments or spec.name in filled.invalid:
                 continue
-            value = _remembered(tool, spec, dialog, said)
+            value, source = _revised(tool, spec, ctx.superseded, said), \
+                "the step awaiting confirmation"
+            if value is None:
+                value, source = _remembered(tool, spec, dialog, said), \
+                    "earlier in the conversation"
             if value is not None:
                 filled.arguments[spec.name] = value
-                why.notes.append(f"{spec.name} = {value!r} from earlier in the conversation")
+                why.notes.append(f"{spec.name} = {value!r} from {source}")
 
     def _ask(self, tool: Tool, field_name: str, filled: Filled, ctx: PlanningContext,
              why: Explanation, *, before: list[Step],
@@ -680,6 +690,19 @@ def _remembered(tool: Tool, spec: FieldSpec, dialog: DialogState,
     if entry is None or (entry.tool == tool.name and tool.risk != "read"):
         return None
     return entry.value
+
+
+def _revised(tool: Tool, spec: FieldSpec, superseded: Step | None,
+             said: Sequence[FieldSpec]) -> Any:
+    """The value ``spec`` had in the step this message replaces, when that step is of the
+    same tool and never ran: "for 4 people" at a booking's confirmation revises it, keeping
+    its day. Not a time of day when the request gives another one."""
+    if superseded is None or superseded.tool != tool.name or spec.kind in _NOT_REMEMBERED:
+        return None
+    if _moments(spec) & {m for other in said for m in _moments(other)}:
+        return None
+    value = superseded.arguments.get(spec.name)
+    return None if isinstance(value, dict | list) else value
 
 
 def _moments(spec: FieldSpec) -> frozenset[str]:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from lamworks import DialogState, Plan, Runtime, tool_from_schema
+from lamworks import DialogState, Plan, Runtime, Step, tool_from_schema
 from lamworks.planner import NeuroSymbolicPlanner
 from lamworks.planning import PlanningContext
 
@@ -63,9 +63,10 @@ def planner() -> NeuroSymbolicPlanner:
 def say(runtime: Runtime, planner: NeuroSymbolicPlanner) -> Iterator:
     dialog = DialogState()
 
-    def plan(text: str) -> Plan:
+    def plan(text: str, superseded: Step | None = None) -> Plan:
         action = replace(runtime.action_context("s", "alice"), now=lambda: NOW)
-        out = planner.plan(text, PlanningContext(tools=TOOLS, action=action, dialog=dialog))
+        out = planner.plan(text, PlanningContext(tools=TOOLS, action=action, dialog=dialog,
+                                                 superseded=superseded))
         dialog.follow_up = out.follow_up  # as the runtime keeps the pending question
         return out
 
@@ -99,6 +100,21 @@ def test_a_second_booking_does_not_reuse_the_first_booking_s_values(say) -> None
     assert second.steps == [] and second.follow_up is not None
     assert second.follow_up.field == "court_name"
     assert "day" not in second.follow_up.arguments
+
+
+def test_a_request_at_a_confirmation_revises_the_step_awaiting_it(say) -> None:
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    awaiting = say("reserve the court at 6 pm on Saturday").steps[0]
+    say.dialog.offered = {}
+
+    # The runtime passes the step the message replaces while it awaited a yes: the same
+    # request then revises it (its court and day stay) instead of starting a second booking.
+    revised = say("I'd like to reserve a court at noon", superseded=awaiting)
+
+    assert [(s.tool, s.arguments) for s in revised.steps] == [
+        ("courts.reserve_court", {"court_name": "Parc Blandan", "city": "Lyon",
+                                  "start": "12:00:00", "day": "2031-05-10"})]
+    assert any("from the step awaiting confirmation" in n for n in revised.why.notes)
 
 
 def test_a_correction_can_sit_anywhere_in_the_turn(say) -> None:
