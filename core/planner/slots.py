@@ -53,6 +53,7 @@ from .cues import (
     stems,
 )
 from .fields import FieldSpec, field_specs
+from .kinds import kind_field, read_kind, things
 from .lexicon import lexicon
 from .meaning import WordEmbedder, read_enums_by_meaning
 from .names import find_names, find_self_reference
@@ -125,25 +126,30 @@ class SlotFiller:
         pools.field_words = {f.name: frozenset(w for w in name_words(f) if len(w) >= 3)
                              - _GENERIC_FIELD_WORDS for f in field_specs(tool)}
         pools.embed, pools.own_words = embed, _own_words(tool)
+        pools.kind_heads = {f.name: things(f, tool) for f in field_specs(tool) if kind_field(f)}
         pools.enum_words = frozenset(
             w for f in field_specs(tool) for v in f.enum for w in _words(str(v))) | frozenset(
             w for f in field_specs(tool) for phrases in f.synonyms.values() for p in phrases
             for w in _words(p))
+        # "some pop songs": a kind field's word is kept from the name fields ("Dubstep" is
+        # no artist), and given to it only after the enums have been read by meaning
+        # ("concert events" is the Music category, not a kind of event).
+        kinds = {f.name: k for f in specs if (heads := pools.kind_heads.get(f.name))
+                 and (k := read_kind(text, used, heads, pools.enum_words | pools.own_words))}
+        reserved = [(k.start, k.end) for k in kinds.values()]
         for spec in _ordered(specs):
-            candidate = self._extract(spec, pools, used, text, prefer == spec.name)
-            if candidate is None:
+            if spec.name in kinds:
                 continue
-            value = self._validate(tool, spec, as_declared(spec, candidate.value))
-            if isinstance(value, _Invalid):
-                filled.invalid[spec.name] = value.reason
-                continue
-            filled.arguments[spec.name] = value
-            filled.spans[spec.name] = Span(start=candidate.start, end=candidate.end,
-                                           text=candidate.text)
-            if candidate.end > candidate.start:
-                used.append((candidate.start, candidate.end))
+            candidate = self._extract(spec, pools, [*used, *reserved], text,
+                                      prefer == spec.name)
+            if candidate is not None:
+                self._take(tool, spec, candidate, filled, used)
         if embed is not None:
             self._enums_by_meaning(specs, filled, pools, used, text)
+        for name, candidate in kinds.items():
+            if not any(overlaps((candidate.start, candidate.end), u) for u in used):
+                self._take(tool, next(f for f in specs if f.name == name), candidate, filled,
+                           used)
         split_full_name(field_specs(tool), filled)
         if only is None:
             period_range(field_specs(tool), filled, text, today)
@@ -151,6 +157,19 @@ class SlotFiller:
         if only is None:
             whole_request(field_specs(tool), filled, text)
         return filled
+
+    def _take(self, tool: Tool, spec: FieldSpec, candidate: Candidate, filled: Filled,
+              used: list[tuple[int, int]]) -> None:
+        """Give ``candidate`` to ``spec`` if the tool's argument model accepts its value."""
+        value = self._validate(tool, spec, as_declared(spec, candidate.value))
+        if isinstance(value, _Invalid):
+            filled.invalid[spec.name] = value.reason
+            return
+        filled.arguments[spec.name] = value
+        filled.spans[spec.name] = Span(start=candidate.start, end=candidate.end,
+                                       text=candidate.text)
+        if candidate.end > candidate.start:
+            used.append((candidate.start, candidate.end))
 
     # -- per kind ------------------------------------------------------------------------------
 

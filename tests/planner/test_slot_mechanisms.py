@@ -353,3 +353,41 @@ def test_a_name_beside_another_field_s_own_word_belongs_to_that_field() -> None:
     filled = FILLER.fill(shelf, "books in the Silver Harbour series", today=MONDAY)
     assert filled.arguments.get("series") == "Silver Harbour"
     assert "author" not in filled.arguments
+
+
+# -- a kind of thing ---------------------------------------------------------------------------
+
+SHOWS = tool_from_schema("radio.find_shows", "Find radio shows to listen to.", {
+    "type": "object", "properties": {
+        "artist": {"type": "string", "description": "Artist who performs"},
+        "genre": {"type": "string", "description": "Genre of the show"},
+        "station_type": {"type": "string", "enum": ["Talk", "Music"],
+                         "description": "What the station broadcasts"},
+    }})
+
+
+@pytest.mark.parametrize(("text", "genre", "artist"), [
+    ("any jazz shows on tonight?", "jazz", None),
+    ("I'd enjoy some Reggae shows", "Reggae", None),
+    ("some nice shows, preferably blues shows", "blues", None),
+    ("Miles Davis shows please", None, "Miles Davis"),
+    ("play Bob Marley's shows", None, "Bob Marley"),
+    ("are there more talk shows", None, None),  # an enum's word: that field reads it
+])
+def test_a_kind_field_takes_the_word_that_qualifies_the_thing(
+        text: str, genre: str | None, artist: str | None) -> None:
+    filled = FILLER.fill(SHOWS, text, today=MONDAY)
+
+    assert filled.arguments.get("genre") == genre
+    assert filled.arguments.get("artist") == artist
+
+
+def test_the_things_a_kind_field_qualifies_come_from_the_schema() -> None:
+    import doctest
+
+    from lamworks.planner import kinds
+
+    genre = next(f for f in field_specs(SHOWS) if f.name == "genre")
+    assert {"show", "shows"} <= kinds.things(genre, SHOWS)
+    assert not kinds.kind_field(next(f for f in field_specs(SHOWS) if f.name == "artist"))
+    assert doctest.testmod(kinds).failed == 0
