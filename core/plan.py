@@ -375,6 +375,10 @@ class Turn(BaseModel):
     follow_up: FollowUp | None = None
     citations: list[Citation] = Field(default_factory=list)
     error_reference: str | None = Field(None, description="Shown to users; also in the log.")
+    offer: str | None = None
+    """The question that ends ``answer`` when a result offers the next action ("Would you like
+    me to book an appointment? …"; :attr:`lamworks.Tool.offers`), for a page that shows the
+    results as cards rather than the answer's text."""
 
     @property
     def steps(self) -> list[Step]:

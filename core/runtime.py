@@ -716,8 +716,10 @@ class Runtime:
             done = self._undo_if_unfinished(base, state, done)
             state.plan_done = []
         answer = _answer(done)
-        if state.suggested is not None and awaiting is None:
-            answer += f" {_offer_text(self.tools[state.suggested])}"
+        offer = _offer_text(self.tools[state.suggested]) \
+            if state.suggested is not None and awaiting is None else None
+        if offer is not None:
+            answer += f" {offer}"
         state.remember("assistant", answer)
         try:
             self.sessions.save(turn.session_id, turn.user, state, version)
@@ -731,7 +733,7 @@ class Runtime:
         plan = (turn.plan or Plan()).model_copy(update={"steps": done})
         return turn.model_copy(update={"plan": plan, "answer": answer,
                                        "awaiting_confirmation": awaiting,
-                                       "citations": citations})
+                                       "citations": citations, "offer": offer})
 
     def _undo_if_unfinished(self, base: ActionContext, state: DialogState,
                             done: list[Step]) -> list[Step]:

@@ -217,6 +217,16 @@ def test_picking_a_listed_slot_answers_the_question_set_aside(browser: Any,
     _shot(page, "conv-pick-listed-slot-wide")
 
 
+def test_free_times_offer_a_booking_and_a_yes_with_a_pick_takes_it(browser: Any,
+                                                                   app_url: str) -> None:
+    page = _page(browser, app_url, "wide", "frontdesk")
+    _ask(page, "when is dr lee free on friday afternoon", "Would you like me to book")
+    _shot(page, "conv-offer-to-book-wide")
+    _ask(page, "yes, the first one for Ana Ruiz", "Waiting for you")
+    page.get_by_role("button", name="Book it").wait_for()
+    _shot(page, "conv-offer-taken-wide")
+
+
 def test_a_patient_asking_about_her_bookings_gets_them(browser: Any, app_url: str) -> None:
     page = _page(browser, app_url, "narrow", "patient")
     _ask(page, "when is my next appointment? do i have anything booked", "Done")

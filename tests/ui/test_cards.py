@@ -184,6 +184,20 @@ def test_a_typed_yes_updates_the_card_and_removes_its_buttons(demo: Runtime) -> 
     assert "Waiting for you" not in text and "**Done**" in text
 
 
+def test_free_times_end_with_the_offer_to_book_one_and_a_yes_takes_it(demo: Runtime) -> None:
+    at = _chat("frontdesk")
+    at.chat_input[0].set_value("when is dr lee free on friday afternoon").run()
+    assert not at.exception
+    # The slots are choices to click, and the question under them says what a yes does.
+    assert "Would you like me to book an appointment?" in _text(at)
+    assert any(b.label.startswith("Next opening: ") for b in at.button)
+
+    at.chat_input[0].set_value("yes, the first one for Ana Ruiz").run()
+    assert not at.exception
+    assert {"Book it", "Don't book"} <= set(_labels(at))
+    assert "Book **Ana Ruiz** (born 1984-03-12) with **Dr. Lena Lee** on **Fri " in _text(at)
+
+
 def test_clicking_a_choice_sends_it_as_the_next_message(demo: Runtime) -> None:
     at = _chat("frontdesk")
     at.chat_input[0].set_value("book Ana Ruiz on wednesday").run()

@@ -223,7 +223,9 @@ def render() -> None:
             if turn.follow_up is not None:
                 st.markdown(_escape(turn.follow_up.question))
             elif not cards and not said:
-                st.markdown(_escape(turn.answer))  # a plain reply
+                st.markdown(_escape(turn.answer))  # a plain reply (with its offer, if any)
+            elif turn.offer:
+                st.markdown(_escape(turn.offer))  # under the results: "Would you like me to …?"
             why = turn.plan.why if turn.plan else None
             if technical and why and (why.candidates or why.notes):
                 with st.expander("Why this tool?"):
