@@ -178,13 +178,13 @@ def small_talk(utterance: str) -> str | None:
 _AFFIRM = frozenset(
     "yes yeah yep yup ya sure ok okay k alright confirm confirmed correct right fine "
     "absolutely definitely certainly perfect great good please do it go ahead proceed book thing "
-    "that works sounds thats that's is do go".split())
+    "that works sounds thats that's is do go for me all agree agreed be that'll".split())
 _NEGATE = frozenset(
     "no nope nah don't dont do not never stop cancel abort wait hold on mind forget it that "
     "please thanks thank you".split())
 _AFFIRM_CORE = re.compile(r"\b(yes|yeah|yep|yup|ya|sure|ok|okay|alright|confirm(ed)?|correct|"
                           r"go ahead|proceed|do it|please do|sounds good|that works|"
-                          r"absolutely|definitely|perfect)\b", re.I)
+                          r"absolutely|definitely|perfect|right|fine|agreed?)\b", re.I)
 _NEGATE_CORE = re.compile(r"\b(no|nope|nah|don'?t|do not|never ?mind|cancel|abort|stop|"
                           r"forget it|hold on)\b", re.I)
 
@@ -222,9 +222,12 @@ def opens_with_yes(utterance: str) -> bool:
     return bool(_OPENS_YES.match(utterance))
 
 
-_YES_THEN = re.compile(r"^\s*(.+?[.!;])\s+(\S.*)$", re.S)
+_CLAUSE_END = re.compile(r"[.!;,](?=\s)")
 _QUESTION = re.compile(r"^\s*(what|when|where|who|whose|which|how|is|are|does|do|did|can you "
                        r"tell|could you tell|tell me)\b|\?\s*$", re.I)
+_ASKS_TO_ACT = re.compile(r"^\s*(will|would|could|can)\s+you\s+(please\s+)?(?!tell|let|give|show|"
+                          r"say|check|find out|remind)\w", re.I)
+"""A request in a question's shape ("Will you please reserve it?"): an action, not a question."""
 _RESERVATION = re.compile(r"\b(but|though|however|instead|actually|rather|except|change|make "
                           r"(it|that)|wait|not|don'?t|no)\b", re.I)
 
@@ -233,22 +236,29 @@ def yes_then(utterance: str) -> str | None:
     """The question after a first sentence that is a bare yes ("Yes, correct. What is the
     hotel's rating?"), else ``None``: the runtime confirms, then answers the question.
 
-    Only a question follows a yes this way: "Yes. Book it" or "yes, for 2 people" could
-    repeat or change what is being confirmed, and one that takes anything back ("yes. but
-    make it 10") is no plain yes.
+    Only a question follows a yes this way: "Yes. Book it", "Yes. Will you reserve it for
+    us?" or "yes, for 2 people" could repeat or change what is being confirmed, and one that
+    takes anything back ("yes. but make it 10") is no plain yes.
+
+    The yes is the longest opening that ends a clause and is a bare yes
+    (:func:`reply_to_confirmation`), after a full stop or a comma alike.
 
     >>> yes_then("Yes, that's right. What is their phone number?")
     'What is their phone number?'
+    >>> yes_then("Yes, that is correct, when does it start?")
+    'when does it start?'
     >>> yes_then("yes, for 2 people") is None, yes_then("Yes. Actually, what about Friday?") is None
     (True, True)
     """
-    found = _YES_THEN.match(utterance)
-    if found is None or reply_to_confirmation(found.group(1)) != "yes":
-        return None
-    rest = found.group(2).strip()
-    if not _QUESTION.search(rest) or _RESERVATION.search(rest):
-        return None
-    return rest
+    for end in reversed([m.end() for m in _CLAUSE_END.finditer(utterance)]):
+        if reply_to_confirmation(utterance[:end]) != "yes":
+            continue
+        rest = utterance[end:].strip()
+        if not rest or not _QUESTION.search(rest) or _RESERVATION.search(rest) \
+                or any(_ASKS_TO_ACT.match(part) for part in re.split(r"(?<=[.!?])\s+", rest)):
+            return None
+        return rest
+    return None
 
 
 def _words(text: str) -> set[str]:
