@@ -77,6 +77,15 @@ def _without_full_stop(address: str) -> str:
     return address
 
 
+def _complement(text: str, at: int) -> bool:
+    """Whether the "in" at ``at`` belongs to the word before it ("interested in Games",
+    "believe in miracles"): what follows is that word's complement, not a place."""
+    if not re.match(r"\s*in\b", text[at:], re.I):
+        return False
+    before = re.search(r"(\w+)\W*$", text[:at])
+    return before is not None and before.group(1).lower() in _LEX.in_complement_words
+
+
 def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candidate]:
     """Street addresses ("44 Kestrel Way, Riverside"), then places after a preposition:
     "in Santa Rosa", "from Seattle", "to el paso".
@@ -87,7 +96,8 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
                      f"{cue_at(text, m.start())} address", score=1.5)
            for m in STREET.finditer(text) for value in [_without_full_stop(m.group(0))]]
     for m in _LOCATION_RE.finditer(text):
-        if any(overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out):
+        if any(overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out) \
+                or _complement(text, m.start()):
             continue
         words: list[str] = []
         for word in m.group(1).split():
@@ -130,7 +140,7 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
             words.append(word)
             if ends_sentence(word) or word.endswith(","):
                 break
-        if not words or words[0].lower().endswith("ing") \
+        if not words or words[0].lower().endswith("ing") or _complement(text, m.start()) \
                 or any(overlaps((m.start(2), m.end(2)), (c.start, c.end)) for c in out):
             continue  # "interested in finding ..." names a doing, not a place
         value = " ".join(words).strip(" .,")

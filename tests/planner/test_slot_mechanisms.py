@@ -138,6 +138,16 @@ def test_a_place_name_ends_with_its_sentence(text: str, city: str) -> None:
     assert FILLER.fill(where, text, today=MONDAY).arguments.get("city") == city
 
 
+@pytest.mark.parametrize(("text", "city"), [
+    ("we are interested in Tapas Bars in Valencia", "Valencia"),
+    ("Mostly interested in Jazz in New Orleans", "New Orleans"),
+    ("I believe in Miracles", None),
+])
+def test_what_a_word_takes_with_in_is_no_place(text: str, city: str | None) -> None:
+    where = _tool({"city": {"type": "string"}})
+    assert FILLER.fill(where, text, today=MONDAY).arguments.get("city") == city
+
+
 def test_a_request_verb_is_not_an_answer_for_a_place() -> None:
     where = _tool({"city": {"type": "string"}})
     assert "city" not in FILLER.fill(where, "Locate something good", today=MONDAY,
