@@ -72,6 +72,8 @@ class Pools:
         self.field_words: dict[str, frozenset[str]] = {}
         """Each field's own name words ("album" of ``album``): a name beside one belongs there."""
         self.names_venues = False
+        self.venues: frozenset[str] = frozenset()
+        """Title fields that name a place one goes to ("Name of the theatre"): "at X" is theirs."""
         self.kind_heads: dict[str, frozenset[str]] = {}
         """By kind field ("genre"): the things it says the kind of ("song"; :mod:`.kinds`)."""
         """The tool has a field for the name of a thing (a restaurant, a film): a name after

@@ -123,6 +123,7 @@ class SlotFiller:
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)
         pools.names_venues = any(f.kind == "title" for f in field_specs(tool))
+        pools.venues = frozenset(f.name for f in field_specs(tool) if _names_a_venue(f))
         pools.field_words = {f.name: frozenset(w for w in name_words(f) if len(w) >= 3)
                              - _GENERIC_FIELD_WORDS for f in field_specs(tool)}
         pools.embed, pools.own_words = embed, _own_words(tool)
@@ -267,6 +268,13 @@ class SlotFiller:
                                          if n != spec.name)) - pools.field_words.get(
                 spec.name, frozenset()) - spec.words
             free = [c for c in free if not _beside(c, others, text)]
+            if spec.kind == "title" and pools.venues:
+                # "When is it showing at Vine Cinema?": a name after "at" is the venue's, when
+                # the tool has a field for one ("Name of the theatre"), not the film's.
+                at = [c for c in free if [w for w in c.cue.split()
+                                          if w not in ("the", "a", "an")][-1:] == ["at"]]
+                free = (at or free) if spec.name in pools.venues else \
+                    [c for c in free if c not in at]
             if free:
                 return best_by_cue(free, spec.words)
             if spec.kind in ("person", "entity"):
@@ -369,6 +377,17 @@ def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate 
     value = answer.text[:answer.text.rfind(words[-1])].rstrip()
     return Candidate(value, answer.start, answer.start + len(value), value, answer.cue,
                      answer.score)
+
+
+def _names_a_venue(spec: FieldSpec) -> bool:
+    """A title field naming a place one goes to: its name or the noun after "of" in its
+    description is a venue ("theater_name", "Name of the theatre"; the locale's
+    ``venue_nouns``)."""
+    if spec.kind != "title":
+        return False
+    words = set(name_words(spec)) | {m.lower() for m in re.findall(
+        r"\bof\s+(?:the\s+|a\s+|an\s+)?([A-Za-z]+)", spec.description or "")}
+    return bool(stems(sorted(words)) & lexicon("en").venue_nouns)
 
 
 def _directional(spec: FieldSpec) -> bool:

@@ -177,7 +177,8 @@ _MINE = ["core/planner/slots.py", "core/planner/candidates.py", "core/planner/pr
          "core/planner/pools.py", "core/planner/cues.py", "core/planner/choices.py",
          "core/planner/answers.py", "core/planner/normalise.py", "core/planner/repairs.py",
          "core/planner/temporal.py", "core/planner/fields.py", "core/planner/delex.py",
-         "core/planner/lexicon.py", "core/planner/lexicon/en.json", "core/planner/options.py"]
+         "core/planner/lexicon.py", "core/planner/lexicon/en.json", "core/planner/options.py",
+         "core/planner/kinds.py"]
 _POSITIONS = "option_ordinals"
 """The one exemption from the enum-value check: the words for a position in a list the
 assistant just showed ("the first one"). They are compared only with the order of that list,
@@ -401,3 +402,24 @@ def test_the_things_a_kind_field_qualifies_come_from_the_schema() -> None:
     assert {"show", "shows"} <= kinds.things(genre, SHOWS)
     assert not kinds.kind_field(next(f for f in field_specs(SHOWS) if f.name == "artist"))
     assert doctest.testmod(kinds).failed == 0
+
+
+# -- a venue ------------------------------------------------------------------------------------
+
+RECITALS = tool_from_schema("recitals.get_times", "Get times of a recital.", {
+    "type": "object", "properties": {
+        "piece_name": {"type": "string", "description": "Name of the piece"},
+        "hall_name": {"type": "string", "description": "Name of the concert hall"},
+    }})
+
+
+@pytest.mark.parametrize(("text", "piece", "hall"), [
+    ("When does Bolero play at Wigmore Hall?", "Bolero", "Wigmore Hall"),
+    ("any times at the Royal Albert Hall", None, "Royal Albert Hall"),
+    ("when can I hear The Planets", "The Planets", None),
+])
+def test_a_name_after_at_is_the_venue_s(text: str, piece: str | None, hall: str | None) -> None:
+    filled = FILLER.fill(RECITALS, text, today=MONDAY)
+
+    assert filled.arguments.get("piece_name") == piece
+    assert filled.arguments.get("hall_name") == hall
