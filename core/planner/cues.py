@@ -26,7 +26,10 @@ __all__ = ["BIRTH_CUES", "best_by_cue", "cue_words", "date_cues", "destination_d
 _LEX = lexicon("en")
 
 BIRTH_CUES: frozenset[str] = _LEX.date_cues["birth"]
-_START_CUES: frozenset[str] = _LEX.date_cues["start"]
+_DEPARTURE_CUES: frozenset[str] = _LEX.date_cues["departure"]
+"""Leaving: the start of a trip ("leaving on the 3rd" is the departure), but the end of a
+stay (:func:`leaving_ends_a_stay`)."""
+_START_CUES: frozenset[str] = _LEX.date_cues["start"] | _DEPARTURE_CUES
 _END_CUES: frozenset[str] = _LEX.date_cues["end"]
 _UNIT_GROUPS: tuple[frozenset[str], ...] = tuple(_LEX.units[k] for k in sorted(_LEX.units))
 _ALL_UNITS = frozenset().union(*_UNIT_GROUPS)
@@ -96,6 +99,19 @@ def date_cues(spec: FieldSpec) -> frozenset[str]:
     if name & _LEX.date_field_words["end"] or words & {"end", "until", "deadline", "return"}:
         words |= _END_CUES
     return frozenset(words)
+
+
+def leaving_ends_a_stay(specs: Sequence[FieldSpec], cues: dict[str, frozenset[str]]) -> None:
+    """At a place one stays (a check-in and a check-out date), leaving is the end: "I will be
+    leaving on the 11th" is the check-out, where on a trip it is the departure."""
+    words = _LEX.date_field_words
+    ends = [f.name for f in specs if f.name in cues and name_words(f) & words["stay_end"]]
+    starts = [f.name for f in specs if f.name in cues and name_words(f) & words["stay_start"]]
+    if len(ends) != 1 or not starts:
+        return
+    for name in starts:
+        cues[name] = cues[name] - _DEPARTURE_CUES
+    cues[ends[0]] = cues[ends[0]] | _DEPARTURE_CUES
 
 
 def destination_date(cues: dict[str, frozenset[str]]) -> None:

@@ -46,6 +46,7 @@ from .cues import (
     cue_words,
     date_cues,
     destination_date,
+    leaving_ends_a_stay,
     location_for,
     name_words,
     next_to_field_words,
@@ -119,6 +120,7 @@ class SlotFiller:
         pools.date_cues = {f.name: date_cues(f) for f in field_specs(tool)
                            if f.kind in ("date", "datetime")}
         destination_date(pools.date_cues)
+        leaving_ends_a_stay(field_specs(tool), pools.date_cues)
         pools.titles = frozenset(t.lower().rstrip(".") for f in field_specs(tool)
                                  for t in f.titles)
         pools.vocabulary = _vocabulary(tool)

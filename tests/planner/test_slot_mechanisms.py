@@ -168,8 +168,22 @@ def test_titles_come_from_the_schema() -> None:
 
 def test_the_lexicon_has_one_role_per_cue_word() -> None:
     cues = lexicon("en-US").date_cues
-    assert not cues["start"] & cues["end"]
-    assert not cues["birth"] & (cues["start"] | cues["end"])
+    roles = [cues["start"], cues["end"], cues["departure"], cues["birth"]]
+    assert all(not a & b for i, a in enumerate(roles) for b in roles[i + 1:])
+
+
+@pytest.mark.parametrize(("names", "text", "expected"), [
+    (("check_in_date", "check_out_date"), "we'll be leaving on June 9",
+     {"check_out_date": date(2030, 6, 9)}),
+    (("departure_date", "return_date"), "we'll be leaving on June 9",
+     {"departure_date": date(2030, 6, 9)}),
+    (("check_in_date", "check_out_date"), "arriving June 2 and leaving June 9",
+     {"check_in_date": date(2030, 6, 2), "check_out_date": date(2030, 6, 9)}),
+])
+def test_leaving_starts_a_trip_and_ends_a_stay(names: tuple[str, ...], text: str,
+                                               expected: dict[str, date]) -> None:
+    tool = _tool({n: {"type": "string", "format": "date"} for n in names})
+    assert FILLER.fill(tool, text, today=MONDAY).arguments == expected
 
 
 _MINE = ["core/planner/slots.py", "core/planner/candidates.py", "core/planner/proposers.py",
