@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 
-from .candidates import Candidate
+from .candidates import NOT_NAMES, Candidate
 from .fields import FieldSpec
 from .lexicon import lexicon
 
-__all__ = ["BIRTH_CUES", "best_by_cue", "cue_words", "date_cues", "destination_date",
-           "location_for", "name_words", "next_to_field_words", "number_for", "stems"]
+__all__ = ["BIRTH_CUES", "beside", "best_by_cue", "cue_words", "date_cues", "destination_date",
+           "leaving_ends_a_stay", "location_for", "name_words", "number_for", "stems"]
 
 _LEX = lexicon("en")
 
@@ -170,9 +171,17 @@ def location_for(spec: FieldSpec, candidates: list[Candidate]) -> Candidate | No
     return neutral[0] if neutral else None
 
 
-def next_to_field_words(c: Candidate, spec: FieldSpec, text: str) -> bool:
-    """Whether a word of the field stands just before or after the candidate ("Thai food"
-    for a field described as the kind of food)."""
-    after = re.findall(r"[a-z]+", text[c.end:c.end + 20].lower())[:1]
-    before = c.cue.split()[-1:]
-    return bool(stems(after + before) & (spec.words | name_words(spec)))
+def beside(c: Candidate, words: AbstractSet[str], text: str, *, last_word: bool = False) -> bool:
+    """Whether one of ``words`` (in any inflection) stands right before the candidate or right
+    after it: "Thai food" for a field described as the kind of food, "the album Vessel".
+
+    With ``last_word``, a word after the candidate counts only as its phrase's last word ("the
+    Stars Dance album."; not "Ana Ruiz phone number", where the word begins a phrase of its
+    own)."""
+    if stems(c.cue.split()[-1:]) & words:
+        return True
+    if not last_word:
+        return bool(stems(re.findall(r"[a-z]+", text[c.end:c.end + 20].lower())[:1]) & words)
+    after = re.match(r"[ \t]+([a-z]+)\b(?:\s+([a-z]+))?", text[c.end:].lower())
+    return after is not None and bool(stems([after.group(1)]) & words) \
+        and (after.group(2) is None or after.group(2) in NOT_NAMES)

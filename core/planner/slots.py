@@ -42,6 +42,7 @@ from .candidates import NOT_NAMES, Candidate, overlaps
 from .choices import boolean_like, numeric_enum, read_enum, read_flag, read_flag_enum
 from .cues import (
     BIRTH_CUES,
+    beside,
     best_by_cue,
     cue_words,
     date_cues,
@@ -49,7 +50,6 @@ from .cues import (
     leaving_ends_a_stay,
     location_for,
     name_words,
-    next_to_field_words,
     number_for,
     stems,
 )
@@ -263,13 +263,14 @@ class SlotFiller:
             return next(iter(find_long_tail(text, pools.vocabulary)), None) or whole_text(text)
         if spec.kind in ("person", "entity", "title", "text", "identifier"):
             if not asked:
-                free = [c for c in free if not c.guessed or next_to_field_words(c, spec, text)]
+                own = spec.words | name_words(spec)
+                free = [c for c in free if not c.guessed or beside(c, own, text)]
             # A name right after or before another field's own word is that field's ("the
             # album Vessel" is no artist), unless the word is this field's too.
             others = frozenset().union(*(w for n, w in pools.field_words.items()
                                          if n != spec.name)) - pools.field_words.get(
                 spec.name, frozenset()) - spec.words
-            free = [c for c in free if not _beside(c, others, text)]
+            free = [c for c in free if not beside(c, others, text, last_word=True)]
             if spec.kind == "title" and pools.venues:
                 # "When is it showing at Vine Cinema?": a name after "at" is the venue's, when
                 # the tool has a field for one ("Name of the theatre"), not the film's.
@@ -337,19 +338,8 @@ class _Invalid:
     reason: str
 
 
-_GENERIC_FIELD_WORDS = frozenset({"name", "type", "number", "date", "time", "the", "and"})
+_GENERIC_FIELD_WORDS: frozenset[str] = lexicon("en").generic_field_words
 """Words many fields' names share: they say nothing about which field a name belongs to."""
-
-
-def _beside(c: Candidate, words: frozenset[str], text: str) -> bool:
-    """Whether one of ``words`` stands right before the candidate ("the album Vessel"), or
-    right after it as the phrase's last word ("the Stars Dance album."; not "Ana Ruiz phone
-    number", where the word begins a phrase of its own)."""
-    if stems(c.cue.split()[-1:]) & words:
-        return True
-    after = re.match(r"[ \t]+([a-z]+)\b(?:\s+([a-z]+))?", text[c.end:].lower())
-    return after is not None and bool(stems([after.group(1)]) & words) \
-        and (after.group(2) is None or after.group(2) in NOT_NAMES)
 
 
 def _ordered(specs: list[FieldSpec]) -> list[FieldSpec]:

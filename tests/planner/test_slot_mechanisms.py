@@ -148,6 +148,13 @@ def test_what_a_word_takes_with_in_is_no_place(text: str, city: str | None) -> N
     assert FILLER.fill(where, text, today=MONDAY).arguments.get("city") == city
 
 
+def test_the_place_one_visits_is_the_destination() -> None:
+    trip = _tool({"origin_city": {"type": "string"}, "destination_city": {"type": "string"}})
+    filled = FILLER.fill(trip, "Starting from Oslo; we're visiting Bergen after that",
+                         today=MONDAY)
+    assert filled.arguments == {"origin_city": "Oslo", "destination_city": "Bergen"}
+
+
 def test_a_request_verb_is_not_an_answer_for_a_place() -> None:
     where = _tool({"city": {"type": "string"}})
     assert "city" not in FILLER.fill(where, "Locate something good", today=MONDAY,
