@@ -126,8 +126,13 @@ DECISION_THRESHOLD = 0.5
 threshold is searched for."""
 
 
-def tokens(text: str) -> list[str]:
-    return [t for t in _TOKEN.findall(text.lower()) if t not in _STOP]
+def tokens(text: str, compounds: frozenset[str] = frozenset()) -> list[str]:
+    """Content words; and two neighbours joined when the joined word is one of ``compounds``
+    (the tools' own words), so that a compound matches however it is written: "one way" reads
+    as "oneway" where a tool writes "oneway"."""
+    words = _TOKEN.findall(text.lower())
+    joined = [a + b for a, b in zip(words, words[1:], strict=False) if a + b in compounds]
+    return [t for t in words if t not in _STOP] + joined
 
 
 @dataclass(frozen=True)
@@ -337,9 +342,14 @@ class Router:
                                  else np.zeros((0, dim), dtype=np.float32))
         self.descriptions: Vector = (embedder.embed_documents(descriptions) if descriptions
                                      else np.zeros((0, dim), dtype=np.float32))
-        self.bm25 = _BM25([tokens(t) + tokens(self._name_words(o))
+        self.compounds = frozenset(
+            w for t in [*texts, *descriptions, *(self._name_words(i) for i in
+                                                 range(len(self.tool_names)))]
+            for w in tokens(t))
+        """The tools' own words: a compound written in two words matches one of them."""
+        self.bm25 = _BM25([self.tokens(t) + self.tokens(self._name_words(o))
                            for t, o in zip(texts, owners, strict=True)]
-                          + [tokens(d) + tokens(self._name_words(i))
+                          + [self.tokens(d) + self.tokens(self._name_words(i))
                              for i, d in enumerate(descriptions)])
         self.text_owner = np.concatenate([self.owners, np.arange(len(self.tool_names))])
         self.name_tokens = [frozenset(tokens(self._name_words(i)))
@@ -351,6 +361,10 @@ class Router:
             self.threshold = float(calibration.threshold)
 
     # -- features ------------------------------------------------------------------------------
+
+    def tokens(self, text: str) -> list[str]:
+        """:func:`tokens`, with this router's tools' words as the compounds."""
+        return tokens(text, self.compounds)
 
     def _name_words(self, owner: int) -> str:
         return self.tools[self.tool_names[owner]].short_name.replace("_", " ")
@@ -429,7 +443,7 @@ class Router:
         everyone = np.ones(n_tools, dtype=bool)
         for j, text in enumerate(texts):
             owner = int(self.owners[j])
-            query = set(tokens(text))
+            query = set(self.tokens(text))
             lexical_scores = self.bm25.scores(sorted(query))
             lexical_scores[j] = 0.0  # the example itself is left out of the lexical index too
             rows = self._features(example_sims[j], description_sims[j], lexical_scores,
@@ -513,7 +527,7 @@ class Router:
         everyone = np.ones(len(self.tool_names), dtype=bool)
         out = []
         for text, v in zip(texts, vectors, strict=True):
-            query = set(tokens(text))
+            query = set(self.tokens(text))
             out.append(self._features((self.examples @ v).astype(np.float64),
                                       (self.descriptions @ v).astype(np.float64),
                                       self.bm25.scores(sorted(query)),
@@ -529,7 +543,7 @@ class Router:
         view, kinds = _routing_view(utterance, self.pastes)
         text = self.speller.correct(delexicalize(view))
         q = vector if vector is not None else self.embedder.embed_query(text)
-        query = set(tokens(text))
+        query = set(self.tokens(text))
         rows = self._features((self.examples @ q).astype(np.float64),
                               (self.descriptions @ q).astype(np.float64),
                               self.bm25.scores(sorted(query)), kinds, query,
