@@ -64,6 +64,8 @@ _CANCEL = re.compile(_FILLER + r"(cancel|never ?mind|nevermind|stop|forget (it|t
                      r"no thanks|quit|abort|don'?t bother)\b", re.I)
 _CORRECTION = re.compile(
     r"^\s*(?:please\s+)?(no\b|nope\b|actually\b|sorry\b|wait\b|oh wait\b|make (it|that)\b|"
+    r"not (exactly|quite)\b|i(?:'ve| have)? changed my mind\b|change of plans?\b|"
+    r"on second thought\b|scratch that\b|"
     r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b|what about\b|how about\b|"
     r"and (for|in|on)\b)|\b(instead|make it|make that|change it to|there will be)\b", re.I)
 """A turn that corrects the step before: a correcting opening, or one of the closing phrases

@@ -129,6 +129,19 @@ def test_a_correction_can_sit_anywhere_in_the_turn(say) -> None:
     assert any(n.startswith("correction of courts.reserve_court") for n in changed.why.notes)
 
 
+@pytest.mark.parametrize("opening", ["I changed my mind,", "On second thought,",
+                                     "Not quite:"])
+def test_a_change_of_mind_corrects_the_step_not_yet_done(say, opening: str) -> None:
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    say("reserve the court at 6 pm")
+
+    changed = say(f"{opening} 8 pm suits us better")
+
+    assert changed.steps[0].tool == "courts.reserve_court"
+    assert changed.steps[0].arguments["start"] == "20:00:00"
+    assert changed.steps[0].arguments["court_name"] == "Parc Blandan"
+
+
 def test_a_bare_name_fills_the_open_name_field_when_it_answers_another_question(say) -> None:
     asked = say("find me tennis courts")
     assert asked.follow_up is not None and asked.follow_up.field == "surface"
