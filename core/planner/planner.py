@@ -51,6 +51,7 @@ from ..planning import (
     small_talk,
 )
 from ..tools import Tool
+from .cues import stems
 from .fields import FieldSpec, field_specs, required_order
 from .lexicon import lexicon
 from .options import agreeing_options, option_values, pick_option
@@ -221,7 +222,43 @@ class NeuroSymbolicPlanner:
             return self._multi(parts, ctx, why)
         if route.tool is None:
             return Plan(reply=self._out_of_scope(ctx), why=why)
-        return self._single(text, ctx.tools[route.tool], ctx, why)
+        chosen = self._completable_sibling(text, route, ctx, router) or route.tool
+        if chosen != route.tool:
+            why.notes.append(f"{chosen}: the conversation completes it, {route.tool} would ask")
+        return self._single(text, ctx.tools[chosen], ctx, why)
+
+    def _completable_sibling(self, text: str, route: Route, ctx: PlanningContext,
+                             router: Router) -> str | None:
+        """After a step of the same service, a close runner-up that the conversation
+        completes, instead of a tool that would have to ask: "buy the ticket for me" after a
+        search for one-way flights is the one-way booking, not the round trip's (which asks
+        for a return date). Never when the request names what sets the chosen tool apart
+        (what its name says it acts on: "a roundtrip")."""
+        last = ctx.dialog.last_step
+        assert route.tool is not None
+        chosen = ctx.tools[route.tool]
+        if last is None or _namespace(last.tool) != _namespace(chosen.name) \
+                or last.tool == chosen.name or not self._would_ask(chosen, text, ctx):
+            return None
+        said = stems(router.tokens(text))
+        for candidate in route.candidates[1:]:
+            sibling = ctx.tools.get(candidate.tool)
+            if candidate.score < _SIBLING_FLOOR:
+                break
+            if sibling is None or sibling.risk != chosen.risk or sibling.name == last.tool \
+                    or _namespace(sibling.name) != _namespace(chosen.name):
+                continue
+            own = stems(router.tokens(_tool_words(chosen))) \
+                - stems(router.tokens(_tool_words(sibling)))
+            if not own & said and not self._would_ask(sibling, text, ctx):
+                return sibling.name
+        return None
+
+    def _would_ask(self, tool: Tool, text: str, ctx: PlanningContext) -> bool:
+        """Whether ``tool`` would ask a question after the conversation's values are taken."""
+        filled = self._fill(tool, text, ctx)
+        self._carry_over(tool, filled, ctx, Explanation(planner=self.name))
+        return bool(filled.invalid or self._missing(tool, filled))
 
     def _single(self, text: str, tool: Tool, ctx: PlanningContext, why: Explanation) -> Plan:
         filled = self._fill(tool, text, ctx)
@@ -717,6 +754,17 @@ def _moments(spec: FieldSpec) -> frozenset[str]:
             str(v).lower() in _PARTS_OF_DAY for v in spec.enum)):
         return frozenset({"clock"})
     return frozenset()
+
+
+_SIBLING_FLOOR = 0.1
+"""How probable a runner-up must be to replace a tool that would ask (see
+:meth:`NeuroSymbolicPlanner._completable_sibling`)."""
+
+
+def _tool_words(tool: Tool) -> str:
+    """What a tool's name says it acts on, in words: its name after the verb ("roundtrip
+    flights" of ``reserve_roundtrip_flights``)."""
+    return " ".join(tool.name.rsplit(".", 1)[-1].split("_")[1:])
 
 
 def _focus(ctx: PlanningContext) -> dict[str, float]:

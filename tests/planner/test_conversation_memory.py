@@ -210,3 +210,35 @@ def test_the_documented_offers_example_runs() -> None:
     code = re.search(r"#### Offering the next action.*?```python\n(.*?)```", doc, re.S)
     assert code is not None
     exec(compile(code.group(1), "plugin-hooks.md", "exec"), {})
+
+
+LESSON = tool_from_schema("courts.book_lesson", "Book a tennis lesson with a coach.", {
+    "type": "object", "required": ["court_name", "city", "start", "coach_name"],
+    "properties": {
+        "court_name": {"type": "string", "description": "Name of the court"},
+        "city": {"type": "string", "description": "City where the court is"},
+        "start": {"type": "string", "format": "time", "description": "Start of the lesson"},
+        "coach_name": {"type": "string", "description": "Name of the coach"},
+    }}, risk="write", examples=["book a lesson with coach Marie at 5 pm"])
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("book it at 6 pm please", "courts.reserve_court"),  # the lesson would ask for a coach
+    ("book a lesson at 6 pm please", None),  # the request names what sets the lesson apart
+])
+def test_a_close_runner_up_the_conversation_completes_replaces_one_that_would_ask(
+        runtime: Runtime, planner: NeuroSymbolicPlanner, text: str, expected: str | None
+) -> None:
+    from lamworks.planner.router import Candidate, Route
+
+    tools = {t.name: t for t in (FIND, RESERVE, LESSON)}
+    dialog = DialogState(offered={"court_name": "Parc Blandan", "city": "Lyon"},
+                         last_step=Step(id="s-1", tool=FIND.name,
+                                        arguments={"surface": "clay", "city": "Lyon"}))
+    action = replace(runtime.action_context("s", "alice"), now=lambda: NOW)
+    ctx = PlanningContext(tools=tools, action=action, dialog=dialog)
+    route = Route(tool=LESSON.name, score=0.9, threshold=0.5, dense={}, lexical={},
+                  candidates=[Candidate(tool=LESSON.name, score=0.7),
+                              Candidate(tool=RESERVE.name, score=0.3)])
+
+    assert planner._completable_sibling(text, route, ctx, planner.router(ctx)) == expected
