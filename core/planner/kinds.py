@@ -8,7 +8,8 @@ the tool's name after its verb (``find_movies``: "movies"). The kind is the word
 one of those things, in any inflection ("songs", "song"), unless it says nothing about kind:
 a function word, a number, an evaluative or quantity word ("nice", "other": the locale's
 ``not_kinds``), a word of an enum value (that field reads it) or a word of the tool itself,
-an owner ("Sia's songs") or the end of a name ("Frank Ocean songs").
+an owner ("Sia's songs"), the end of a name ("Frank Ocean songs"), a doing or a manner
+("listening songs", "mostly songs").
 """
 
 from __future__ import annotations
@@ -73,6 +74,8 @@ def read_kind(text: str, used: Sequence[tuple[int, int]], heads: frozenset[str],
                 or lowered in NUMBER_WORDS or lowered in skip or stems([lowered]) & heads \
                 or lowered.endswith(("'", "’", "'s", "’s")):
             continue  # "Sia's songs", "Twenty One Pilots' songs": whose, not which kind
+        if len(lowered) > 5 and lowered.endswith(("ing", "ly")):
+            continue  # "listening songs", "mostly songs": a doing or a manner, not a kind
         before = words[i - 2] if i >= 2 else None
         if before is not None and word.group(0)[0].isupper() and before.group(0)[0].isupper() \
                 and not text[before.end():word.start()].strip() \

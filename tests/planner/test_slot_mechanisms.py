@@ -405,6 +405,7 @@ SHOWS = tool_from_schema("radio.find_shows", "Find radio shows to listen to.", {
     ("Miles Davis shows please", None, "Miles Davis"),
     ("play Bob Marley's shows", None, "Bob Marley"),
     ("are there more talk shows", None, None),  # an enum's word: that field reads it
+    ("I like listening shows, mostly shows at night", None, None),
 ])
 def test_a_kind_field_takes_the_word_that_qualifies_the_thing(
         text: str, genre: str | None, artist: str | None) -> None:
