@@ -25,7 +25,8 @@ import numpy as np
 from .candidates import NOT_NAMES, Candidate, overlaps
 from .fields import FieldSpec
 
-__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "WordEmbedder", "read_enums_by_meaning", "word_enum"]
+__all__ = ["MIN_MARGIN", "MIN_SIMILARITY", "MIN_SIMILARITY_ASKED", "WordEmbedder",
+           "read_enums_by_meaning", "word_enum"]
 
 WordEmbedder = Callable[[Sequence[str]], Any]
 """Texts → one unit-length row per text (``Embedder.embed_documents`` fits)."""
@@ -34,6 +35,10 @@ MIN_SIMILARITY = 0.45
 """The cosine a word must reach against the value it names."""
 MIN_MARGIN = 0.10
 """How much nearer to that value than to the next one."""
+MIN_SIMILARITY_ASKED = 0.35
+"""The cosine for the field the person was just asked about ("what kind of event?" → "I like
+Match events"): the question already says what the answer is about, so a looser relation
+does (the margin still applies)."""
 _MAX_WORDS = 12
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]{2,}")
 
@@ -45,10 +50,12 @@ def word_enum(spec: FieldSpec) -> bool:
 
 
 def read_enums_by_meaning(specs: Sequence[FieldSpec], text: str, used: list[tuple[int, int]],
-                          embed: WordEmbedder, stops: frozenset[str]) -> dict[str, Candidate]:
+                          embed: WordEmbedder, stops: frozenset[str],
+                          asked: str | None = None) -> dict[str, Candidate]:
     """The value each word enum of ``specs`` that one word of ``text`` means, by field name,
     with one call to ``embed`` (the values of all of them and the words of the text together);
-    a word serves one field at most, and ``used`` grows by the words taken.
+    a word serves one field at most, and ``used`` grows by the words taken. ``asked``: the
+    field the person was just asked about (:data:`MIN_SIMILARITY_ASKED`).
 
     >>> import numpy as np
     >>> table = {"concert": [1.0, 0.1], "music": [0.9, 0.3], "sports": [0.2, 1.0]}
@@ -80,7 +87,8 @@ def read_enums_by_meaning(specs: Sequence[FieldSpec], text: str, used: list[tupl
                 continue
             order = np.argsort(-row)
             top, second = float(row[order[0]]), float(row[order[1]])
-            if top >= MIN_SIMILARITY and top - second >= MIN_MARGIN \
+            floor = MIN_SIMILARITY_ASKED if spec.name == asked else MIN_SIMILARITY
+            if top >= floor and top - second >= MIN_MARGIN \
                     and (best is None or top > best[0]):
                 best = (top, i, int(order[0]))
         if best is None:

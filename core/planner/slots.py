@@ -148,7 +148,7 @@ class SlotFiller:
             if candidate is not None:
                 self._take(tool, spec, candidate, filled, used)
         if embed is not None:
-            self._enums_by_meaning(specs, filled, pools, used, text)
+            self._enums_by_meaning(specs, filled, pools, used, text, prefer)
         for name, candidate in kinds.items():
             if not any(overlaps((candidate.start, candidate.end), u) for u in used):
                 self._take(tool, next(f for f in specs if f.name == name), candidate, filled,
@@ -300,14 +300,16 @@ class SlotFiller:
 
     @staticmethod
     def _enums_by_meaning(specs: Sequence[FieldSpec], filled: Filled, pools: Pools,
-                          used: list[tuple[int, int]], text: str) -> None:
+                          used: list[tuple[int, int]], text: str,
+                          asked: str | None = None) -> None:
         """Enum fields no spelling named, read by meaning, after every field has taken its
         literal words (so "skin check" stays one field's value, not another's "skin")."""
         assert pools.embed is not None
         open_enums = [s for s in specs if s.kind == "enum" and s.name not in filled.arguments
                       and s.name not in filled.invalid and not boolean_like(s.enum)
                       and not numeric_enum(s)]
-        found = read_enums_by_meaning(open_enums, text, used, pools.embed, pools.own_words)
+        found = read_enums_by_meaning(open_enums, text, used, pools.embed, pools.own_words,
+                                      asked)
         for name, candidate in found.items():
             filled.arguments[name] = candidate.value
             filled.spans[name] = Span(start=candidate.start, end=candidate.end,

@@ -445,3 +445,20 @@ def test_a_name_after_at_is_the_venue_s(text: str, piece: str | None, hall: str 
 
     assert filled.arguments.get("piece_name") == piece
     assert filled.arguments.get("hall_name") == hall
+
+
+def test_the_field_just_asked_about_reads_a_looser_meaning() -> None:
+    import numpy as np
+
+    from lamworks.planner.fields import FieldSpec
+    from lamworks.planner.meaning import read_enums_by_meaning
+
+    # A word related to one value, but less than a value's own synonym would be.
+    table = {"music": [1.0, 0.0, 0.0], "sports": [0.0, 1.0, 0.0], "bout": [0.2, 0.4, 0.89]}
+    embed = lambda texts: np.array([table[t.lower()] for t in texts])  # noqa: E731
+    spec = FieldSpec(name="category", kind="enum", required=True, enum=("Music", "Sports"))
+
+    assert read_enums_by_meaning([spec], "a bout please", [], embed, frozenset()) == {}
+    asked = read_enums_by_meaning([spec], "a bout please", [], embed, frozenset(),
+                                  asked="category")
+    assert asked["category"].value == "Sports"
