@@ -147,6 +147,8 @@ class NeuroSymbolicPlanner:
         An extractor no candidate needs is never called, so a request to one plugin never makes
         another plugin read its records."""
         first = router.route(self.routing_text(text, ctx, frozenset()), prior=prior)
+        if _settled(first):
+            return first
         likely = [ctx.tools[c.tool] for c in first.candidates if c.tool in ctx.tools]
         kinds = {spec.entity for tool in likely for spec in field_specs(tool)
                  if spec.kind == "entity"}
@@ -232,8 +234,8 @@ class NeuroSymbolicPlanner:
         """After a step of the same service, a close runner-up that the conversation
         completes, instead of a tool that would have to ask: "buy the ticket for me" after a
         search for one-way flights is the one-way booking, not the round trip's (which asks
-        for a return date). Never when the request names what sets the chosen tool apart
-        (what its name says it acts on: "a roundtrip")."""
+        for a return date). Never when the request says a word of the chosen tool's name that
+        the runner-up's lacks ("a roundtrip"; "book him" is no reschedule)."""
         last = ctx.dialog.last_step
         assert route.tool is not None
         chosen = ctx.tools[route.tool]
@@ -756,15 +758,26 @@ def _moments(spec: FieldSpec) -> frozenset[str]:
     return frozenset()
 
 
+_SURE, _RUNNER_UP = 0.9, 0.5
+"""A first routing pass whose best tool has at least ``_SURE`` and whose runner-up at most
+``_RUNNER_UP`` is not routed again with the plugins' entities made generic."""
+
+
+def _settled(route: Route) -> bool:
+    """Whether a route is clear enough that a second pass could not change it."""
+    scores = [c.score for c in route.candidates]
+    return route.tool is not None and bool(scores) and scores[0] >= _SURE \
+        and (len(scores) < 2 or scores[1] <= _RUNNER_UP)
+
+
 _SIBLING_FLOOR = 0.1
 """How probable a runner-up must be to replace a tool that would ask (see
 :meth:`NeuroSymbolicPlanner._completable_sibling`)."""
 
 
 def _tool_words(tool: Tool) -> str:
-    """What a tool's name says it acts on, in words: its name after the verb ("roundtrip
-    flights" of ``reserve_roundtrip_flights``)."""
-    return " ".join(tool.name.rsplit(".", 1)[-1].split("_")[1:])
+    """A tool's own name in words ("reserve roundtrip flights")."""
+    return tool.name.rsplit(".", 1)[-1].replace("_", " ")
 
 
 def _focus(ctx: PlanningContext) -> dict[str, float]:

@@ -212,19 +212,19 @@ def test_the_documented_offers_example_runs() -> None:
     exec(compile(code.group(1), "plugin-hooks.md", "exec"), {})
 
 
-LESSON = tool_from_schema("courts.book_lesson", "Book a tennis lesson with a coach.", {
+LESSON = tool_from_schema("courts.reserve_lesson", "Reserve a tennis lesson with a coach.", {
     "type": "object", "required": ["court_name", "city", "start", "coach_name"],
     "properties": {
         "court_name": {"type": "string", "description": "Name of the court"},
         "city": {"type": "string", "description": "City where the court is"},
         "start": {"type": "string", "format": "time", "description": "Start of the lesson"},
         "coach_name": {"type": "string", "description": "Name of the coach"},
-    }}, risk="write", examples=["book a lesson with coach Marie at 5 pm"])
+    }}, risk="write", examples=["reserve a lesson with coach Marie at 5 pm"])
 
 
 @pytest.mark.parametrize(("text", "expected"), [
-    ("book it at 6 pm please", "courts.reserve_court"),  # the lesson would ask for a coach
-    ("book a lesson at 6 pm please", None),  # the request names what sets the lesson apart
+    ("reserve it at 6 pm please", "courts.reserve_court"),  # the lesson would ask for a coach
+    ("reserve a lesson at 6 pm please", None),  # it names what sets the lesson apart
 ])
 def test_a_close_runner_up_the_conversation_completes_replaces_one_that_would_ask(
         runtime: Runtime, planner: NeuroSymbolicPlanner, text: str, expected: str | None
