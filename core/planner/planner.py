@@ -147,8 +147,6 @@ class NeuroSymbolicPlanner:
         An extractor no candidate needs is never called, so a request to one plugin never makes
         another plugin read its records."""
         first = router.route(self.routing_text(text, ctx, frozenset()), prior=prior)
-        if _settled(first):
-            return first
         likely = [ctx.tools[c.tool] for c in first.candidates if c.tool in ctx.tools]
         kinds = {spec.entity for tool in likely for spec in field_specs(tool)
                  if spec.kind == "entity"}
@@ -756,18 +754,6 @@ def _moments(spec: FieldSpec) -> frozenset[str]:
             str(v).lower() in _PARTS_OF_DAY for v in spec.enum)):
         return frozenset({"clock"})
     return frozenset()
-
-
-_SURE, _RUNNER_UP = 0.9, 0.5
-"""A first routing pass whose best tool has at least ``_SURE`` and whose runner-up at most
-``_RUNNER_UP`` is not routed again with the plugins' entities made generic."""
-
-
-def _settled(route: Route) -> bool:
-    """Whether a route is clear enough that a second pass could not change it."""
-    scores = [c.score for c in route.candidates]
-    return route.tool is not None and bool(scores) and scores[0] >= _SURE \
-        and (len(scores) < 2 or scores[1] <= _RUNNER_UP)
 
 
 _SIBLING_FLOOR = 0.1
