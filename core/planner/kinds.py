@@ -24,7 +24,7 @@ from .fields import FieldSpec
 from .lexicon import lexicon
 from .normalise import NUMBER_WORDS
 
-__all__ = ["kind_field", "read_kind", "things"]
+__all__ = ["described_things", "kind_field", "read_kind", "things"]
 
 _LEX = lexicon("en")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’-]*")
@@ -44,10 +44,16 @@ def kind_field(spec: FieldSpec) -> bool:
         and bool(name_words(spec) & _LEX.kind_field_words)
 
 
+def described_things(spec: FieldSpec) -> set[str]:
+    """The nouns after "of" in a field's description, lower case ("Name of the theatre":
+    "theatre")."""
+    return {m.group(1).lower() for m in _OF_THING.finditer(spec.description or "")}
+
+
 def things(spec: FieldSpec, tool: Tool) -> frozenset[str]:
     """What ``spec`` says the kind of, in every inflection: the noun after "of" in its
     description and the tool name's words after the verb."""
-    found = {m.group(1).lower() for m in _OF_THING.finditer(spec.description or "")}
+    found = described_things(spec)
     found |= set(tool.name.rsplit(".", 1)[-1].lower().split("_")[1:])
     found = {w for w in found if len(w) >= 3 and w not in NOT_NAMES}
     return frozenset(stems(sorted(found)))

@@ -54,7 +54,7 @@ from .cues import (
     stems,
 )
 from .fields import FieldSpec, field_specs
-from .kinds import kind_field, read_kind, things
+from .kinds import described_things, kind_field, read_kind, things
 from .lexicon import lexicon
 from .meaning import WordEmbedder, read_enums_by_meaning
 from .names import find_names, find_self_reference
@@ -379,8 +379,7 @@ def _names_a_venue(spec: FieldSpec) -> bool:
     ``venue_nouns``)."""
     if spec.kind != "title":
         return False
-    words = set(name_words(spec)) | {m.lower() for m in re.findall(
-        r"\bof\s+(?:the\s+|a\s+|an\s+)?([A-Za-z]+)", spec.description or "")}
+    words = set(name_words(spec)) | described_things(spec)
     return bool(stems(sorted(words)) & lexicon("en").venue_nouns)
 
 
