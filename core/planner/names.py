@@ -18,7 +18,7 @@ from .lexicon import lexicon
 from .normalise import NUMBER_WORDS
 
 __all__ = ["ends_sentence", "find_lower_names", "find_names", "find_self_reference",
-           "find_titles", "writes_capitals"]
+           "find_titles", "first_sentence", "writes_capitals"]
 
 _LEX = lexicon("en")
 
@@ -185,7 +185,7 @@ def find_titles(text: str, field_words: frozenset[str] = frozenset()) -> list[Ca
     sentence's full stop ends a name."""
     out = []
     for m in _TITLE_RUN.finditer(text):
-        value = _first_sentence(m.group(0)).strip(" .,")
+        value = first_sentence(m.group(0)).strip(" .,")
         words = value.split()
         while len(words) > 1 and words[-1].lower() in _NOT_LAST:
             words.pop()  # "Luna Loca and I would ...": the name ends before "and I"
@@ -209,7 +209,7 @@ def find_titles(text: str, field_words: frozenset[str] = frozenset()) -> list[Ca
     return out
 
 
-def _first_sentence(run: str) -> str:
+def first_sentence(run: str) -> str:
     """A run of words up to the end of its first sentence ("Lao Che. I think" → "Lao Che")."""
     out = []
     for token in run.split(" "):

@@ -34,9 +34,20 @@ _ROUTE_STOP: frozenset[str] = MONTH_OR_DAY | _LEX.route_stops
 STREET = re.compile(
     r"\b\d{1,5}\s+(?:[A-Z][\w'’-]*\s+){1,3}"
     rf"(?:{alternation(_LEX.street_types)})\b"
+    rf"(?:\s*(?i:{alternation(_LEX.unit_words)})\.?\s*#?\s*\w+|\s*#\s*\w+)?"
     r"\.?(?:,\s*(?:[A-Z][\w'’-]*)(?:\s+[A-Z][\w'’-]*)?)?")
-"""A street address ("44 Kestrel Way, Riverside"): the capitalised words in it are no person's
-name."""
+"""A street address ("44 Kestrel Way, Riverside", "12 Elm Road #7", "9 Oak St Apt 2"): the
+capitalised words in it are no person's name."""
+_AREA_RE = re.compile(
+    r"\b(?i:in|around|near)\s+the\s+((?:[A-Z][\w'’.-]*\s+){1,3})"
+    rf"(?i:{alternation(_LEX.area_nouns)})\b")
+"""A place named as an area: "in the San Diego area", "around the Boston region"."""
+_ABBREVIATED_STREET_TYPES = frozenset(
+    short for short in _LEX.street_types
+    if any(len(full) > len(short) and re.fullmatch(".*".join(map(re.escape, short)) + ".*",
+                                                   full) for full in _LEX.street_types))
+"""Street types that abbreviate another ("St" of "Street", "Blvd" of "Boulevard"): their full
+stop is their own."""
 
 
 def _place(name: str) -> str:
@@ -70,9 +81,10 @@ def _place_words(raw: str | None, stops: frozenset[str] = frozenset()) -> str:
 
 
 def _without_full_stop(address: str) -> str:
-    """An address that ends a sentence ("to 698 Post Street.") loses the sentence's full
-    stop; an abbreviated street type keeps its own ("12 Elm St.")."""
-    if address.endswith(".") and len(address.rstrip(".").split()[-1]) > 4:
+    """An address that ends a sentence ("to 698 Post Street.", "at 3 Elm Road.") loses the
+    sentence's full stop; an abbreviated street type keeps its own ("12 Elm St.")."""
+    if address.endswith(".") and address.rstrip(".").split()[-1] not in \
+            _ABBREVIATED_STREET_TYPES:
         return address[:-1]
     return address
 
@@ -95,6 +107,13 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
     out = [Candidate(value, m.start(), m.start() + len(value), value,
                      f"{cue_at(text, m.start())} address", score=1.5)
            for m in STREET.finditer(text) for value in [_without_full_stop(m.group(0))]]
+    for m in _AREA_RE.finditer(text):
+        value = m.group(1).strip()
+        if value.lower() not in _NOT_PLACES and not any(
+                overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out):
+            prep = m.group(0).split()[0].lower()
+            out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
+                                 f"{cue_at(text, m.start())} {prep}"))
     for m in _LOCATION_RE.finditer(text):
         if any(overlaps((m.start(1), m.end(1)), (c.start, c.end)) for c in out) \
                 or _complement(text, m.start()):

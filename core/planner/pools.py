@@ -137,7 +137,7 @@ class Pools:
         if key == "text:whole":
             whole = whole_text(text)
             return find_quoted(text) + ([whole] if whole is not None else [])
-        return find_quoted(text) + find_cued_text(text) + [
+        return find_quoted(text) + find_cued_text(text, one_sentence=True) + [
             Candidate(c.value, c.start, c.end, c.text, c.cue, score=0.6, guessed=True)
             for c in find_titles(text, spec.words)]
 

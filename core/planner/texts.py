@@ -15,6 +15,7 @@ import re
 from .candidates import NOT_NAMES, Candidate, alternation, cue_at
 from .fields import FieldSpec
 from .lexicon import lexicon
+from .names import first_sentence
 
 __all__ = ["find_cued_text", "find_long_tail", "find_topics", "find_trailing_clause",
            "pasted_text", "takes_long_text", "text_pool", "whole_text"]
@@ -130,12 +131,15 @@ def find_trailing_clause(text: str) -> list[Candidate]:
                       cue_at(text, m.start(1)), score=0.4)]
 
 
-def find_cued_text(text: str) -> list[Candidate]:
-    """The rest of the message after a cue word of the lexicon ("note: ...", "saying ...")."""
+def find_cued_text(text: str, *, one_sentence: bool = False) -> list[Candidate]:
+    """The rest of the message after a cue word of the lexicon ("note: ...", "saying ...");
+    with ``one_sentence``, only to the end of that sentence: a name-like value ("in the mood
+    for a Drama. Are any playing today?") never runs into the next one."""
     m = _TEXT_CUES.search(text)
     if not m:
         return []
-    value = m.group(1).strip(" .!?\"'")
+    value = first_sentence(m.group(1)) if one_sentence else m.group(1)
+    value = value.strip(" .!?\"'")
     if not value:
         return []
     start = m.start(1)

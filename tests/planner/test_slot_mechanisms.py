@@ -155,6 +155,34 @@ def test_the_place_one_visits_is_the_destination() -> None:
     assert filled.arguments == {"origin_city": "Oslo", "destination_city": "Bergen"}
 
 
+@pytest.mark.parametrize(("text", "city"), [
+    ("any gigs in the Tacoma area this month?", "Tacoma"),
+    ("we are staying around the Salt Lake region", "Salt Lake"),
+])
+def test_a_place_named_as_an_area(text: str, city: str) -> None:
+    where = _tool({"city": {"type": "string"}})
+    assert FILLER.fill(where, text, today=MONDAY).arguments.get("city") == city
+
+
+@pytest.mark.parametrize(("text", "address"), [
+    ("drop me at 77 Marlow Avenue #12 please", "77 Marlow Avenue #12"),
+    ("the viewing is at 5 Birch Road. Call me first.", "5 Birch Road"),
+    ("pick me up from 310 Quay St. after lunch", "310 Quay St."),
+    ("deliver it to 8 Fenwick Lane Apt 4B", "8 Fenwick Lane Apt 4B"),
+])
+def test_a_street_address_keeps_its_unit_and_loses_the_sentence_stop(text: str,
+                                                                     address: str) -> None:
+    where = _tool({"address": {"type": "string", "description": "Street address"}})
+    assert FILLER.fill(where, text, today=MONDAY).arguments.get("address") == address
+
+
+def test_a_name_like_value_after_a_cue_ends_with_its_sentence() -> None:
+    films = _tool({"genre": {"type": "string", "description": "Genre of the film"}})
+    filled = FILLER.fill(films, "In the mood for a Western. Anything on tonight?",
+                         today=MONDAY)
+    assert filled.arguments.get("genre") == "Western"
+
+
 def test_a_request_verb_is_not_an_answer_for_a_place() -> None:
     where = _tool({"city": {"type": "string"}})
     assert "city" not in FILLER.fill(where, "Locate something good", today=MONDAY,
