@@ -21,8 +21,11 @@ __all__ = ["STREET", "find_locations"]
 
 _LEX = lexicon("en")
 
+_ORIGIN_PREPOSITIONS: frozenset[str] = _LEX.origin_prepositions
+"""Words that mark the place after them as where a trip starts, as "from" does: "flying out
+of Boston", "departing Lyon"."""
 _LOCATION_RE = re.compile(
-    rf"\b(?i:{alternation(_LEX.location_prepositions)})\s+"
+    rf"\b(?i:{alternation(_LEX.location_prepositions | _ORIGIN_PREPOSITIONS)})\s+"
     rf"((?:[A-Z][\w'’.-]*\s?|(?:{alternation(_LEX.place_connectors)})\s+(?=[A-Z])){{1,5}})")
 _PLACE_WORD = r"[a-zà-ÿ][a-zà-ÿ.'’-]+"
 _LOWER_PLACE_RE = re.compile(rf"\b({alternation(_LEX.location_prepositions - {'to'})})\s+"
@@ -130,7 +133,8 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
         value = " ".join(words).strip(" .,")
         if not value or value.lower() in _NOT_PLACES:
             continue
-        prep = text[m.start():m.start(1)].strip().lower()
+        prep = " ".join(text[m.start():m.start(1)].lower().split())
+        prep = "from" if prep in _ORIGIN_PREPOSITIONS else prep
         out.append(Candidate(value, m.start(1), m.start(1) + len(value), value,
                              f"{cue_at(text, m.start(1))} {prep}"))
     for m in _ROUTE_RE.finditer(text):

@@ -155,6 +155,19 @@ def test_the_place_one_visits_is_the_destination() -> None:
     assert filled.arguments == {"origin_city": "Oslo", "destination_city": "Bergen"}
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("we fly out of Calgary to Halifax", {"origin_city": "Calgary",
+                                          "destination_city": "Halifax"}),
+    ("a train departing Leeds, going to York", {"origin_city": "Leeds",
+                                                "destination_city": "York"}),
+    ("I'm leaving Turin and heading to Genoa", {"origin_city": "Turin",
+                                               "destination_city": "Genoa"}),
+])
+def test_a_trip_starts_where_one_leaves(text: str, expected: dict[str, str]) -> None:
+    trip = _tool({"origin_city": {"type": "string"}, "destination_city": {"type": "string"}})
+    assert FILLER.fill(trip, text, today=MONDAY).arguments == expected
+
+
 @pytest.mark.parametrize(("text", "city"), [
     ("any gigs in the Tacoma area this month?", "Tacoma"),
     ("we are staying around the Salt Lake region", "Salt Lake"),
