@@ -140,8 +140,10 @@ class SlotFiller:
         kinds = {f.name: k for f in specs if (heads := pools.kind_heads.get(f.name))
                  and (k := read_kind(text, used, heads, pools.enum_words | pools.own_words))}
         reserved = [(k.start, k.end) for k in kinds.values()]
+        if embed is not None and prefer is not None:
+            self._asked_enum_by_meaning(specs, prefer, filled, pools, used, reserved, text)
         for spec in _ordered(specs):
-            if spec.name in kinds:
+            if spec.name in kinds or spec.name in filled.arguments:
                 continue
             candidate = self._extract(spec, pools, [*used, *reserved], text,
                                       prefer == spec.name)
@@ -297,6 +299,27 @@ class SlotFiller:
                 return _without_field_word(answer, spec)
             return whole_text(text)
         return free[0] if free else (whole_text(text) if asked and spec.kind == "text" else None)
+
+    @staticmethod
+    def _asked_enum_by_meaning(specs: Sequence[FieldSpec], asked: str, filled: Filled,
+                               pools: Pools, used: list[tuple[int, int]],
+                               reserved: list[tuple[int, int]], text: str) -> None:
+        """The enum the person was just asked about reads its answer by meaning before any
+        other field takes the words: "Search for a Concert." answers "which type of event?"
+        (Music); it is not first the text of another field. ``used`` grows by the word taken;
+        ``reserved`` (kind fields' words) stays out of reach."""
+        spec = next((s for s in specs if s.name == asked), None)
+        taken = [*used, *reserved]
+        if spec is None or spec.kind != "enum" or boolean_like(spec.enum) \
+                or numeric_enum(spec) or read_enum(spec, text, taken) is not None:
+            return
+        assert pools.embed is not None
+        found = read_enums_by_meaning([spec], text, taken, pools.embed, pools.own_words,
+                                      asked).get(asked)
+        if found is not None:
+            filled.arguments[asked] = found.value
+            filled.spans[asked] = Span(start=found.start, end=found.end, text=found.text)
+            used.append((found.start, found.end))
 
     @staticmethod
     def _enums_by_meaning(specs: Sequence[FieldSpec], filled: Filled, pools: Pools,

@@ -503,3 +503,21 @@ def test_the_field_just_asked_about_reads_a_looser_meaning() -> None:
     asked = read_enums_by_meaning([spec], "a bout please", [], embed, frozenset(),
                                   asked="category")
     assert asked["category"].value == "Sports"
+
+
+def test_the_asked_enum_reads_its_answer_by_meaning_before_other_fields_take_it() -> None:
+    """"Look for a Gig." answers "which type of outing?": the free-text kind field's cue
+    ("for a") does not take the word before the asked enum has read it by meaning."""
+    import numpy as np
+
+    table = {"film": [1.0, 0.0, 0.0], "dance": [0.0, 1.0, 0.0], "gig": [0.1, 0.9, 0.2],
+             "look": [0.0, 0.0, 1.0]}
+
+    def embed(texts: list[str]) -> Any:
+        return np.array([table.get(t.lower(), [0.0, 0.0, 1.0]) for t in texts])
+
+    outing = _tool({"outing_type": {"type": "string", "enum": ["Film", "Dance"]},
+                    "subcategory": {"type": "string", "description": "The subcategory"}})
+    asked = FILLER.fill(outing, "Look for a Gig.", today=MONDAY, embed=embed,
+                        prefer="outing_type")
+    assert asked.arguments == {"outing_type": "Dance"}
