@@ -117,7 +117,8 @@ class Calibration:
 DEFAULT_CALIBRATION = Calibration()
 
 FEATURES = ("top1", "top2", "description", "centroid", "lexical", "lexical_raw", "margin1",
-            "margin2", "lexical_margin", "leader", "coverage", "name_words", "above_typical")
+            "margin2", "lexical_margin", "leader", "coverage", "name_words", "above_typical",
+            "known_words")
 """The tool-relative features, in the model's order (see :meth:`Router._features`)."""
 
 _LEX = lexicon("en")
@@ -371,6 +372,13 @@ class Router:
         self.text_owner = np.concatenate([self.owners, np.arange(len(self.tool_names))])
         self.name_tokens = [frozenset(tokens(self._name_words(i)))
                             for i in range(len(self.tool_names))]
+        self.example_tokens = [frozenset(self.tokens(t)) for t in texts]
+        self.vocabulary: list[Counter[str]] = [Counter() for _ in self.tool_names]
+        """Per tool: in how many of its texts (examples, description, name) each word is."""
+        for words, owner in zip(self.example_tokens, owners, strict=True):
+            self.vocabulary[owner].update(words)
+        for i, d in enumerate(descriptions):
+            self.vocabulary[i].update(set(self.tokens(d)) | self.name_tokens[i])
         self.offered = [_kinds_offered(t) for t in self.tools.values()]
         self.typicality = self._typicality()
         self.model, self.threshold = self._train(example_kinds, texts)
@@ -409,12 +417,13 @@ class Router:
 
     def _features(self, example_sims: npt.NDArray[Any], description_sims: npt.NDArray[Any],
                   lexical_scores: npt.NDArray[Any], kinds: frozenset[str], query: set[str],
-                  present: npt.NDArray[np.bool_]) -> Matrix:
+                  present: npt.NDArray[np.bool_], left_out: int | None = None) -> Matrix:
         """One row per tool (in ``tool_names`` order) for one utterance.
 
         ``example_sims``: cosine to every example (an example left out is ``-inf``);
         ``present``: which tools compete (a left-out tool's row is computed but its margin
-        is not used by the others)."""
+        is not used by the others); ``left_out``: the example whose words do not count as
+        its tool's (training rows)."""
         n = len(self.tool_names)
         padded = np.where(self.slots >= 0, example_sims[np.maximum(self.slots, 0)], -np.inf)
         ordered = -np.sort(-padded, axis=1)  # each tool's example cosines, best first
@@ -439,7 +448,19 @@ class Router:
         return np.column_stack([top1, top2, description_sims, centroid, lexical_share,
                                 lexical / (lexical + 3.0), margin1, margin2, lexical_margin,
                                 (margin2 >= 0).astype(np.float64), covered, named,
-                                top1 - self.typicality])
+                                top1 - self.typicality, self._known_words(query, left_out)])
+
+    def _known_words(self, query: set[str], left_out: int | None) -> npt.NDArray[np.float64]:
+        """Per tool, the share of the request's content words that some text of the tool
+        uses: "set an alarm for a time" shares "time" with a booking tool and nothing else;
+        a request for the tool shares most of its words. ``left_out``: an example whose own
+        words are not counted (the example is the request)."""
+        if not query:
+            return np.full(len(self.tool_names), 0.5)
+        own = self.example_tokens[left_out] if left_out is not None else frozenset()
+        owner = int(self.owners[left_out]) if left_out is not None else -1
+        return np.array([sum(1 for w in query if counts[w] > (i == owner and w in own))
+                         / len(query) for i, counts in enumerate(self.vocabulary)])
 
     def _train(self, kinds: list[frozenset[str]], texts: list[str]
                ) -> tuple[_Logistic | None, float]:
@@ -464,7 +485,7 @@ class Router:
             lexical_scores = self.bm25.scores(sorted(query))
             lexical_scores[j] = 0.0  # the example itself is left out of the lexical index too
             rows = self._features(example_sims[j], description_sims[j], lexical_scores,
-                                  kinds[j], query, everyone)
+                                  kinds[j], query, everyone, left_out=j)
             label = np.zeros(n_tools)
             label[owner] = 1.0
             xs.append(rows)
@@ -478,7 +499,7 @@ class Router:
                 masked = example_sims[j].copy()
                 masked[self.groups[owner]] = -np.inf
                 rows = self._features(masked, description_sims[j], lexical_scores, kinds[j],
-                                      query, present)
+                                      query, present, left_out=j)
                 outside.append((rows, present, owner))
                 # The chooser also learns that a near miss of a left-out tool is no tool's:
                 # it ranks better for it (a tool named by the request's own words comes first),
@@ -677,7 +698,7 @@ def _with_odds(p: npt.NDArray[np.float64], factors: npt.NDArray[np.float64]
 
 
 GATE_FEATURES = ("top1", "top2", "description", "centroid", "lexical_raw", "coverage",
-                 "name_words", "above_typical")
+                 "name_words", "above_typical", "known_words")
 """What the gate reads of the best tool's row: how close the request is to the tool in
 absolute terms (margins and shares are relative to the other tools loaded, which a left-out
 tool changes), plus the chooser's logit."""
