@@ -250,6 +250,7 @@ class SlotFiller:
                     return max(named, key=lambda c: (c.score, -c.start))
             if found is None and asked and not marked:
                 part = first_plain_part(text, used)
+                part = trim_answer(part) if part is not None else None  # "NY would be fun"
                 if part is not None and looks_like_name(part.value):
                     value = part.value if any(ch.isupper() for ch in part.value) \
                         else part.value.title()

@@ -362,6 +362,16 @@ def test_a_bare_answer_loses_its_frame(answer: str, expected: str | None) -> Non
     assert filled.arguments.get("dish") == expected
 
 
+@pytest.mark.parametrize(("answer", "expected"), [
+    ("LA would be nice.", "LA"),
+    ("Boise works for us", "Boise"),
+])
+def test_a_bare_place_answer_loses_its_frame(answer: str, expected: str) -> None:
+    where = _tool({"city": {"type": "string", "description": "City of the venue"}}, ("city",))
+    assert FILLER.fill(where, answer, today=MONDAY, prefer="city").arguments == {
+        "city": expected}
+
+
 def test_an_answer_never_swallows_a_value_another_field_took() -> None:
     filled = FILLER.fill(_DISH, "Anything in New Bedford is fine", today=MONDAY, prefer="dish")
     assert filled.arguments == {"town": "New Bedford"}
