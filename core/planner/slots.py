@@ -140,12 +140,19 @@ class SlotFiller:
         kinds = {f.name: k for f in specs if (heads := pools.kind_heads.get(f.name))
                  and (k := read_kind(text, used, heads, pools.enum_words | pools.own_words))}
         reserved = [(k.start, k.end) for k in kinds.values()]
+        # "the album The King of Limbs": a name right after a field's own word is kept from
+        # the fields read before it (no artist "King", no artist "Limbs").
+        named = {f.name: c for f in specs if f.name not in kinds
+                 and (c := _named_after_own_word(f, pools, used))}
         if embed is not None and prefer is not None:
-            self._asked_enum_by_meaning(specs, prefer, filled, pools, used, reserved, text)
+            self._asked_enum_by_meaning(specs, prefer, filled, pools, used,
+                                        [*reserved, *((c.start, c.end) for c in named.values())],
+                                        text)
         for spec in _ordered(specs):
             if spec.name in kinds or spec.name in filled.arguments:
                 continue
-            candidate = self._extract(spec, pools, [*used, *reserved], text,
+            others = [(c.start, c.end) for n, c in named.items() if n != spec.name]
+            candidate = self._extract(spec, pools, [*used, *reserved, *others], text,
                                       prefer == spec.name)
             if candidate is not None:
                 self._take(tool, spec, candidate, filled, used)
@@ -395,6 +402,24 @@ def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate 
     value = answer.text[:answer.text.rfind(words[-1])].rstrip()
     return Candidate(value, answer.start, answer.start + len(value), value, answer.cue,
                      answer.score)
+
+
+def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[int, int]]
+                          ) -> Candidate | None:
+    """A name of two or more words that a free-text or title field's own word introduces
+    ("the album The King of Limbs", "the hotel Villa Serena"), or None."""
+    if spec.kind not in ("text", "title") or (spec.kind == "text"
+                                              and text_pool(spec) != "text:name"):
+        return None
+    own = pools.field_words.get(spec.name, frozenset())
+    for c in pools.of(spec):
+        # The word as written: "the Marriott Hotel Regents Park" has no introducing word.
+        before = [w for w in re.findall(r"[\w'’-]+", pools.text[:c.start])[-3:]
+                  if w.lower() not in ("the", "a", "an")]
+        if len(c.text.split()) >= 2 and before[-1:] and before[-1] in own \
+                and not any(overlaps((c.start, c.end), u) for u in used):
+            return c
+    return None
 
 
 def _names_a_venue(spec: FieldSpec) -> bool:

@@ -189,6 +189,14 @@ def test_a_street_address_keeps_its_unit_and_loses_the_sentence_stop(text: str,
     assert FILLER.fill(where, text, today=MONDAY).arguments.get("address") == address
 
 
+def test_a_name_its_field_s_word_introduces_is_kept_from_other_fields() -> None:
+    music = _tool({"artist": {"type": "string",
+                              "description": "Name of the artist the song is performed by"},
+                   "album": {"type": "string", "description": "Album the song belongs to"}})
+    filled = FILLER.fill(music, "any tracks from the album The Fall of Rome?", today=MONDAY)
+    assert filled.arguments == {"album": "The Fall of Rome"}
+
+
 def test_a_name_like_value_after_a_cue_ends_with_its_sentence() -> None:
     films = _tool({"genre": {"type": "string", "description": "Genre of the film"}})
     filled = FILLER.fill(films, "In the mood for a Western. Anything on tonight?",
