@@ -197,6 +197,14 @@ def test_a_name_its_field_s_word_introduces_is_kept_from_other_fields() -> None:
     assert filled.arguments == {"album": "The Fall of Rome"}
 
 
+@pytest.mark.parametrize("text", ["two seats for Rovers vs Wanderers on Friday",
+                                  "two seats for Rovers Vs. Wanderers on Friday"])
+def test_a_match_is_one_name(text: str) -> None:
+    tickets = _tool({"event_name": {"type": "string", "description": "Name of the match"}})
+    name = FILLER.fill(tickets, text, today=MONDAY).arguments.get("event_name")
+    assert name is not None and name.replace(".", "").lower() == "rovers vs wanderers"
+
+
 def test_a_name_like_value_after_a_cue_ends_with_its_sentence() -> None:
     films = _tool({"genre": {"type": "string", "description": "Genre of the film"}})
     filled = FILLER.fill(films, "In the mood for a Western. Anything on tonight?",
