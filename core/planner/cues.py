@@ -83,11 +83,18 @@ def best_by_cue(candidates: list[Candidate], cues: frozenset[str],
     return best
 
 
-def date_cues(spec: FieldSpec) -> frozenset[str]:
+def date_cues(spec: FieldSpec, tool_words: AbstractSet[str] = frozenset()) -> frozenset[str]:
     """A date field's cue words: its own words, with the lexicon's birth, start or end cues
-    when its name or description makes it one ("to_date" is an end, "dob" a birth date)."""
-    words = set(spec.words) | name_words(spec)
+    when its name or description makes it one ("to_date" is an end, "dob" a birth date).
+
+    The description's function words are no cues ("Last day of the range" does not make
+    "for the day after tomorrow" this field's), nor are the words of the tool's name
+    (``tool_words``): "Date of the return flight" does not make "a flight for the 2nd" the
+    return, on a tool for flights."""
     name = name_words(spec)
+    about = stems(sorted(tool_words))
+    words = {w for w in spec.words if w not in NOT_NAMES
+             and (w in name or not stems([w]) & about)} | name
     if "to" in name:
         words.add("end")  # to_date: the end of a range
     if "from" in name:

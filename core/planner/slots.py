@@ -117,7 +117,8 @@ class SlotFiller:
         pools.numeric_fields = numeric
         pools.has_birth_field = any(f.kind == "date" and date_cues(f) & BIRTH_CUES
                                     for f in field_specs(tool))
-        pools.date_cues = {f.name: date_cues(f) for f in field_specs(tool)
+        about = _name_words_of(tool)
+        pools.date_cues = {f.name: date_cues(f, about) for f in field_specs(tool)
                            if f.kind in ("date", "datetime")}
         destination_date(pools.date_cues)
         leaving_ends_a_stay(field_specs(tool), pools.date_cues)
@@ -435,6 +436,11 @@ def _names_a_venue(spec: FieldSpec) -> bool:
 def _directional(spec: FieldSpec) -> bool:
     """An origin or destination field (it takes the place after "from" or "to")."""
     return bool(name_words(spec) & (lexicon("en").origin_words | lexicon("en").destination_words))
+
+
+def _name_words_of(tool: Tool) -> frozenset[str]:
+    """The words of the tool's own name, its namespace left out ("search", "flights")."""
+    return frozenset(re.findall(r"[a-z]{3,}", tool.name.rsplit(".", 1)[-1].lower()))
 
 
 def _own_words(tool: Tool) -> frozenset[str]:

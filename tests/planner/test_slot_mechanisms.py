@@ -119,6 +119,23 @@ def test_ordinals_and_weeks(text: str, expected: date) -> None:
     assert [d.value for d in find_dates(text, MONDAY)] == [expected]
 
 
+def test_a_description_s_function_words_and_the_tool_s_noun_cue_no_date() -> None:
+    agenda = tool_from_schema("list_agenda", "List the agenda.", {"type": "object", "properties": {
+        "first_day": {"type": "string", "format": "date", "description": "Day to list"},
+        "end_day": {"type": "string", "format": "date",
+                    "description": "Last day of the range, when the user asks for several"}}})
+    filled = FILLER.fill(agenda, "what is on for the day after tomorrow", today=MONDAY)
+    assert filled.arguments == {"first_day": date(2030, 4, 3)}
+    trains = tool_from_schema("search_return_trains", "Find trains.", {
+        "type": "object", "properties": {
+            "outbound_date": {"type": "string", "format": "date",
+                              "description": "Start date for the journey"},
+            "return_date": {"type": "string", "format": "date",
+                            "description": "Date of the return train"}}})
+    filled = FILLER.fill(trains, "I need a train for the 9th of April", today=MONDAY)
+    assert filled.arguments == {"outbound_date": date(2030, 4, 9)}
+
+
 def test_check_in_and_check_out_cue_their_dates() -> None:
     stay = _tool({"check_in_date": {"type": "string"}, "check_out_date": {"type": "string"}})
     filled = FILLER.fill(stay, "I check in on April 9 and check out on April 12",
