@@ -143,10 +143,13 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
     ``future`` prefers the coming occurrence for dates without a year ("March 2").
     """
     found: list[DateMatch] = []
+    attributive: list[int] = []  # where a holiday names a thing ("the Christmas party")
     for kind, pattern in _PATTERNS:
         for m in pattern.finditer(text):
             if kind == "ordinal" and not _is_date_ordinal(text, m):
                 continue
+            if kind == "holiday" and _names_a_thing(text, m.end()):
+                attributive.append(m.start())
             value = _interpret(kind, m, today, locale=locale, future=future)
             if value is not None:
                 start = m.start()
@@ -154,6 +157,9 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
                     start += 3
                 found.append(DateMatch(value, start, m.end(), text[start:m.end()],
                                        cue(text, m.start())))
+    if attributive and any(d.start not in attributive for d in found):
+        # "add the Christmas party on Dec 19": the date said as a date is the date.
+        found = [d for d in found if d.start not in attributive]
     found.sort(key=lambda d: (d.start, -(d.end - d.start)))
     kept: list[DateMatch] = []
     for match in found:
@@ -178,6 +184,20 @@ def _is_date_ordinal(text: str, m: re.Match[str]) -> bool:
         return not re.match(r"\s+[a-z]", text[m.end():m.end() + 3]) or bool(
             re.match(r"\s+(?:of|at|in|and|or|for|to)\b", text[m.end():], re.I))
     return True
+
+
+def _names_a_thing(text: str, end: int) -> bool:
+    """Whether the holiday name ending at ``end`` may qualify the word after it ("the Christmas
+    party", "an Easter egg hunt") rather than name the day: the next word is no function word,
+    part of the day or calendar word ("Christmas morning", "Easter at 10"). Such a holiday is
+    dropped only when the text says another date."""
+    after = re.match(r"[ \t]+([A-Za-z]+)", text[end:])
+    if after is None:
+        return False
+    word = after.group(1).lower()
+    return word not in _LEX.not_names and word not in _LEX.parts_of_day \
+        and word not in _LEX.holiday_followers and not re.fullmatch(_WD_RE, word, re.I) \
+        and word[:3] not in {m[:3].lower() for m in MONTHS}
 
 
 def _is_weekday_word(text: str) -> bool:

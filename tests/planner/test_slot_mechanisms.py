@@ -110,6 +110,17 @@ def test_counts_are_not_times(text: str) -> None:
 
 
 @pytest.mark.parametrize(("text", "expected"), [
+    ("put the Easter brunch on my calendar for April 9", [date(2030, 4, 9)]),
+    ("Halloween costume shopping on Friday", [date(2030, 4, 5)]),
+    ("see you on Christmas morning", [date(2030, 12, 25)]),
+    ("Christmas Eve dinner for six", [date(2030, 12, 24)]),  # no other date: the holiday
+])
+def test_a_holiday_that_names_a_thing_gives_way_to_the_date_said(text: str,
+                                                                  expected: list[date]) -> None:
+    assert [d.value for d in find_dates(text, MONDAY)] == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
     ("on the 11th of this month", date(2030, 4, 11)),
     ("the 3rd of next month", date(2030, 5, 3)),
     ("Thursday next week", date(2030, 4, 11)),
