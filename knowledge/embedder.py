@@ -37,8 +37,6 @@ import numpy.typing as npt
 
 from lamworks.errors import KnowledgeError
 
-from .token_states import TokenStates, edited_vector, encode_tokens, pools_by_mean
-
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
 
@@ -47,7 +45,6 @@ __all__ = [
     "Embedder",
     "EmbeddingCache",
     "EmbeddingStats",
-    "TokenStates",
     "Vectors",
     "default_model_path",
     "load_model",
@@ -218,8 +215,6 @@ class Embedder:
         self._query_cache: OrderedDict[str, Vectors] = OrderedDict()
         self._query_cache_size = query_cache_size
         self._query_lock = threading.Lock()
-        self._token_cache: OrderedDict[str, TokenStates] = OrderedDict()
-        self._phrases: dict[tuple[int, ...], Vectors | None] = {}
 
     @property
     def model_id(self) -> str:
@@ -295,29 +290,3 @@ class Embedder:
             while len(self._query_cache) > self._query_cache_size:
                 self._query_cache.popitem(last=False)
         return vector
-
-    def encode_tokens(self, text: str) -> TokenStates | None:
-        """One pass over ``text`` that keeps its token states, for :meth:`embed_edited`; None
-        when the model does not pool by mean (then use :meth:`embed_query`). Recent texts are
-        kept in memory like queries."""
-        model = self.model
-        if not pools_by_mean(model):
-            return None
-        with self._query_lock:
-            hit = self._token_cache.get(text)
-            if hit is not None:
-                self._token_cache.move_to_end(text)
-                return hit
-        states = encode_tokens(model, text)
-        with self._query_lock:
-            self._token_cache[text] = states
-            while len(self._token_cache) > self._query_cache_size:
-                self._token_cache.popitem(last=False)
-        return states
-
-    def embed_edited(self, basis: TokenStates, text: str) -> Vectors:
-        """``text``'s vector from the pass over a text that differs from it by a few words
-        (:mod:`lamworks.knowledge.token_states`): no second pass over the whole text. Falls back
-        to :meth:`embed_query` when a new phrase cannot be reused."""
-        vector = edited_vector(self.model, basis, text, self._phrases)
-        return vector if vector is not None else self.embed_query(text)

@@ -143,11 +143,9 @@ class NeuroSymbolicPlanner:
         The router reads the text first as it is (names written with capitals are made generic
         anyway); then the extractors the candidate tools need — those of the entity types their
         arguments declare (``entity(...)``) and those of the candidates' own plugins — make the
-        entities they recognise generic, and only when they found one is the text routed again,
-        on the first encoder pass rather than a second one: the tokens the two texts share keep
-        their states, and the generic words take theirs from a cached encoding
-        (:mod:`lamworks.knowledge.token_states`). An extractor no candidate needs is never
-        called, so a request to one plugin never makes another plugin read its records."""
+        entities they recognise generic, and only when they found one is the text routed again.
+        An extractor no candidate needs is never called, so a request to one plugin never makes
+        another plugin read its records."""
         first = router.route(self.routing_text(text, ctx, frozenset()), prior=prior)
         likely = [ctx.tools[c.tool] for c in first.candidates if c.tool in ctx.tools]
         kinds = {spec.entity for tool in likely for spec in field_specs(tool)
@@ -158,7 +156,7 @@ class NeuroSymbolicPlanner:
         if not asked:
             return first
         general = self.routing_text(text, ctx, asked)
-        return first if general == text else router.route(general, prior=prior, like=first)
+        return first if general == text else router.route(general, prior=prior)
 
     # -- planning ------------------------------------------------------------------------------
 

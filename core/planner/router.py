@@ -51,9 +51,9 @@ import math
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -64,9 +64,6 @@ from .delex import delexicalize, mentioned
 from .fields import field_specs
 from .lexicon import lexicon
 from .slots import pasted_text, takes_long_text
-
-if TYPE_CHECKING:
-    from lamworks.knowledge.token_states import TokenStates
 
 __all__ = ["Calibration", "DEFAULT_CALIBRATION", "FEATURES", "Route", "Router", "TextEmbedder"]
 
@@ -80,17 +77,6 @@ class TextEmbedder(Protocol):
     def embed_documents(self, texts: Sequence[str]) -> Vector: ...  # pragma: no cover
 
     def embed_query(self, text: str) -> Vector: ...  # pragma: no cover
-
-
-@runtime_checkable
-class ReusingEmbedder(TextEmbedder, Protocol):
-    """An embedder that can keep one pass's token states and reuse them for a text that
-    differs by a few words (``lamworks.knowledge.Embedder`` fits; see
-    :mod:`lamworks.knowledge.token_states`). The router uses it when the embedder has it."""
-
-    def encode_tokens(self, text: str) -> TokenStates | None: ...  # pragma: no cover
-
-    def embed_edited(self, basis: TokenStates, text: str) -> Vector: ...  # pragma: no cover
 
 
 @dataclass(frozen=True)
@@ -162,9 +148,6 @@ class Route:
     dense: dict[str, float]
     lexical: dict[str, float]
     threshold: float
-    states: TokenStates | None = field(default=None, repr=False, compare=False)
-    """The encoder pass the decision read, when the embedder keeps token states: routing a
-    variant of the same text again (``Router.route(..., like=route)``) reuses it."""
 
     @property
     def margin(self) -> float:
@@ -578,36 +561,17 @@ class Router:
                       ) -> tuple[npt.NDArray[np.float64], Matrix]:
         """Per tool (in ``tool_names`` order): the chooser's probability that it is the one,
         and the feature rows it came from. ``vector`` reuses the utterance's embedding."""
-        p, rows, _ = self._scores(utterance, vector, None)
-        return p, rows
-
-    def _scores(self, utterance: str, vector: Vector | None, like: TokenStates | None
-                ) -> tuple[npt.NDArray[np.float64], Matrix, TokenStates | None]:
         view, kinds = _routing_view(utterance, self.pastes)
         text = self.speller.correct(delexicalize(view))
-        states = None
-        if vector is None:
-            vector, states = self._embed(text, like)
+        q = vector if vector is not None else self.embedder.embed_query(text)
         query = set(self.tokens(text))
-        rows = self._features((self.examples @ vector).astype(np.float64),
-                              (self.descriptions @ vector).astype(np.float64),
+        rows = self._features((self.examples @ q).astype(np.float64),
+                              (self.descriptions @ q).astype(np.float64),
                               self.bm25.scores(sorted(query)), kinds, query,
                               np.ones(len(self.tool_names), dtype=bool))
         if self.model is None:
-            return rows[:, FEATURES.index("top2")], rows, states
-        return self.model.probability(rows), rows, states
-
-    def _embed(self, text: str, like: TokenStates | None) -> tuple[Vector, TokenStates | None]:
-        """The routed text's vector: one encoder pass, or none when ``like`` (the pass over a
-        variant of the same request) can be reused; and the pass, for the next variant."""
-        if not isinstance(self.embedder, ReusingEmbedder):
-            return self.embedder.embed_query(text), None
-        if like is not None:
-            return self.embedder.embed_edited(like, text), like
-        states = self.embedder.encode_tokens(text)
-        if states is None:
-            return self.embedder.embed_query(text), None
-        return states.vector, states
+            return rows[:, FEATURES.index("top2")], rows
+        return self.model.probability(rows), rows
 
     def in_scope(self, row: Matrix) -> float:
         """The gate's probability that a tool (its feature row) is the one asked for, rather
@@ -621,18 +585,16 @@ class Router:
 
     def route(self, utterance: str, vector: Vector | None = None, *, top: int = 3,
               allowed: Sequence[str] | None = None,
-              prior: Mapping[str, float] | None = None, like: Route | None = None) -> Route:
+              prior: Mapping[str, float] | None = None) -> Route:
         """Score every tool (or only ``allowed``) and decide.
 
         The chooser ranks the tools; the gate decides whether the best of them is the one or
         the request is for no tool. ``prior`` multiplies a tool's odds in both (the
         conversation's focus: after a search, the same service's booking is likelier than
-        another's); probabilities move only through the odds, never above 1. ``like``: the
-        route of a variant of this text (the same request before its particulars were made
-        generic), whose encoder pass is reused instead of encoding the text again."""
+        another's); probabilities move only through the odds, never above 1."""
         if not self.tool_names:
             return Route(None, 0.0, [], {}, {}, self.threshold)
-        p, rows, states = self._scores(utterance, vector, like.states if like else None)
+        p, rows = self.probabilities(utterance, vector)
         factors = np.array([prior.get(n, 1.0) for n in self.tool_names]) if prior \
             else np.ones(len(self.tool_names))
         if prior:
@@ -662,7 +624,7 @@ class Router:
                    for c in candidates},
             lexical={c.tool: round(float(rows[self.tool_names.index(c.tool), lexical_col]), 4)
                      for c in candidates},
-            threshold=self.threshold, states=states,
+            threshold=self.threshold,
         )
 
 

@@ -59,25 +59,3 @@ def test_a_booking_asks_the_healthcare_extractors_and_finds_the_lower_case_names
     assert step.arguments.get("patient_name") == "Ana Ruiz"
     assert calls["healthcare.patients"] >= 1
     assert calls["education.topics"] == 0 and calls["education.students"] == 0
-
-
-def test_the_request_made_generic_is_routed_on_the_same_encoder_pass(
-        counted: tuple[Runtime, Counter[str]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The extractors' generic words change the routed text; its vector is built from the first
-    pass over the request (lamworks.knowledge.token_states), not from a second pass."""
-    rt, _ = counted
-    rt.handle("edu", "student", "quiz me on food webs")  # "a topic" has been encoded once
-    model = rt.planner.embedder_for(rt.config).model  # type: ignore[attr-defined]
-    encoded: list[str] = []
-    real = type(model).encode
-
-    def recording(self: Any, texts: Any, *args: Any, **kwargs: Any) -> Any:
-        encoded.extend([texts] if isinstance(texts, str) else texts)
-        return real(self, texts, *args, **kwargs)
-
-    monkeypatch.setattr(type(model), "encode", recording)
-    turn = rt.handle("edu", "student", "could you walk me through food webs slowly")
-    assert [s.tool for s in turn.steps] == ["education.tutor"], turn.answer
-    routed = [t for t in encoded if "walk me through" in t]
-    assert len(routed) == 1 and "food webs" in routed[0], encoded
-    assert not any("a topic" in t for t in encoded), encoded
