@@ -408,7 +408,7 @@ def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate 
 def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[int, int]]
                           ) -> Candidate | None:
     """A name of two or more words that a free-text or title field's own word introduces
-    ("the album The King of Limbs", "the hotel Villa Serena"), or None."""
+    ("the album The King of Limbs", "the venue Villa Serena"), or None."""
     if spec.kind not in ("text", "title") or (spec.kind == "text"
                                               and text_pool(spec) != "text:name"):
         return None
