@@ -286,7 +286,7 @@ class SlotFiller:
                 # "When is it showing at Vine Cinema?": a name after "at" is the venue's, when
                 # the tool has a field for one ("Name of the theatre"), not the film's.
                 at = [c for c in free if [w for w in c.cue.split()
-                                          if w not in ("the", "a", "an")][-1:] == ["at"]]
+                                          if w not in _ARTICLES][-1:] == ["at"]]
                 free = (at or free) if spec.name in pools.venues else \
                     [c for c in free if c not in at]
             if free:
@@ -326,8 +326,7 @@ class SlotFiller:
         found = read_enums_by_meaning([spec], text, taken, pools.embed, pools.own_words,
                                       asked).get(asked)
         if found is not None:
-            filled.arguments[asked] = found.value
-            filled.spans[asked] = Span(start=found.start, end=found.end, text=found.text)
+            _give_enum(filled, asked, found)
             used.append((found.start, found.end))
 
     @staticmethod
@@ -343,9 +342,7 @@ class SlotFiller:
         found = read_enums_by_meaning(open_enums, text, used, pools.embed, pools.own_words,
                                       asked)
         for name, candidate in found.items():
-            filled.arguments[name] = candidate.value
-            filled.spans[name] = Span(start=candidate.start, end=candidate.end,
-                                      text=candidate.text)
+            _give_enum(filled, name, candidate)
 
     def _validate(self, tool: Tool, spec: FieldSpec, value: Any) -> Any:
         """The value as the tool's argument model accepts it, or why it does not."""
@@ -372,6 +369,7 @@ class _Invalid:
     reason: str
 
 
+_ARTICLES = frozenset({"the", "a", "an"})
 _GENERIC_FIELD_WORDS: frozenset[str] = lexicon("en").generic_field_words
 """Words many fields' names share: they say nothing about which field a name belongs to."""
 
@@ -405,6 +403,13 @@ def _without_field_word(answer: Candidate | None, spec: FieldSpec) -> Candidate 
                      answer.score)
 
 
+def _give_enum(filled: Filled, name: str, candidate: Candidate) -> None:
+    """An enum's value read by meaning: already one of the schema's values, so not validated
+    again."""
+    filled.arguments[name] = candidate.value
+    filled.spans[name] = Span(start=candidate.start, end=candidate.end, text=candidate.text)
+
+
 def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[int, int]]
                           ) -> Candidate | None:
     """A name of two or more words that a free-text or title field's own word introduces
@@ -416,7 +421,7 @@ def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[in
     for c in pools.of(spec):
         # The word as written: "the Marriott Hotel Regents Park" has no introducing word.
         before = [w for w in re.findall(r"[\w'’-]+", pools.text[:c.start])[-3:]
-                  if w.lower() not in ("the", "a", "an")]
+                  if w.lower() not in _ARTICLES]
         if len(c.text.split()) >= 2 and before[-1:] and before[-1] in own \
                 and not any(overlaps((c.start, c.end), u) for u in used):
             return c
