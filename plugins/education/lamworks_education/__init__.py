@@ -152,6 +152,6 @@ def startup(config: InstitutionConfig, settings: BaseModel | None,
     # in the background now rather than on the first request.
     import threading
 
-    from .integrity_model import learned_stage
+    from .integrity_model import warm_up
 
-    threading.Thread(target=learned_stage, name="integrity-fit", daemon=True).start()
+    threading.Thread(target=warm_up, name="integrity-fit", daemon=True).start()

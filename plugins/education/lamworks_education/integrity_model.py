@@ -70,7 +70,10 @@ fitted vocabulary, IDF and coefficients are plain arrays and a dict.
 
 If fitting fails (a training file missing, scikit-learn not importable), a warning is logged
 once and :func:`refuse_probability` returns ``None``: the policy falls back to the rules alone.
-``LAMWORKS_INTEGRITY_LEARNED=0`` turns the stage off the same way.
+``LAMWORKS_INTEGRITY_LEARNED=0`` turns the stage off the same way. Only a fit asked for by a
+request decides that: the background fit the plugin starts at start-up (:func:`warm_up`) may
+fail for a reason of its moment (it runs beside whatever the process is doing), so its failure
+is logged and the first request fits again.
 """
 
 from __future__ import annotations
@@ -108,6 +111,7 @@ __all__ = [
     "fit",
     "fit_prepared",
     "learned_stage",
+    "warm_up",
     "normalise",
     "refuse_probability",
     "training_rows",
@@ -408,6 +412,25 @@ def learned_stage() -> LearnedStage | None:
                 log.info("academic integrity: learned stage fitted on %d requests in %.2f s",
                          _STAGE.n_train, _STAGE.fit_seconds)
     return _STAGE
+
+
+def warm_up() -> None:
+    """Fit the process-wide stage ahead of the first request (run in a background thread).
+
+    A failure here is not final: it is logged and the next :func:`learned_stage` call fits
+    again, in the caller's thread; only that call's failure switches the stage off.
+    """
+    global _STAGE
+    if os.environ.get(_ENV_SWITCH, "1").strip().lower() in {"0", "false", "no", "off"}:
+        return
+    with _LOCK:
+        if _STAGE is not None or _FAILED:
+            return
+        try:
+            _STAGE = fit(training_rows())
+        except Exception:  # noqa: BLE001 - the first request tries again
+            log.warning("academic integrity: the background fit of the learned stage failed; "
+                        "the first request fits it again", exc_info=True)
 
 
 def refuse_probability(utterance: str) -> float | None:

@@ -200,6 +200,13 @@ LEARNED_ALLOW = [    # near misses in the same kinds of work
 ]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def stage_fitted_for_this_file() -> None:
+    """These tests are about the stage itself: they start from one fitted here, not from
+    whatever the process's earlier tests left behind."""
+    integrity_model._reset_for_tests(None)
+
+
 @pytest.fixture
 def fresh_stage() -> Iterator[None]:
     """Tests that replace the process-wide stage put the fitted one back afterwards."""
@@ -287,6 +294,29 @@ def test_falls_back_to_the_rules_when_the_stage_cannot_be_fitted(
         assert not integrity_violation("explain photosynthesis")
     warnings = [r for r in caplog.records if "using the rules alone" in r.getMessage()]
     assert len(warnings) == 1                                        # logged once
+
+
+def test_a_failed_background_fit_is_tried_again_by_the_first_request(
+        fresh_stage: None, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    real_fit = integrity_model.fit
+    calls: list[str] = []
+
+    def fails_once(rows: list[dict[str, str]]) -> integrity_model.LearnedStage:
+        calls.append("fit")
+        if len(calls) == 1:
+            raise RuntimeError("something of the moment")
+        return real_fit(rows)
+
+    monkeypatch.setattr(integrity_model, "fit", fails_once)
+    integrity_model._reset_for_tests(None)
+    with caplog.at_level(logging.WARNING, logger="lamworks_education.integrity_model"):
+        integrity_model.warm_up()                                    # what start-up runs
+    assert any("first request fits it again" in r.getMessage() for r in caplog.records)
+    assert integrity_violation(LEARNED_REFUSE[0])                    # fitted on this request
+    assert calls == ["fit", "fit"]
+    integrity_model.warm_up()                                        # fitted: nothing to do
+    assert calls == ["fit", "fit"]
 
 
 def test_switched_off_by_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
