@@ -159,20 +159,74 @@ _ASSIGNMENT = re.compile(
 )
 
 
+_FILLER = (r"(?:(?:no|nope|ok(?:ay)?|great|perfect|alright|cool|sure|awesome|excellent|nice|"
+           r"wonderful|fine|oh|well)\b[\s,]*)*")
+_THANKS_CLAUSE = re.compile(
+    _FILLER + r"(?:thanks?|thank you|many thanks|(?:i |we )?(?:really |truly )?appreciate\b|"
+    r"much appreciated)(?:\s+(?:so|very) much|\s+a lot|\s+again|\s+all)?"
+    r"(?:\s+(?:for|it|that|this|your|the|all)\b(?!.*\b(?:can|could|would|will|please|book|"
+    r"find|get)\b)[^?]*)?$", re.I)
+"""A clause that thanks ("thank you for making the booking", "I appreciate your help")."""
+_CLOSE_CLAUSE = re.compile(
+    _FILLER + r"(?:(?:i think )?that(?:'?s| is| will be| would be| should be) (?:all|it|everything)"
+    r"(?: the information)?(?: (?:i|we) (?:need|needed|wanted))?(?: for (?:now|today)| today)?"
+    r"|nothing else(?: for (?:now|today)| today)?|i'?m (?:good|done|all set)(?: for (?:now|today))?"
+    r"|i don'?t (?:think i'?ll be needing|think i need|need) anything else(?: for now| today)?"
+    r"|not (?:right )?now|not today|maybe later|perhaps later|(?:have a )?(?:nice|good|great) "
+    r"(?:day|one|evening|night)|bye|goodbye|see you)$", re.I)
+"""A clause that closes the conversation ("that's all I need for today", "bye")."""
+_DEFER_CLAUSE = re.compile(
+    _FILLER + r"(?:i (?:do not|don'?t|will not|won'?t|am not going to)\b[^?]*\b(?:now|yet|today|"
+    r"at the moment|at this time)|i(?:'ll| will| can) [a-z ]{1,40}\blater(?: on)?)$", re.I)
+"""A clause that puts off what was offered ("I don't want to buy them just yet", "I'll book
+it later")."""
+_ONLY_FILLER = re.compile(_FILLER + "$", re.I)
+_SPLIT_CLAUSES = re.compile(r"[.!;,]+|\s+(?:and|but)\s+", re.I)
+
+
+def _closing_clauses(utterance: str) -> str | None:
+    """``"thanks"``, ``"closing"`` or ``"both"`` when every clause of the message thanks,
+    closes or puts off what was offered, else ``None``."""
+    clauses = [c.strip() for c in _SPLIT_CLAUSES.split(utterance) if c and c.strip()]
+    if not clauses or "?" in utterance:
+        return None
+    kinds = []
+    for clause in clauses:
+        if _ONLY_FILLER.match(clause):
+            continue  # "no", "great": part of a closing, never one on its own
+        if _THANKS_CLAUSE.match(clause):
+            kinds.append("thanks")
+        elif _CLOSE_CLAUSE.match(clause) or _DEFER_CLAUSE.match(clause):
+            kinds.append("closing")
+        else:
+            return None
+    if not kinds:
+        return None
+    return "thanks" if set(kinds) == {"thanks"} else "closing" if "thanks" not in kinds else "both"
+
+
 def small_talk(utterance: str) -> str | None:
-    """A short reply to a greeting, thanks or closing ("no, that's all") that asks for nothing
-    else, else ``None``."""
-    if len(utterance.split()) > 12:
+    """A short reply to a greeting, thanks or closing ("no, that's all", "Thank you for your
+    help. That will be all for today.") that asks for nothing else, else ``None``.
+
+    >>> small_talk("Thanks a lot for the help, that's all I needed.")
+    "You're welcome. Is there anything else I can do for you?"
+    >>> small_talk("Thanks, and book a table for two") is None
+    True
+    """
+    words = len(utterance.split())
+    if words > 30:
         return None
-    if len(utterance.split()) > 5 and not _CLOSING.match(utterance):
-        return None
-    if _GREETING.match(utterance):
+    if words <= 12 and _GREETING.match(utterance) and words <= 5:
         return "Hello! What can I do for you?"
-    if _THANKS.match(utterance):
+    if words <= 5 and _THANKS.match(utterance):
         return "You're welcome."
-    if len(utterance.split()) <= 12 and _CLOSING.match(utterance) and "?" not in utterance:
+    if words <= 12 and _CLOSING.match(utterance) and "?" not in utterance:
         return "Alright. Is there anything else I can do for you?"
-    return None
+    kind = _closing_clauses(utterance)
+    return {"thanks": "You're welcome.",
+            "both": "You're welcome. Is there anything else I can do for you?",
+            "closing": "Alright. Is there anything else I can do for you?"}.get(kind or "")
 
 
 _AFFIRM = frozenset(
@@ -189,22 +243,55 @@ _NEGATE_CORE = re.compile(r"\b(no|nope|nah|don'?t|do not|never ?mind|cancel|abor
                           r"forget it|hold on)\b", re.I)
 
 
+_ACCEPT_WORDS = _AFFIRM | frozenset(
+    "those these details everything looks seems sound good great nice excellent wonderful "
+    "awesome lovely cool accurate exactly what want i i'm im ready you got would will are "
+    "continue let's lets appreciate to me us we".split())
+"""Words a clause that only accepts may be made of ("Yes, those details are correct.")."""
+_ACCEPT_CORE = re.compile(r"\b(got it|will do|what i want|good|great|nice|excellent|wonderful|"
+                          r"awesome|lovely|accurate)\b", re.I)
+"""Words that accept on their own, besides those that say yes (:data:`_AFFIRM_CORE`)."""
+_DISSENT = re.compile(r"\b(not|no|nope|never|wrong|but|change|instead|actually|rather|wait|"
+                      r"except|cancel|cannot|dont|cant|wont|isnt|doesnt|didnt|arent)\b|n't\b",
+                      re.I)
+_CLAUSES = re.compile(r"[.!,;]+")
+
+
+def _accepts(utterance: str) -> bool:
+    """Whether every clause of a short message only accepts, and one says so ("Got it.
+    That's what I want.", "Yes, those details are correct."): no question, no number, nothing
+    that dissents."""
+    words = re.findall(r"[a-z']+", utterance.lower())
+    if not words or len(words) > 12 or "?" in utterance or any(ch.isdigit() for ch in utterance) \
+            or _DISSENT.search(utterance) or _CLOSING.match(utterance):
+        return False
+    clauses = [re.findall(r"[a-z']+", c.lower()) for c in _CLAUSES.split(utterance)]
+    return all(set(c) <= _ACCEPT_WORDS for c in clauses if c) and bool(
+        _AFFIRM_CORE.search(utterance) or _ACCEPT_CORE.search(utterance))
+
+
 def reply_to_confirmation(utterance: str) -> str | None:
     """``"yes"`` or ``"no"`` when a short message only accepts or declines what is awaiting
-    confirmation ("yes go ahead", "yep, do it", "no, don't"), else ``None``.
+    confirmation ("yes go ahead", "yep, do it", "you got it right", "no, don't"), else
+    ``None``.
 
     Anything more ("yes but make it 10am", "no, Friday") is not a bare answer: it is planned
-    as a correction or a new request. Typed answers take the same single-use token path as
-    the buttons (:meth:`lamworks.Runtime.handle`)."""
+    as a correction or a new request; so is a question ("is that right?"). Typed answers take
+    the same single-use token path as the buttons (:meth:`lamworks.Runtime.handle`).
+
+    >>> reply_to_confirmation("Got it. That's what I want."), reply_to_confirmation("Is it?")
+    ('yes', None)
+    """
     words = re.findall(r"[a-z']+", utterance.lower())
-    if not words or len(words) > 6 or any(ch.isdigit() for ch in utterance):
+    if not words or len(words) > 12 or "?" in utterance or any(ch.isdigit() for ch in utterance):
         return None
-    if _NEGATE_CORE.search(utterance) and set(words) <= _NEGATE | {"i", "to", "want"}:
+    if len(words) <= 6 and _NEGATE_CORE.search(utterance) \
+            and set(words) <= _NEGATE | {"i", "to", "want"}:
         return "no"
-    if _AFFIRM_CORE.search(utterance) and set(words) <= _AFFIRM | {"i", "it", "please", "thanks",
-                                                                   "thank", "you", "ahead"}:
-        return "yes"
-    return None
+    if len(words) <= 6 and _AFFIRM_CORE.search(utterance) and set(words) <= _AFFIRM | {
+            "i", "it", "please", "thanks", "thank", "you", "ahead"}:
+        return "yes"  # "yes please, thank you"
+    return "yes" if _accepts(utterance) else None
 
 
 _OPENS_YES = re.compile(r"\W*(yes|yeah|yep|yup|sure|ok|okay|alright|absolutely|definitely|"
@@ -225,9 +312,11 @@ def opens_with_yes(utterance: str) -> bool:
 _CLAUSE_END = re.compile(r"[.!;,](?=\s)")
 _QUESTION = re.compile(r"^\s*(what|when|where|who|whose|which|how|is|are|does|do|did|can you "
                        r"tell|could you tell|tell me)\b|\?\s*$", re.I)
-_ASKS_TO_ACT = re.compile(r"^\s*(will|would|could|can)\s+you\s+(please\s+)?(?!tell|let|give|show|"
-                          r"say|check|find out|remind)\w", re.I)
-"""A request in a question's shape ("Will you please reserve it?"): an action, not a question."""
+_ASKS_TO_ACT = re.compile(r"^\s*((will|would|could|can)\s+you\s+(please\s+)?(?!tell|let|give|"
+                          r"show|say|check|find out|remind)|(could|can|may)\s+(i|we)\s+"
+                          r"(please\s+)?(?!know|ask|see|find out|learn|hear))\w", re.I)
+"""A request in a question's shape ("Will you please reserve it?", "Could we book two?"): an
+action, not a question."""
 _RESERVATION = re.compile(r"\b(but|though|however|instead|actually|rather|except|change|make "
                           r"(it|that)|wait|not|don'?t|no)\b", re.I)
 
@@ -254,8 +343,9 @@ def yes_then(utterance: str) -> str | None:
         if reply_to_confirmation(utterance[:end]) != "yes":
             continue
         rest = utterance[end:].strip()
-        if not rest or not _QUESTION.search(rest) or _RESERVATION.search(rest) \
-                or any(_ASKS_TO_ACT.match(part) for part in re.split(r"(?<=[.!?])\s+", rest)):
+        sentences = [part for part in re.split(r"(?<=[.!?])\s+", rest) if part.strip()]
+        if not sentences or not all(_QUESTION.search(part) for part in sentences) \
+                or _RESERVATION.search(rest) or any(_ASKS_TO_ACT.match(p) for p in sentences):
             return None
         return rest
     return None

@@ -73,6 +73,9 @@ _CORRECTION = re.compile(
 anywhere in it (read with ``search``: "please change it to half past 7")."""
 _DECLINE = re.compile(r"^\s*(no|nope|nah|not (?:right )?now|i (?:do not|don'?t) (?:want|need))\b",
                       re.I)
+_DECLINES_OFFER = re.compile(r"^\s*(?:(?:no|nope|nah)\b[\s,.!]*)?i (?:do not|don'?t|will not|"
+                             r"won'?t) (?:want|need|wish)\b[^0-9?]*$", re.I)
+"""A no to what was offered ("No, I don't want to buy them"), with no other value given."""
 _PRONOUN = re.compile(r"\b(her|him|them|they|she|he|it|that|this|the same|same)\b", re.I)
 _SPLIT = re.compile(r"(?:,\s*|\s+)(?:and then|and also|and|then|also|plus)\s+|;\s*", re.I)
 _MAX_ROUTED_CHARS = 2000
@@ -189,6 +192,11 @@ class NeuroSymbolicPlanner:
             resumed = self._resume(text, set_aside, route, ctx, only_if_picked=True)
             if resumed is not None:
                 return resumed
+        reply = small_talk(text)
+        if reply is not None:
+            # Before corrections and offers: "no, that's all for today" corrects nothing and
+            # takes no offer.
+            return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
         last = dialog.last_step
         if last is not None and _CORRECTION.search(text) and last.tool in ctx.tools \
                 and (route.tool in (None, last.tool) or (last.status != "executed" and
@@ -205,9 +213,6 @@ class NeuroSymbolicPlanner:
             taken = self._take_suggestion(text, ctx.tools[suggested], route, ctx, why)
             if taken is not None:
                 return taken
-        reply = small_talk(text)
-        if reply is not None:
-            return Plan(reply=reply, why=Explanation(planner=self.name, notes=["small talk"]))
         if reply_to_confirmation(text) is not None:
             # A bare yes or no with nothing waiting for one (the runtime answers those that
             # are): not a request for any tool.
@@ -419,6 +424,9 @@ class NeuroSymbolicPlanner:
                 "question": f"I still need an answer to this: {pending.question}"})
             return Plan(follow_up=again, why=Explanation(
                 planner=self.name, notes=[f"yes is no answer to {pending.field}: asked again"]))
+        if spec is not None and spec.kind not in ("boolean", "enum") \
+                and small_talk(text) is not None:
+            return None  # "thank you very much" answers no open question: it is set aside
         correcting = bool(_CORRECTION.search(text))
         why = Explanation(planner=self.name, notes=[f"answer to the question about "
                                                     f"{pending.field}"])
@@ -477,7 +485,7 @@ class NeuroSymbolicPlanner:
         says, unless the rest is plainly a request for another namespace's tool. A bare no
         closes the offer; anything else is planned as usual."""
         answer = reply_to_confirmation(text)
-        if answer == "no":
+        if answer == "no" or _DECLINES_OFFER.match(text):
             return Plan(reply="All right. What else can I do for you?",
                         why=Explanation(planner=self.name,
                                         notes=[f"the offer to run {tool.name} declined"]))

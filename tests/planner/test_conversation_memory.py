@@ -203,6 +203,15 @@ def test_a_declined_offer_plans_nothing_and_a_later_yes_accepts_nothing(say) -> 
     assert not say("yes").steps
 
 
+@pytest.mark.parametrize("text", ["No, I don't want to reserve one", "nope, I do not need it"])
+def test_an_offer_declined_in_words_plans_nothing(say, text: str) -> None:
+    say("look for clay courts in Lyon for Saturday")
+    say.dialog.offered = {"court_name": "Parc Blandan", "city": "Lyon"}
+    say.dialog.suggested = RESERVE.name
+    declined = say(text)
+    assert not declined.steps and declined.follow_up is None and declined.reply
+
+
 def test_the_documented_offers_example_runs() -> None:
     import re
     from pathlib import Path

@@ -109,3 +109,22 @@ def test_out_of_scope_and_small_talk(runtime: Runtime) -> None:
     assert not turn.steps and "not something I can do" in turn.answer
     assert turn.plan is not None and turn.plan.why is not None
     assert turn.plan.why.candidates  # the why is there even when no tool is chosen
+
+
+def test_thanks_answers_no_open_question(runtime: Runtime) -> None:
+    """A pending question about a free-text name is set aside by a thanks, never filled with
+    it; the conversation closes politely and nothing is planned."""
+    first = runtime.handle("s", "alice", "I want to schedule a meeting")
+    assert first.follow_up is not None and first.follow_up.field == "full_name"
+    turn = runtime.handle("s", "alice", "Thanks so much for your help, that is all for now.")
+    assert not turn.steps and turn.follow_up is None
+    assert turn.answer.startswith("You're welcome")
+    assert runtime.sessions.load("s", "alice")[0].follow_up is None
+
+
+def test_a_closing_after_a_step_corrects_nothing(runtime: Runtime) -> None:
+    runtime.handle("s", "alice", "add Ana Ruiz as a contact and schedule a meeting with her on "
+                                 "Friday at 3pm")
+    turn = runtime.handle("s", "alice", "No, that is everything I need today.")
+    assert not turn.steps and "anything else" in turn.answer
+    assert [(name, day) for name, day, _ in _meetings(runtime)] == [("Ana Ruiz", "2026-11-27")]
