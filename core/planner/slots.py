@@ -38,7 +38,7 @@ from ..extensions import SlotExtractor
 from ..plan import Ref, Span
 from ..tools import Tool
 from .answers import first_plain_part, looks_like_name, trim_answer
-from .candidates import NOT_NAMES, Candidate, overlaps
+from .candidates import NOT_NAMES, Candidate, cue_at, overlaps
 from .choices import boolean_like, numeric_enum, read_enum, read_flag, read_flag_enum
 from .cues import (
     BIRTH_CUES,
@@ -153,8 +153,10 @@ class SlotFiller:
             if spec.name in kinds or spec.name in filled.arguments:
                 continue
             others = [(c.start, c.end) for n, c in named.items() if n != spec.name]
-            candidate = self._extract(spec, pools, [*used, *reserved, *others], text,
-                                      prefer == spec.name)
+            own = named.get(spec.name)
+            candidate = own if own is not None and not any(
+                overlaps((own.start, own.end), u) for u in used) else self._extract(
+                spec, pools, [*used, *reserved, *others], text, prefer == spec.name)
             if candidate is not None:
                 self._take(tool, spec, candidate, filled, used)
         if embed is not None:
@@ -418,7 +420,8 @@ def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[in
                                               and text_pool(spec) != "text:name"):
         return None
     own = pools.field_words.get(spec.name, frozenset())
-    for c in pools.of(spec):
+    for c in sorted([*_titled_after(pools.text, own), *pools.of(spec)],
+                    key=lambda c: (c.start, -(c.end - c.start))):
         # The word as written: "the Marriott Hotel Regents Park" has no introducing word.
         before = [w for w in re.findall(r"[\w'’-]+", pools.text[:c.start])[-3:]
                   if w.lower() not in _ARTICLES]
@@ -426,6 +429,26 @@ def _named_after_own_word(spec: FieldSpec, pools: Pools, used: Sequence[tuple[in
                 and not any(overlaps((c.start, c.end), u) for u in used):
             return c
     return None
+
+
+_TITLE_WORD = r"[A-Z0-9][\w'’&.-]*"
+_TITLE_RUN = (rf"{_TITLE_WORD}(?:\s+(?:(?:of|the|and|a|an|in|on|to|for|with|at|by)\s+"
+              rf"(?={_TITLE_WORD}))?{_TITLE_WORD})+")
+"""Two or more capitalised words, lowercase connectors between them allowed."""
+
+
+def _titled_after(text: str, own: frozenset[str]) -> list[Candidate]:
+    """Capitalised runs right after one of a field's own words as written, whatever words
+    they begin with: "the album All The Little Lights", "label it To Whom It May Concern"
+    (a title of function words is no name :func:`.names.find_names` would propose)."""
+    words = [w for w in own if w.isalpha() and len(w) >= 3]
+    if not words:
+        return []
+    pattern = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(words)))})\s+"
+                         rf"(?:the\s+)?({_TITLE_RUN})")
+    return [Candidate(m.group(1).rstrip("."), m.start(1), m.start(1) + len(m.group(1).rstrip(".")),
+                      m.group(1).rstrip("."), cue_at(text, m.start(1)))
+            for m in pattern.finditer(text)]
 
 
 def _names_a_venue(spec: FieldSpec) -> bool:

@@ -225,6 +225,20 @@ def test_a_name_its_field_s_word_introduces_is_kept_from_other_fields() -> None:
     assert filled.arguments == {"album": "The Fall of Rome"}
 
 
+@pytest.mark.parametrize(("text", "album"), [
+    ("play something off the album Under The Same Old Sky", "Under The Same Old Sky"),
+    ("songs from the album A Night At The Lake please", "A Night At The Lake"),
+    ("I'm into album Why Not Now these days", "Why Not Now"),
+])
+def test_a_title_of_function_words_after_its_field_s_word(text: str, album: str) -> None:
+    """A title that begins with words no name begins with ("A", "Under", "Why") is still the
+    whole run after the field's own word, and no other field takes a part of it."""
+    music = _tool({"artist": {"type": "string",
+                              "description": "Name of the artist the song is performed by"},
+                   "album": {"type": "string", "description": "Album the song belongs to"}})
+    assert FILLER.fill(music, text, today=MONDAY).arguments == {"album": album}
+
+
 @pytest.mark.parametrize("text", ["two seats for Rovers vs Wanderers on Friday",
                                   "two seats for Rovers Vs. Wanderers on Friday"])
 def test_a_match_is_one_name(text: str) -> None:
@@ -575,3 +589,12 @@ def test_the_asked_enum_reads_its_answer_by_meaning_before_other_fields_take_it(
     asked = FILLER.fill(outing, "Look for a Gig.", today=MONDAY, embed=embed,
                         prefer="outing_type")
     assert asked.arguments == {"outing_type": "Dance"}
+
+
+def test_a_pronoun_and_its_verb_are_no_route() -> None:
+    """"..., we're going to bring ..." reads like "X to Y" but names no place."""
+    trip = _tool({"city": {"type": "string", "description": "City of the event"},
+                  "number_of_tickets": {"type": "integer", "description": "Tickets to buy"}})
+    filled = FILLER.fill(trip, "Make that 4 tickets, we're going to bring a few cousins.",
+                         today=MONDAY)
+    assert "city" not in filled.arguments
