@@ -251,6 +251,9 @@ class SlotFiller:
             marked = [(c.start, c.end) for c in free]
             if pools.names_venues and not _directional(spec):
                 free = [c for c in free if c.cue.split()[-1:] not in (["at"], ["to"])]
+            if pools.names_venues:
+                # "at The Ampersand Hotel": a name its venue noun follows is the venue's.
+                free = [c for c in free if not _before_venue_noun(text, c.end)]
             found = location_for(spec, free)
             if found is None and asked:
                 # The answer to "where?" may be a bare name: "Toronto please", "I'd say Reno".
@@ -459,6 +462,12 @@ def _names_a_venue(spec: FieldSpec) -> bool:
         return False
     words = set(name_words(spec)) | described_things(spec)
     return bool(stems(sorted(words)) & lexicon("en").venue_nouns)
+
+
+def _before_venue_noun(text: str, end: int) -> bool:
+    """Whether the word right after ``end`` is a venue noun ("Hotel", "Cinema")."""
+    following = re.findall(r"[A-Za-z]+", text[end:end + 20])[:1]
+    return bool(following) and bool(stems([following[0].lower()]) & lexicon("en").venue_nouns)
 
 
 def _directional(spec: FieldSpec) -> bool:

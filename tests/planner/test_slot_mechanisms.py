@@ -598,3 +598,11 @@ def test_a_pronoun_and_its_verb_are_no_route() -> None:
     filled = FILLER.fill(trip, "Make that 4 tickets, we're going to bring a few cousins.",
                          today=MONDAY)
     assert "city" not in filled.arguments
+
+
+def test_a_name_its_venue_noun_follows_is_the_venue_not_the_place() -> None:
+    stay = _tool({"destination": {"type": "string", "description": "City to stay in"},
+                  "hotel_name": {"type": "string", "description": "Name of the hotel"}})
+    filled = FILLER.fill(stay, "we would like a room at The Harbour Lights Hotel",
+                         today=MONDAY)
+    assert filled.arguments == {"hotel_name": "The Harbour Lights Hotel"}
