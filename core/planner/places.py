@@ -142,8 +142,8 @@ def find_locations(text: str, stops: frozenset[str] = frozenset()) -> list[Candi
                                                                            ("d", "d2"))]
         if not all(ends) or any(w.lower() in _LEX.not_places for e in ends for w in e.split()):
             continue  # "move Ana to Friday" is not a route
-        if writes_capitals(text) and not all(e[0].isupper() for e in ends):
-            continue
+        if writes_capitals(text) and not any(e[0].isupper() for e in ends):
+            continue  # one end written as a name makes the other one too: "London to paris"
         for group, prep in ((("o", "o2"), "from"), (("d", "d2"), "to")):
             name = group[0] if m.group(group[0]) else group[1]
             value = _place_words(m.group(name), stops)

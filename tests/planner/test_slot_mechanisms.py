@@ -606,3 +606,18 @@ def test_a_name_its_venue_noun_follows_is_the_venue_not_the_place() -> None:
     filled = FILLER.fill(stay, "we would like a room at The Harbour Lights Hotel",
                          today=MONDAY)
     assert filled.arguments == {"hotel_name": "The Harbour Lights Hotel"}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("two seats from Denver to boise please", {"origin": "Denver", "destination": "Boise"}),
+    ("The 3rd of May, heading to Tulsa.", {"destination": "Tulsa"}),
+])
+def test_a_route_with_one_end_written_as_a_name(text: str, expected: dict[str, str]) -> None:
+    """One end of "X to y" written with a capital makes the other a name too; a verb ("going",
+    "heading") is never an end."""
+    trip = _tool({"origin": {"type": "string", "description": "City of departure"},
+                  "destination": {"type": "string", "description": "City of arrival"},
+                  "day": {"type": "string", "format": "date"}})
+    places = {k: v for k, v in FILLER.fill(trip, text, today=MONDAY).arguments.items()
+              if k != "day"}
+    assert places == expected
