@@ -20,6 +20,16 @@ _DRUG = (r"(ibuprofen|advil|tylenol|paracetamol|acetaminophen|aspirin|antibiotic
          r"blood thinners?|painkillers?|pain relievers?|pills?|meds|medications?|medicines?|"
          r"drugs?|dose|dosage|mg|tablets?|"
          r"inhaler|cream|ointment|supplements?|vitamins?|birth control|vaccines?)")
+_NOT_A_CONDITION = (
+    # "do I have" / "does she have" a condition, not "any appointments", "one on Friday",
+    r"(?! (any|an? (appointment|visit|booking|slot|referral)|appointments?|"
+    # ... nor "anything booked", "something on Friday"
+    r"(anything|something|nothing) (booked|scheduled|planned|coming|on|at|"
+    r"in|for|with|left|due)|"
+    r"visits?|bookings?|slots?|referrals?|coverage|insurance|between|on|at|"
+    r"in|for|today|tomorrow|this|next|coming|upcoming|time)\b)")
+"""What may follow "do I have" when it asks about a condition (a following word is required:
+"what appointments does she have?" asks about the calendar)."""
 _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (name, re.compile(pattern, re.I)) for name, pattern in (
         ("dose", r"\b(how (much|many)|what (dose|dosage|amount))\b.*\b" + _DRUG),
@@ -49,15 +59,9 @@ _RULES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("treat", r"\bhow (do|can|should|to) (i |we |you )?(treat|cure|heal|get rid of|fix|"
                   r"manage|relieve|stop)\b"),
         ("treatment-for", r"\b(treatment|cure|remedy|remedies|medication|medicine) (for|of)\b"),
-        ("diagnose", r"\b(diagnos\w*|what('s| is) wrong with (me|him|her|my)|do i have"
-                     # ... a condition, not "do I have any appointments / on Friday"
-                     r"(?! (any|an? (appointment|visit|booking|slot|referral)|appointments?|"
-                     # ... nor "do I have anything booked / something on Friday"
-                     r"(anything|something|nothing) (booked|scheduled|planned|coming|on|at|"
-                     r"in|for|with|left|due)|"
-                     r"visits?|bookings?|slots?|referrals?|coverage|insurance|between|on|at|"
-                     r"in|for|today|tomorrow|this|next|coming|upcoming|time)\b)(?=[ ?])|"
-                     r"does (he|she|my \w+) have|could (it|this) be|might (it|this) be|"
+        ("diagnose", r"\b(diagnos\w*|what('s| is) wrong with (me|him|her|my)|"
+                     r"(do i|does (he|she|my \w+)) have" + _NOT_A_CONDITION + r"(?= \w)|"
+                     r"could (it|this) be|might (it|this) be|"
                      r"am i (having|getting|pregnant|sick|ill)|"
                      r"is (it|this|that)( \w+){0,2} (a |an )?"
                      r"(cancer|infection|infected|tumou?r|stroke|heart attack|"

@@ -74,6 +74,14 @@ def test_administrative_request_mentioning_a_symptom_is_not_refused() -> None:
     assert is_clinical_advice("what cream should I use for my rash")
 
 
+def test_asking_what_someone_has_booked_is_not_a_diagnosis() -> None:
+    """"does she have" asks about a condition only when a condition follows it."""
+    assert not is_clinical_advice("which visits does he have?")
+    assert not is_clinical_advice("what appointments do I have")
+    assert is_clinical_advice("does he have pneumonia")
+    assert is_clinical_advice("do I have an ear infection?")
+
+
 def test_patient_can_only_act_on_own_records(runtime: Any) -> None:
     other = runtime.handle("s3", "patient", "show upcoming appointments patient_name=Omar Haddad")
     assert other.steps[0].status == "denied"
