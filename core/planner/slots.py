@@ -302,7 +302,7 @@ class SlotFiller:
                     return me
             if not asked:
                 return None
-            if spec.kind in ("person", "title") and not looks_like_name(text):
+            if spec.kind in ("person", "title", "entity") and not looks_like_name(text):
                 return None
             if spec.kind in ("title", "text") and text_pool(spec) == "text:name":
                 # A short answer with extras ("a cuisine, then a price"): its first part

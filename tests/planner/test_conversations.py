@@ -112,6 +112,17 @@ def test_a_new_request_sets_the_pending_question_aside(runtime: Runtime) -> None
     assert turn.follow_up is None
 
 
+def test_a_request_is_never_taken_as_the_patient_s_name(runtime: Runtime) -> None:
+    """Asked for the patient's name, a message that is no name ("any openings with Dr. Lee
+    friday afternoon") never becomes one: nothing is looked up under it or booked."""
+    asked = runtime.handle("s", "frontdesk", "book an appointment")
+    assert asked.follow_up is not None and asked.follow_up.field == "patient_name"
+    turn = runtime.handle("s", "frontdesk", "any openings with Dr. Lee friday afternoon")
+    names = [s.arguments.get("patient_name") for s in turn.steps]
+    assert not any(n and "openings" in str(n) for n in names), turn.steps
+    assert turn.follow_up is None or turn.follow_up.field == "patient_name"
+
+
 def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Runtime) -> None:
     essay = ("Our town should build a covered bicycle shelter beside the library. Many "
              "families ride to the library on weekends, and their bikes get soaked when it "
