@@ -716,6 +716,11 @@ class Runtime:
             done = self._undo_if_unfinished(base, state, done)
             state.plan_done = []
         answer = _answer(done)
+        if awaiting is not None and len(state.pending_steps) > 1:
+            then = "; ".join(_lower_first(self.tools[s.tool].description.rstrip("."))
+                             for s in state.pending_steps[1:] if s.tool in self.tools)
+            if then:
+                answer += f"\nOnce this is done, I will also {then}."
         offer = _offer_text(self.tools[state.suggested]) \
             if state.suggested is not None and awaiting is None else None
         if offer is not None:
@@ -730,7 +735,10 @@ class Runtime:
             log.warning("session %s not saved after executed steps: %s", turn.session_id, exc)
             answer += f" (This conversation could not be saved, so I may not remember it: {exc})"
         citations: list[Citation] = [c for s in done if s.result for c in s.result.citations]
-        plan = (turn.plan or Plan()).model_copy(update={"steps": done})
+        # The steps still to come after the one awaiting a yes are part of what the person
+        # is shown ("register him, then book him"): planned, not run.
+        later = state.pending_steps[1:] if awaiting is not None else []
+        plan = (turn.plan or Plan()).model_copy(update={"steps": [*done, *later]})
         return turn.model_copy(update={"plan": plan, "answer": answer,
                                        "awaiting_confirmation": awaiting,
                                        "citations": citations, "offer": offer})
@@ -1056,6 +1064,10 @@ def _offer_text(tool: Tool) -> str:
     what = re.split(r"[.,;(]| for | with | on ", tool.description, maxsplit=1)[0].strip()
     return (f"Would you like me to {what[:1].lower() + what[1:]}? "
             "Say yes, or pick one (“the first one”).")
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
 
 
 def _answer(steps: list[Step]) -> str:

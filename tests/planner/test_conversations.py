@@ -91,6 +91,11 @@ def test_register_him_and_book_him_books_the_new_patient_never_the_previous_one(
                                             "book him in for monday morning next week, dr lee")
     first = turn.awaiting_confirmation
     assert first is not None and first.tool == "healthcare.register_patient", turn.answer
+    # The booking that follows is shown with it, planned, not run.
+    assert [(s.tool, s.status) for s in turn.steps] == [
+        ("healthcare.register_patient", "awaiting_confirmation"),
+        ("healthcare.book_appointment", "planned")]
+    assert "Once this is done, I will also book an appointment" in turn.answer
     assert (first.arguments["first_name"], first.arguments["last_name"]) == ("Marcus", "O'Neil")
     assert first.arguments["birth_date"] == "1988-03-14"
     second = runtime.handle("s", "frontdesk", "yes")
