@@ -56,6 +56,7 @@ from .fields import FieldSpec, field_specs, required_order
 from .lexicon import lexicon
 from .options import agreeing_options, option_values, pick_option
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
+from .router import tokens as router_tokens
 from .slots import Filled, SlotFiller, pasted_text
 
 __all__ = ["NeuroSymbolicPlanner"]
@@ -452,7 +453,8 @@ class NeuroSymbolicPlanner:
             not answered and _namespace(route.tool) == _namespace(tool.name)
             and self._fills_open_required(tool, filled, pending))
         if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
-                and (_takes_all(filled.spans.get(pending.field), text) or _asks(text)):
+                and (_takes_all(filled.spans.get(pending.field), text) or _asks(text)
+                     or _rest_names(text, filled, str(route.tool), tool.name)):
             # The whole message went into the asked field only because it was asked, and it
             # reads as a request for another tool: a new request, not the answer.
             return None
@@ -767,6 +769,24 @@ def _moments(spec: FieldSpec) -> frozenset[str]:
 _SIBLING_FLOOR = 0.1
 """How probable a runner-up must be to replace a tool that would ask (see
 :meth:`NeuroSymbolicPlanner._completable_sibling`)."""
+
+
+def _names_tool(text: str, tool_name: str) -> bool:
+    """Whether the message says a word of the tool's own name, in any inflection ("check
+    whether she is covered" names check_coverage)."""
+    own = tool_name.rsplit(".", 1)[-1].replace("_", " ")
+    return bool(stems(router_tokens(text)) & stems(router_tokens(own)))
+
+
+def _rest_names(text: str, filled: Filled, other: str, pending: str) -> bool:
+    """Whether the words of a reply outside the values taken from it name another tool and
+    not the pending one: "actually, check whether Omar Haddad is covered" gives the name
+    asked for, and its other words ask for check_coverage; "for my essay deadline" has no
+    other words."""
+    rest = text
+    for span in sorted(filled.spans.values(), key=lambda s: -s.start):
+        rest = rest[:span.start] + " " + rest[span.end:]
+    return _names_tool(rest, other) and not _names_tool(rest, pending)
 
 
 def _tool_words(tool: Tool) -> str:

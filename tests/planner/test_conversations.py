@@ -117,6 +117,17 @@ def test_a_new_request_sets_the_pending_question_aside(runtime: Runtime) -> None
     assert turn.follow_up is None
 
 
+def test_a_request_naming_another_tool_sets_the_question_aside(runtime: Runtime) -> None:
+    """Asked for a new patient's first name, "hold on, check if Ana Ruiz is covered" holds a
+    name, but its other words ask for the coverage check: that runs, nobody is registered."""
+    asked = runtime.handle("s", "frontdesk", "register a new patient")
+    assert asked.follow_up is not None
+    turn = runtime.handle("s", "frontdesk", "hold on, check if Ana Ruiz is covered")
+    assert [(s.tool, s.status) for s in turn.steps] == [
+        ("healthcare.check_coverage", "executed")], turn.answer
+    assert turn.follow_up is None
+
+
 def test_a_request_is_never_taken_as_the_patient_s_name(runtime: Runtime) -> None:
     """Asked for the patient's name, a message that is no name ("any openings with Dr. Lee
     friday afternoon") never becomes one: nothing is looked up under it or booked."""
