@@ -217,7 +217,7 @@ def small_talk(utterance: str) -> str | None:
     words = len(utterance.split())
     if words > 30:
         return None
-    if words <= 12 and _GREETING.match(utterance) and words <= 5:
+    if words <= 5 and _GREETING.match(utterance):
         return "Hello! What can I do for you?"
     if words <= 5 and _THANKS.match(utterance):
         return "You're welcome."

@@ -780,9 +780,9 @@ def _names_tool(text: str, tool_name: str) -> bool:
 
 def _rest_names(text: str, filled: Filled, other: str, pending: str) -> bool:
     """Whether the words of a reply outside the values taken from it name another tool and
-    not the pending one: "actually, check whether Omar Haddad is covered" gives the name
-    asked for, and its other words ask for check_coverage; "for my essay deadline" has no
-    other words."""
+    not the pending one: "actually, check whether Jo Park is covered" gives the name asked
+    for, and its other words ask for check_coverage; "for my report deadline" has no other
+    words."""
     rest = text
     for span in sorted(filled.spans.values(), key=lambda s: -s.start):
         rest = rest[:span.start] + " " + rest[span.end:]
