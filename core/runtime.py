@@ -715,12 +715,14 @@ class Runtime:
         if awaiting is None:
             done = self._undo_if_unfinished(base, state, done)
             state.plan_done = []
+        # The steps still to come after the one awaiting a yes are part of what the person
+        # is shown ("register him, then book him"): planned, not run.
+        later = state.pending_steps[1:] if awaiting is not None else []
         answer = _answer(done)
-        if awaiting is not None and len(state.pending_steps) > 1:
-            then = "; ".join(_lower_first(self.tools[s.tool].description.rstrip("."))
-                             for s in state.pending_steps[1:] if s.tool in self.tools)
-            if then:
-                answer += f"\nOnce this is done, I will also {then}."
+        then = "; ".join(_lower_first(self.tools[s.tool].description.rstrip("."))
+                         for s in later if s.tool in self.tools)
+        if then:
+            answer += f"\nOnce this is done, I will also {then}."
         offer = _offer_text(self.tools[state.suggested]) \
             if state.suggested is not None and awaiting is None else None
         if offer is not None:
@@ -735,9 +737,6 @@ class Runtime:
             log.warning("session %s not saved after executed steps: %s", turn.session_id, exc)
             answer += f" (This conversation could not be saved, so I may not remember it: {exc})"
         citations: list[Citation] = [c for s in done if s.result for c in s.result.citations]
-        # The steps still to come after the one awaiting a yes are part of what the person
-        # is shown ("register him, then book him"): planned, not run.
-        later = state.pending_steps[1:] if awaiting is not None else []
         plan = (turn.plan or Plan()).model_copy(update={"steps": [*done, *later]})
         return turn.model_copy(update={"plan": plan, "answer": answer,
                                        "awaiting_confirmation": awaiting,

@@ -449,9 +449,12 @@ def _titled_after(text: str, own: frozenset[str]) -> list[Candidate]:
         return []
     pattern = re.compile(rf"\b(?:{'|'.join(map(re.escape, sorted(words)))})\s+"
                          rf"(?:the\s+)?({_TITLE_RUN})")
-    return [Candidate(m.group(1).rstrip("."), m.start(1), m.start(1) + len(m.group(1).rstrip(".")),
-                      m.group(1).rstrip("."), cue_at(text, m.start(1)))
-            for m in pattern.finditer(text)]
+    found = []
+    for m in pattern.finditer(text):
+        title = m.group(1).rstrip(".")
+        found.append(Candidate(title, m.start(1), m.start(1) + len(title), title,
+                               cue_at(text, m.start(1))))
+    return found
 
 
 def _names_a_venue(spec: FieldSpec) -> bool:
