@@ -151,7 +151,9 @@ def card_text(rt: Runtime, user: str, step: Step) -> CardText:
         headline, effects = "", []  # the result says what was found; the tool's name is noise
     else:
         headline = description
-        effects = _argument_lines(step.arguments) if step.status == "awaiting_confirmation" else []
+        # A step still to come (planned after the one awaiting a yes) has no change yet: its
+        # arguments say what it will use; a record an earlier step creates is left out.
+        effects = _argument_lines(step.arguments) if step.status in _PENDING else []
     reasons: list[str] = []
     # Why it waits (the confirms' reasons) or why it was refused (the denies').
     wanted = {"awaiting_confirmation": "confirm", "denied": "deny"}.get(step.status)

@@ -60,6 +60,18 @@ def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
     assert card.technical is not None and "PUT Slot/slot-lee-20261203-0930" in card.technical
 
 
+def test_a_step_planned_after_a_confirmation_says_what_it_will_use(demo: Runtime) -> None:
+    turn = demo.handle("cards-plan", "frontdesk",
+                       "register Tomas Berg born 2 May 1990, then book him with Dr. Lee on "
+                       "Thursday morning")
+    assert [s.status for s in turn.steps] == ["awaiting_confirmation", "planned"]
+    card = card_text(demo, "frontdesk", turn.steps[1])
+    assert card.status == "Planned"
+    shown = " ".join(card.effects)
+    assert "practitioner: Dr. Lena Lee" in shown and "part of day: morning" in shown
+    assert "$from" not in shown  # the patient the first step creates is not shown raw
+
+
 def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
     turn = demo.handle("cards-2", "patient", "please book me in on Friday afternoon with Dr. Lee")
     card = card_text(demo, "patient", turn.steps[0])
