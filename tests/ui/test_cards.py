@@ -62,8 +62,8 @@ def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
 
 def test_a_step_planned_after_a_confirmation_says_what_it_will_use(demo: Runtime) -> None:
     turn = demo.handle("cards-plan", "frontdesk",
-                       "register Tomas Berg born 2 May 1990, then book him with Dr. Lee on "
-                       "Thursday morning")
+                       "register Tomas Berg born 2 May 1990 and then get Tomas an "
+                       "appointment with Dr. Lee for Thursday morning")
     assert [s.status for s in turn.steps] == ["awaiting_confirmation", "planned"]
     card = card_text(demo, "frontdesk", turn.steps[1])
     assert card.status == "Planned"
