@@ -568,8 +568,9 @@ class NeuroSymbolicPlanner:
 
     def _fill(self, tool: Tool, text: str, ctx: PlanningContext,
               prefer: str | None = None) -> Filled:
-        today = ctx.action.now().date()
-        return self.slots.fill(tool, text, today=today, extractors=ctx.slot_extractors,
+        now = ctx.action.now()
+        return self.slots.fill(tool, text, today=now.date(), hour=now.hour,
+                               extractors=ctx.slot_extractors,
                                context=ctx.action, prefer=prefer,
                                embed=self._word_embedder(ctx.action.config))
 

@@ -56,6 +56,9 @@ class Pools:
         self._cache: dict[str, list[Candidate]] = {}
         self.numeric_fields = 1
         self.has_birth_field = False
+        self.hour: int | None = None
+        """The hour now, where known: a weekday naming today with its part of day over is
+        next week's (:func:`.temporal.find_dates`)."""
         self.date_cues: dict[str, frozenset[str]] = {}
         """Each date field's cue words: a date cued for another field goes there first."""
         self.titles: frozenset[str] = frozenset()
@@ -96,7 +99,8 @@ class Pools:
         if key in ("date", "birthdate"):
             return [Candidate(d.value, d.start, d.end, d.text, d.cue)
                     for d in find_dates(text, self.today, locale=self.locale,
-                                        future=key != "birthdate")]
+                                        future=key != "birthdate",
+                                        hour=self.hour if key == "date" else None)]
         if key == "datetime":
             return find_datetimes(text, self.today, self.locale)
         if key == "time":

@@ -94,6 +94,7 @@ class SlotFiller:
         text: str,
         *,
         today: date,
+        hour: int | None = None,
         extractors: Sequence[SlotExtractor] = (),
         context: Any = None,
         only: Sequence[str] | None = None,
@@ -104,7 +105,8 @@ class SlotFiller:
 
         ``prefer`` names a field the user was just asked about: a bare answer ("Ivo Brandt",
         "Wednesday") goes to it first. ``embed`` (texts → unit vectors) lets an enum's value
-        be read by meaning when no spelling of it is in the text (:mod:`.meaning`).
+        be read by meaning when no spelling of it is in the text (:mod:`.meaning`). ``hour``
+        is the hour now: "Wednesday morning", said on a Wednesday afternoon, is next week's.
         """
         specs = [f for f in field_specs(tool) if only is None or f.name in only]
         numeric = sum(1 for f in field_specs(tool) if f.kind in ("integer", "number")
@@ -115,6 +117,7 @@ class SlotFiller:
         filled = Filled()
         pools = Pools(text, today, self.locale, extractors, context)
         pools.numeric_fields = numeric
+        pools.hour = hour
         pools.has_birth_field = any(f.kind == "date" and date_cues(f) & BIRTH_CUES
                                     for f in field_specs(tool))
         about = _name_words_of(tool)

@@ -137,11 +137,16 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
 
 
 def find_dates(text: str, today: date, *, locale: str = "en-US",
-               future: bool = True) -> list[DateMatch]:
+               future: bool = True, hour: int | None = None) -> list[DateMatch]:
     """Every date in ``text``, earliest position first; overlapping matches keep the longest.
 
-    ``future`` prefers the coming occurrence for dates without a year ("March 2").
+    ``future`` prefers the coming occurrence for dates without a year ("March 2"). ``hour`` is
+    the hour now (0-23): a bare weekday naming today, said with a part of day that is already
+    over ("Wednesday morning", said on a Wednesday afternoon), is next week's.
     """
+    pod = part_of_day(text) if hour is not None else None
+    part_over = pod is not None and hour is not None \
+        and hour >= int(_LEX.part_of_day_ends.get(pod[0], 24))
     found: list[DateMatch] = []
     attributive: list[int] = []  # where a holiday names a thing ("the Christmas party")
     for kind, pattern in _PATTERNS:
@@ -150,7 +155,8 @@ def find_dates(text: str, today: date, *, locale: str = "en-US",
                 continue
             if kind == "holiday" and _names_a_thing(text, m.end()):
                 attributive.append(m.start())
-            value = _interpret(kind, m, today, locale=locale, future=future)
+            value = _interpret(kind, m, today, locale=locale, future=future,
+                               part_over=part_over)
             if value is not None:
                 start = m.start()
                 if m.group(0)[:3].lower() == "on ":  # "on Friday": the date is "Friday"
@@ -204,7 +210,7 @@ def _is_weekday_word(text: str) -> bool:
     return bool(re.fullmatch(_WD_RE, text.strip(" ,"), re.I))
 
 
-def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str,
+def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str, part_over: bool,
                future: bool) -> date | None:
     try:
         if kind == "iso":
@@ -232,7 +238,7 @@ def _interpret(kind: str, m: re.Match[str], today: date, *, locale: str,
             word = re.sub(r"tomm?orr?ow", "tomorrow", m.group(1).lower())
             return today + timedelta(days=int(_LEX.relative_days[word]))
         if kind == "weekday":
-            return _weekday_date(m, today)
+            return _weekday_date(m, today, part_over=part_over)
         if kind == "in_n":
             n = _count(m.group(1))
             unit = m.group(2).lower()
@@ -298,7 +304,7 @@ def _clamp(year: int, month: int, day: int) -> date:
     raise ValueError("no such date")
 
 
-def _weekday_date(m: re.Match[str], today: date) -> date:
+def _weekday_date(m: re.Match[str], today: date, *, part_over: bool = False) -> date:
     qualifier = (m.group(1) or "").lower()
     target = _weekday(m.group(2))
     ahead = (target - today.weekday()) % 7
@@ -316,6 +322,8 @@ def _weekday_date(m: re.Match[str], today: date) -> date:
     if qualifier == "next" or tail in ("next", "next week"):
         # "next Friday" is the Friday of next week (weeks start on Monday).
         return monday + timedelta(weeks=1, days=target)
+    if ahead == 0 and part_over and qualifier != "this":
+        return today + timedelta(days=7)  # "Wednesday morning", said on Wednesday afternoon
     return today + timedelta(days=ahead)
 
 

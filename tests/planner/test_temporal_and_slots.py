@@ -49,6 +49,28 @@ def test_ambiguous_numeric_date_follows_the_locale() -> None:
     assert find_dates("03/04/2027", TUESDAY, locale="en-GB")[0].value == date(2027, 4, 3)
 
 
+@pytest.mark.parametrize(("text", "hour", "expected"), [
+    ("see them Friday morning", 9, FRIDAY),  # the morning is not over yet: today
+    ("see them Friday morning", 13, FRIDAY + timedelta(days=7)),  # it is: next week's
+    ("on Friday afternoon please", 13, FRIDAY),
+    ("on Friday afternoon please", 18, FRIDAY + timedelta(days=7)),
+    ("see them Friday", 18, FRIDAY),  # no part of day said: today stays today
+    ("see them this Friday morning", 13, FRIDAY),  # "this" names today on purpose
+    ("see them Friday evening", 23, FRIDAY),  # the evening lasts until midnight
+])
+def test_a_weekday_naming_today_with_its_part_of_day_over_is_next_weeks(
+        text: str, hour: int, expected: date) -> None:
+    [match] = find_dates(text, FRIDAY, hour=hour)
+    assert match.value == expected
+
+
+def test_the_hour_now_reaches_the_date_a_tool_gets() -> None:
+    said = "table for two on Friday morning"
+    assert FILLER.fill(reserve, said, today=FRIDAY, hour=8).arguments["day"] == FRIDAY
+    assert FILLER.fill(reserve, said, today=FRIDAY, hour=15).arguments["day"] \
+        == FRIDAY + timedelta(days=7)
+
+
 def test_impossible_dates_are_not_dates() -> None:
     assert find_dates("31/02/2027", TUESDAY) == []
     assert find_dates("version 3.5 of the form", TUESDAY) == []
