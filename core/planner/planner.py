@@ -50,6 +50,7 @@ from ..planning import (
     reply_to_confirmation,
     small_talk,
 )
+from ..scopes import missing_scopes
 from ..tools import Tool
 from .cues import stems
 from .fields import FieldSpec, field_specs, required_order
@@ -69,9 +70,11 @@ _CORRECTION = re.compile(
     r"not (exactly|quite)\b|i(?:'ve| have)? changed my mind\b|change of plans?\b|"
     r"on second thought\b|scratch that\b|"
     r"change (it|that|the \w+)\b|instead\b|rather\b|same time\b|what about\b|how about\b|"
-    r"and (for|in|on)\b)|\b(instead|make it|make that|change it to|there will be)\b", re.I)
+    r"and (for|in|on)\b|and\b(?=[^.!?]{1,40}\?\s*$))"
+    r"|\b(instead|make it|make that|change it to|there will be)\b", re.I)
 """A turn that corrects the step before: a correcting opening, or one of the closing phrases
-anywhere in it (read with ``search``: "please change it to half past 7")."""
+anywhere in it (read with ``search``: "please change it to half past 7"). A short question that
+opens with "and" asks the same again of something else ("and the other one?")."""
 _DECLINE = re.compile(r"^\s*(no|nope|nah|not (?:right )?now|i (?:do not|don'?t) (?:want|need))\b",
                       re.I)
 _DECLINES_OFFER = re.compile(r"^\s*(?:(?:no|nope|nah)\b[\s,.!]*)?i (?:do not|don'?t|will not|"
@@ -84,6 +87,9 @@ FOCUS_ODDS = 3.0
 """How much more likely (in odds) a tool of the conversation's focus (the namespace of the
 step planned or asked about last) is than another. Set a priori, not fitted: strong enough to
 settle a near tie ("book it" after a search), too weak to overturn a clear request."""
+ROLE_ODDS = 3.0
+"""How much less likely (in odds) a tool the acting user's role may not run is than before.
+Set a priori like :data:`FOCUS_ODDS`, not fitted."""
 _PARTS_OF_DAY = frozenset(str(v).lower() for v in lexicon("en").parts_of_day.values())
 _MAX_WORD_VECTORS = 50_000
 """Word vectors kept in memory (about 80 MB at most); past that the memory starts again."""
@@ -174,7 +180,7 @@ class NeuroSymbolicPlanner:
         dialog = ctx.dialog
         router = self.router(ctx)
         routed_text = text[:_MAX_ROUTED_CHARS]
-        route = self.route(router, routed_text, ctx, prior=_focus(ctx))
+        route = self.route(router, routed_text, ctx, prior=_prior(ctx))
         why = Explanation(planner=self.name, candidates=route.candidates, notes=route.explain())
         set_aside, dialog.set_aside = dialog.set_aside, None
         suggested, dialog.suggested = dialog.suggested, None
@@ -793,6 +799,25 @@ def _rest_names(text: str, filled: Filled, other: str, pending: str) -> bool:
 def _tool_words(tool: Tool) -> str:
     """A tool's own name in words ("reserve roundtrip flights")."""
     return tool.name.rsplit(".", 1)[-1].replace("_", " ")
+
+
+def _prior(ctx: PlanningContext) -> dict[str, float]:
+    """The odds multipliers routing starts from: the conversation's focus times the role's."""
+    role, focus = _role_odds(ctx), _focus(ctx)
+    return {name: role.get(name, 1.0) * focus.get(name, 1.0) for name in {*role, *focus}}
+
+
+def _role_odds(ctx: PlanningContext) -> dict[str, float]:
+    """Odds divisors for the tools the acting user's role may not run (its scopes do not cover
+    the tool's): "how is this student doing" from a teacher is about grades, not a patient
+    record. Only those tools lose odds, so whether a request is for any tool at all is judged
+    as before; and too little to turn a clear request for a tool the role lacks into another
+    tool: that request is still planned, and refused with the reason."""
+    grants = getattr(ctx.action, "scopes", None)
+    if grants is None:
+        return {}
+    return {name: 1.0 / ROLE_ODDS for name, tool in ctx.tools.items()
+            if missing_scopes(grants, tool.scopes)}
 
 
 def _focus(ctx: PlanningContext) -> dict[str, float]:

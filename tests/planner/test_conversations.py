@@ -267,3 +267,25 @@ def test_a_yes_that_changes_something_is_not_a_confirmation(runtime: Runtime) ->
     changed = runtime.handle("s", "frontdesk", "Yes. But can we make it Friday afternoon?")
     assert _appointments(runtime, "pat-0001") == []  # nothing booked on a qualified yes
     assert all(s.status != "executed" for s in changed.steps)
+
+
+def test_a_teacher_asking_after_a_student_gets_grades_not_a_patient_record(
+        runtime: Runtime) -> None:
+    # The clinic's tools lose odds for a role that may not run them: the request is about a
+    # student's grades, and a short "and ...?" asks the same of another student.
+    turn = runtime.handle("s", "teacher", "how is stu-0002 getting along in biology?")
+    assert [(s.tool, s.status) for s in turn.steps] == [
+        ("education.grade_lookup", "executed")], turn.answer
+    assert turn.steps[0].arguments == {"student_id": "stu-0002", "course": "Biology 10"}
+    again = runtime.handle("s", "teacher", "and stu-0001?")
+    assert [(s.tool, s.status) for s in again.steps] == [
+        ("education.grade_lookup", "executed")], again.answer
+    assert again.steps[0].arguments == {"student_id": "stu-0001", "course": "Biology 10"}
+
+
+def test_a_request_for_a_tool_the_role_lacks_is_still_refused_with_the_reason(
+        runtime: Runtime) -> None:
+    turn = runtime.handle("s", "teacher", "book Ana Ruiz in for thursday afternoon with dr lee")
+    assert [(s.tool, s.status) for s in turn.steps] == [
+        ("healthcare.book_appointment", "denied")], turn.answer
+    assert "not allowed" in turn.answer

@@ -97,12 +97,15 @@ def _find_students(utterance: str, ctx: Any) -> list[EntityMatch]:
 
 @hookimpl
 def register_slot_extractors(register: Callable[[SlotExtractor], None]) -> None:
+    from .courses import COURSE_ENTITY, find_courses
     from .topics import TOPIC_ENTITY, find_topics
 
     register(SlotExtractor(name="students", entity_type="Student", extract=_find_students,
                            generic="someone"))
     register(SlotExtractor(name="topics", entity_type=TOPIC_ENTITY, extract=find_topics,
                            generic="a topic"))
+    register(SlotExtractor(name="courses", entity_type=COURSE_ENTITY, extract=find_courses,
+                           generic="a course"))
 
 
 @hookimpl
@@ -141,6 +144,24 @@ def register_commands(register: Callable[[CommandGroup], None]) -> None:
     register(CommandGroup(name="edu", app=edu_cli, help="Essay scoring and calibration."))
 
 
+def _prepare_records(config: InstitutionConfig, settings: EducationSettings) -> None:
+    """The records' tables, the roster and (when on) the demo grade book in place before the
+    first request, so that the course extractor knows the courses from the start. A failure
+    here is left to the first tool that opens the records, which reports it to the user."""
+    import logging
+    import sqlite3
+
+    from .roster import RosterError, sync_roster
+    from .store import connect
+
+    try:
+        with connect(config.data_dir, demo_grades=settings.demo_grades) as db:
+            sync_roster(db, settings, config)
+    except (sqlite3.Error, RosterError, OSError) as exc:
+        logging.getLogger(__name__).warning("education records not prepared at start-up: %s",
+                                            exc)
+
+
 @hookimpl
 def startup(config: InstitutionConfig, settings: BaseModel | None,
             services: dict[str, Any]) -> None:
@@ -148,6 +169,7 @@ def startup(config: InstitutionConfig, settings: BaseModel | None,
 
     chosen = settings if isinstance(settings, EducationSettings) else EducationSettings()
     services[SERVICE_KEY] = EssayService(config.data_dir, chosen)
+    _prepare_records(config, chosen)
     # The academic-integrity policy's learned stage is fitted once per process (~1 s); fit it
     # in the background now rather than on the first request.
     import threading

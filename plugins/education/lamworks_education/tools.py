@@ -159,7 +159,7 @@ def list_essay_feedback(
     student_id: Annotated[str, entity("Student", "The student whose essays to list, e.g. "
                                                  "'stu-0001'; empty for yourself (a teacher: "
                                                  "every student you teach).")] = "",
-    course: Annotated[str, Field(description="Only this course, e.g. 'English 10'.")] = "",
+    course: Annotated[str, entity("Course", "Only this course, e.g. 'English 10'.")] = "",
 ) -> ActionResult:
     """The essays submitted for feedback, newest first, with their overall and trait scores
     (FERPA: a student's own, a teacher's students' in the courses they teach them)."""
@@ -356,7 +356,7 @@ def grade_lookup(
     ctx: ActionContext,
     student_id: Annotated[str, entity("Student", "The student whose grades to show, e.g. "
                                                  "'stu-0001'; empty for yourself.")] = "",
-    course: Annotated[str, Field(description="Only this course, e.g. 'Biology 10'.")] = "",
+    course: Annotated[str, entity("Course", "Only this course, e.g. 'Biology 10'.")] = "",
 ) -> ActionResult:
     """Look up a student's grades (FERPA: only the student and their teachers)."""
     settings = _settings(ctx)
