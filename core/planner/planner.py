@@ -381,6 +381,8 @@ class NeuroSymbolicPlanner:
             if value is None:
                 value, source = _remembered(tool, specs[name], dialog, said), \
                     "earlier in the conversation"
+            if value is None:
+                value, source = _pointed_at(specs[name], ctx), "what \"that\" points at"
             if value is None or isinstance(value, dict):
                 continue
             filled.arguments[name] = value
@@ -716,6 +718,39 @@ def _once_per_text(extractors: Sequence[SlotExtractor]) -> tuple[SlotExtractor, 
 _NOT_REMEMBERED = ("ref", "entity")
 """Field kinds never carried from memory: which record an action is about is said each time
 (or pointed at: "her", "that booking"), never assumed from an earlier request."""
+
+
+_POINTING = re.compile(r"\b(that|this|it|the same)\b", re.I)
+_POINTING_REACH = 3
+"""How many of the person's earlier messages a pointing word ("quiz me on that") reaches."""
+
+
+def _pointed_at(spec: FieldSpec, ctx: PlanningContext) -> Any:
+    """The entity a request points at instead of naming it ("explain keystone species", then
+    "quiz me on that"): the newest match of the field's entity type in the person's last few
+    messages, when this message has a pointing word. The entity type is the field's
+    (``entity(...)``), or for a text field the type it is named after (a field ``topic``, an
+    extractor of "Topic"). Records (``ref`` fields) are pointed at through the conversation's
+    references instead."""
+    kind = spec.entity if spec.kind == "entity" else spec.name if spec.kind == "text" else None
+    if not kind:
+        return None
+    said = [h["text"] for h in ctx.dialog.history if h.get("speaker") == "user"]
+    if len(said) < 2 or not _POINTING.search(said[-1]):
+        return None
+    extractors = [e for e in ctx.slot_extractors if e.entity_type.lower() == kind.lower()]
+    if not extractors:
+        return None
+    for text in reversed(said[-1 - _POINTING_REACH:-1]):
+        found: list[EntityMatch] = []
+        for extractor in extractors:
+            try:
+                found.extend(extractor.extract(text, ctx.action))
+            except Exception:  # an extractor bug must not break planning
+                continue
+        if found:
+            return max(found, key=lambda m: m.span.start).value
+    return None
 
 
 def _note_stated(dialog: DialogState, tool: str, arguments: Mapping[str, Any]) -> None:

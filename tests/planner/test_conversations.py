@@ -289,3 +289,14 @@ def test_a_request_for_a_tool_the_role_lacks_is_still_refused_with_the_reason(
     assert [(s.tool, s.status) for s in turn.steps] == [
         ("healthcare.book_appointment", "denied")], turn.answer
     assert "not allowed" in turn.answer
+
+
+def test_a_quiz_on_that_takes_the_topic_the_student_just_named(runtime: Runtime) -> None:
+    runtime.handle("s", "student", "help me make sense of the carbon cycle")
+    turn = runtime.handle("s", "student", "ok, now give me a short quiz on it")
+    assert [s.tool for s in turn.steps] == ["education.practice_quiz"], turn.answer
+    assert turn.steps[0].arguments["topic"] == "carbon cycle"
+    # Without a pointing word nothing is carried over: the topic is asked for.
+    runtime.handle("s2", "student", "help me make sense of the carbon cycle")
+    bare = runtime.handle("s2", "student", "give me a short quiz")
+    assert not bare.steps and bare.follow_up is not None, bare.answer

@@ -7,8 +7,10 @@ from __future__ import annotations
 import inspect
 import re
 from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -27,9 +29,39 @@ CHAT = REPO / "ui" / "views" / "chat.py"
 CONFIG = REPO / "examples" / "lamworks.toml"
 
 
+ZONE = ZoneInfo("America/Chicago")  # the example institution's
+
+
+def _next_tuesday() -> datetime:
+    """10:00 on the first Tuesday after today in the clinic's zone: the demo clinic is generated
+    from today for four weeks, so every day these tests name lies inside it, and a day name
+    ("Thursday") always means the same day of that week."""
+    day = datetime.now(ZONE).date() + timedelta(days=1)
+    while day.weekday() != 1:
+        day += timedelta(days=1)
+    return datetime.combine(day, time(10), ZONE)
+
+
+NOW = _next_tuesday()
+WEDNESDAY, THURSDAY, FRIDAY, MONDAY = (NOW.date() + timedelta(days=n) for n in (1, 2, 3, 6))
+
+
+def _day(day: date) -> str:
+    """How cards and choices write a day: "Thu 3 Dec"."""
+    return f"{day:%a} {day.day} {day:%b}"
+
+
+def _span(day: date, start: str) -> str:
+    """How a card writes a half-hour slot: "Thu 3 Dec, 9:30–10:00"."""
+    begin = datetime.combine(day, time.fromisoformat(start.zfill(5)))
+    end = begin + timedelta(minutes=30)
+    return f"{_day(day)}, {begin.hour}:{begin:%M}–{end.hour}:{end:%M}"
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
-    """The demo institution on a fresh data folder, as the web app serves it."""
+    """The demo institution on a fresh data folder, as the web app serves it, its clock at
+    :data:`NOW`."""
     data = tmp_path_factory.mktemp("cards-data")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("LAMWORKS_DATA_DIR", str(data))
@@ -38,18 +70,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Runtime]:
 
         state._runtime.clear()
         rt = state.runtime()  # the one the pages use, so AppTest shares its loaded model
+        rt.clock = lambda: NOW
         yield rt
         state._runtime.clear()
 
 
 def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
+    free = _free_on(demo, "thursday")[0]
     turn = demo.handle("cards-1", "frontdesk",
-                       "schedule Ana Ruiz on Thursday at 9:30 to see Dr. Lee")
+                       f"schedule Ana Ruiz on Thursday at {free} to see Dr. Lee")
     step = turn.steps[0]
     assert step.status == "awaiting_confirmation"
     card = card_text(demo, "frontdesk", step)
     assert card.headline == ("Book **Ana Ruiz** (born 1984-03-12) with **Dr. Lena Lee** on "
-                             "**Thu 3 Dec, 9:30–10:00**")
+                             f"**{_span(THURSDAY, free)}**")
     assert card.status == "Waiting for you"
     assert (card.confirm_label, card.decline_label) == ("Book it", "Don't book")
     shown = " ".join([card.headline, *card.effects, *card.reasons])
@@ -57,7 +91,8 @@ def test_a_booking_card_names_people_and_times_in_words(demo: Runtime) -> None:
     assert any("becomes busy" in effect for effect in card.effects)
     assert any("wait for you" in reason for reason in card.reasons)  # the policy, in words
     # The exact change is there for staff, folded away by the page.
-    assert card.technical is not None and "PUT Slot/slot-lee-20261203-0930" in card.technical
+    slot = f"PUT Slot/slot-lee-{THURSDAY:%Y%m%d}-{free.replace(':', '').zfill(4)}"
+    assert card.technical is not None and slot in card.technical
 
 
 def test_a_step_planned_after_a_confirmation_says_what_it_will_use(demo: Runtime) -> None:
@@ -75,7 +110,7 @@ def test_a_step_planned_after_a_confirmation_says_what_it_will_use(demo: Runtime
 def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
     turn = demo.handle("cards-2", "patient", "please book me in on Friday afternoon with Dr. Lee")
     card = card_text(demo, "patient", turn.steps[0])
-    assert card.headline.startswith("Book **you** with **Dr. Lena Lee** on **Fri 4 Dec, ")
+    assert card.headline.startswith(f"Book **you** with **Dr. Lena Lee** on **{_day(FRIDAY)}, ")
     assert card.technical is None
     assert not may_see_technical_details(demo, "patient")
     assert not may_see_technical_details(demo, "student")
@@ -83,18 +118,20 @@ def test_a_patient_sees_no_technical_details_and_is_you(demo: Runtime) -> None:
 
 
 def test_cancelling_names_what_the_buttons_do(demo: Runtime) -> None:
-    demo.handle("cards-3", "frontdesk", "schedule Omar Haddad on Monday at 9:00 to see Dr. Lee")
+    free = _free_on(demo, "monday")[0]
+    demo.handle("cards-3", "frontdesk", f"schedule Omar Haddad on Monday at {free} to see Dr. Lee")
     demo.handle("cards-3", "frontdesk", "yes")
     turn = demo.handle("cards-3", "frontdesk", "cancel Omar Haddad's appointment on Monday")
     card = card_text(demo, "frontdesk", turn.steps[0])
     assert card.headline.startswith("Cancel the appointment of **Omar Haddad** (born ")
-    assert "with **Dr. Lena Lee** on **Mon 7 Dec, 9:00–9:30**" in card.headline
+    assert f"with **Dr. Lena Lee** on **{_span(MONDAY, free)}**" in card.headline
     assert (card.confirm_label, card.decline_label) == ("Cancel the appointment", "Keep it")
 
 
 def test_a_finished_card_says_what_happened_not_what_will(demo: Runtime) -> None:
+    free = _free_on(demo, "monday")[-1]
     turn = demo.handle("cards-5", "frontdesk",
-                       "schedule Omar Haddad on Monday at 11:30 to see Dr. Lee")
+                       f"schedule Omar Haddad on Monday at {free} to see Dr. Lee")
     waiting = card_text(demo, "frontdesk", turn.steps[0])
     assert any("becomes busy" in effect for effect in waiting.effects)
     done = demo.handle("cards-5", "frontdesk", "yes").steps[0]
@@ -116,8 +153,8 @@ def test_a_slot_search_offers_choices_next_opening_first(demo: Runtime) -> None:
     turn = demo.handle("cards-4", "frontdesk", "what times does Dr. Lee have available next week")
     data = turn.steps[0].result.data if turn.steps[0].result else None
     choices = components.choices_of(data)
-    assert choices[0].label.startswith("Next opening: Mon 7 Dec, ")
-    assert re.fullmatch(r"book the \d{1,2}:\d\d one on Mon 7 Dec", choices[0].say)
+    assert choices[0].label.startswith(f"Next opening: {_day(MONDAY)}, ")
+    assert re.fullmatch(rf"book the \d{{1,2}}:\d\d one on {_day(MONDAY)}", choices[0].say)
 
 
 def test_an_empty_chat_offers_requests_of_the_roles_own_tools(demo: Runtime) -> None:
@@ -159,17 +196,17 @@ def _labels(at: AppTest) -> list[str]:
     return [b.label for b in at.button]
 
 
-def _free_on_friday(rt: Runtime) -> list[str]:
-    """Dr. Lee's free start times on Friday ("9:30"): the demo clinic's bookings depend on the
+def _free_on(rt: Runtime, day: str) -> list[str]:
+    """Dr. Lee's free start times on ``day`` ("9:30"): the demo clinic's bookings depend on the
     day it is generated, so a fixed time may be taken when the tests run."""
-    rt.handle("cards-free", "frontdesk", "when is dr lee free on friday")
+    rt.handle("cards-free", "frontdesk", f"when is dr lee free on {day}")
     options = rt.sessions.load("cards-free", "frontdesk")[0].options
     return [str(int(o["start"][11:13])) + o["start"][13:16] for o in options]
 
 
 def test_the_page_shows_the_card_once_and_its_buttons_go_after_use(demo: Runtime) -> None:
     at = _chat("frontdesk")
-    free = _free_on_friday(demo)[0]
+    free = _free_on(demo, "friday")[0]
     at.chat_input[0].set_value(f"schedule Ana Ruiz on Friday at {free} to see Dr. Lee").run()
     assert not at.exception
     text = _text(at)
@@ -185,7 +222,7 @@ def test_the_page_shows_the_card_once_and_its_buttons_go_after_use(demo: Runtime
 
 def test_a_typed_yes_updates_the_card_and_removes_its_buttons(demo: Runtime) -> None:
     at = _chat("frontdesk")
-    free = _free_on_friday(demo)[-1]
+    free = _free_on(demo, "friday")[-1]
     at.chat_input[0].set_value(f"schedule Maria Lopez born 1992-11-02 on Friday at {free} "
                                "to see Dr. Lee").run()
     assert "Book it" in _labels(at)
@@ -212,14 +249,16 @@ def test_free_times_end_with_the_offer_to_book_one_and_a_yes_takes_it(demo: Runt
 
 def test_clicking_a_choice_sends_it_as_the_next_message(demo: Runtime) -> None:
     at = _chat("frontdesk")
+    day = WEDNESDAY
     at.chat_input[0].set_value("book Ana Ruiz on wednesday").run()
     at.chat_input[0].set_value("which times does dr lee have free").run()
-    first = next(b for b in at.button if b.label.startswith("Next opening: Wed 2 Dec, "))
+    label = f"Next opening: {_day(day)}, "
+    first = next(b for b in at.button if b.label.startswith(label))
     assert any(b.label.startswith("More…") for b in at.button)
     first.click().run()
     assert not at.exception
     assert {"Book it", "Don't book"} <= set(_labels(at))
-    assert "with **Dr. Lena Lee** on **Wed 2 Dec, " in _text(at)
+    assert f"with **Dr. Lena Lee** on **{_day(day)}, " in _text(at)
 
 
 def test_a_list_of_appointments_is_a_table(demo: Runtime) -> None:

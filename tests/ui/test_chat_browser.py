@@ -117,6 +117,15 @@ def _weekdays_ahead(count: int) -> list[str]:
     return names
 
 
+def _day_ahead() -> tuple[str, str]:
+    """A weekday at least two days ahead, in the clinic's zone: its name ("Friday") and how a
+    slot choice writes it ("Fri 4 Dec")."""
+    day = datetime.now(ZoneInfo("America/Chicago")).date() + timedelta(days=2)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return f"{day:%A}", f"{day:%a} {day.day} {day:%b}"
+
+
 @pytest.mark.parametrize("viewport", ["wide", "narrow"])
 def test_the_front_desk_books_through_a_plain_card(browser: Any, app_url: str,
                                                    viewport: str) -> None:
@@ -145,15 +154,16 @@ def test_the_front_desk_books_through_a_plain_card(browser: Any, app_url: str,
 
 def test_a_slot_choice_leads_to_a_card(browser: Any, app_url: str) -> None:
     page = _page(browser, app_url, "narrow", "frontdesk")
-    _say(page, "book Omar Haddad in on thursday")
+    name, label = _day_ahead()
+    _say(page, f"book Omar Haddad in on {name.lower()}")
     page.get_by_text("who the visit is with").wait_for()
     _say(page, "what openings has dr lee got")
-    first = page.get_by_role("button", name="Next opening: Thu 3 Dec")
+    first = page.get_by_role("button", name=f"Next opening: {label}")
     first.wait_for()
     page.get_by_role("button", name="More…").wait_for()
     _shot(page, "chat-slot-choices-narrow")
-    label = first.inner_text()  # "Next opening: Thu 3 Dec, 9:00–9:30 · Dr. Lena Lee"
-    span = label.removeprefix("Next opening: ").split(" · ")[0]
+    shown = first.inner_text()  # "Next opening: Thu 3 Dec, 9:00–9:30 · Dr. Lena Lee"
+    span = shown.removeprefix("Next opening: ").split(" · ")[0]
     first.click()
     page.get_by_role("button", name="Book it").wait_for()
     page.get_by_text(f"with Dr. Lena Lee on {span}").last.wait_for()
@@ -187,16 +197,17 @@ def test_a_conversation_survives_a_reload_and_comes_back_from_the_list(browser: 
     """Issue 15, item 5: ask, reload (the address keeps the conversation), "New chat" (empty,
     the old one listed with its time), click the old one (it comes back)."""
     page = _page(browser, app_url, "wide", "frontdesk")
-    asked = "free slots for Dr. Lee on Thursday"
+    name, label = _day_ahead()
+    asked = f"free slots for Dr. Lee on {name}"
     messages = page.locator('[data-testid="stChatMessage"]')
     _say(page, asked)
-    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    page.get_by_role("button", name=f"Next opening: {label}").wait_for()
     page.wait_for_url(re.compile(r"[?&]c=web-[0-9a-f]+"))
     first = re.search(r"c=(web-[0-9a-f]+)", page.url)
     assert first is not None
 
     page.reload(wait_until="networkidle")
-    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    page.get_by_role("button", name=f"Next opening: {label}").wait_for()
     assert messages.filter(has_text=asked).count() == 1
     assert f"c={first[1]}" in page.url
 
@@ -212,7 +223,7 @@ def test_a_conversation_survives_a_reload_and_comes_back_from_the_list(browser: 
     page.screenshot(path=str(ARTIFACTS / "chat-new-chat-listed-wide.png"))
 
     old.click()
-    page.get_by_role("button", name="Next opening: Thu 3 Dec").wait_for()
+    page.get_by_role("button", name=f"Next opening: {label}").wait_for()
     assert messages.filter(has_text=asked).count() == 1
     assert f"c={first[1]}" in page.url
     page.screenshot(path=str(ARTIFACTS / "chat-conversation-back-wide.png"))
