@@ -70,6 +70,7 @@ from .plan import (
     Citation,
     Decision,
     Explanation,
+    FollowUp,
     Plan,
     Step,
     Turn,
@@ -707,6 +708,7 @@ class Runtime:
                 state.offered = _offered(finished)
                 state.options = _options(finished)
                 state.suggested = self._suggestion(tool, state.options, base)
+                state.follow_up = _asked_back(finished, tool)
             if state.last_step is not None and state.last_step.id == finished.id:
                 # Done: a later "instead" is another action, not a correction of this one.
                 state.last_step = state.last_step.model_copy(update={"status": finished.status})
@@ -1063,6 +1065,20 @@ def _offer_text(tool: Tool) -> str:
     what = re.split(r"[.,;(]| for | with | on ", tool.description, maxsplit=1)[0].strip()
     return (f"Would you like me to {what[:1].lower() + what[1:]}? "
             "Say yes, or pick one (“the first one”).")
+
+
+def _asked_back(step: Step, tool: Tool) -> FollowUp | None:
+    """The question an executed step's result puts to the person (:attr:`ActionResult.asks`),
+    pending like a planner's, with the step's required arguments kept; ``None`` when it asks
+    nothing or names a field the tool does not have."""
+    result = step.result
+    fields = tool.args_model.model_fields
+    if result is None or not result.asks or result.asks not in fields:
+        return None
+    kept = {name: value for name, value in step.arguments.items()
+            if name in fields and fields[name].is_required() and name != result.asks}
+    return FollowUp(tool=step.tool, field=result.asks, question=result.summary, arguments=kept,
+                    asked_back=True)
 
 
 def _lower_first(text: str) -> str:

@@ -59,6 +59,7 @@ from .options import agreeing_options, option_values, pick_option
 from .router import DEFAULT_CALIBRATION, Calibration, Route, Router, TextEmbedder
 from .router import tokens as router_tokens
 from .slots import Filled, SlotFiller, pasted_text
+from .texts import takes_long_text
 
 __all__ = ["NeuroSymbolicPlanner"]
 
@@ -456,10 +457,18 @@ class NeuroSymbolicPlanner:
             filled = self._fill(tool, text, ctx, prefer=None if correcting else pending.field)
             if not filled.arguments and not filled.invalid:
                 filled = self._name_for_another_field(text, tool, pending, ctx) or filled
+        if pending.asked_back:
+            # The tool asked for this field only: what it kept (the tutor's topic) stays.
+            for name in [n for n in filled.arguments if n in pending.arguments
+                         and n != pending.field]:
+                del filled.arguments[name]
         answered = pending.field in filled.arguments or pending.field in filled.invalid
         elsewhere = route.tool is not None and route.tool != tool.name and not (
             not answered and _namespace(route.tool) == _namespace(tool.name)
             and self._fills_open_required(tool, filled, pending))
+        if pending.asked_back and answered and not _asks(text) \
+                and not _names_tool(text, str(route.tool)):
+            elsewhere = False  # a statement in reply to the tool's own question answers it
         if answered and elsewhere and len(text.split()) >= _REQUEST_WORDS \
                 and (_takes_all(filled.spans.get(pending.field), text) or _asks(text)
                      or _rest_names(text, filled, str(route.tool), tool.name)):
@@ -728,15 +737,22 @@ _POINTING_REACH = 3
 def _pointed_at(spec: FieldSpec, ctx: PlanningContext) -> Any:
     """The entity a request points at instead of naming it ("explain keystone species", then
     "quiz me on that"): the newest match of the field's entity type in the person's last few
-    messages, when this message has a pointing word. The entity type is the field's
-    (``entity(...)``), or for a text field the type it is named after (a field ``topic``, an
-    extractor of "Topic"). Records (``ref`` fields) are pointed at through the conversation's
-    references instead."""
-    kind = spec.entity if spec.kind == "entity" else spec.name if spec.kind == "text" else None
-    if not kind:
-        return None
+    messages, when this message has a pointing word; for a field that takes a whole text, the
+    text the person pasted in one of those messages ("give me feedback on that"). The entity
+    type is the field's (``entity(...)``), or for a text field the type it is named after (a
+    field ``topic``, an extractor of "Topic"). Records (``ref`` fields) are pointed at through
+    the conversation's references instead."""
     said = [h["text"] for h in ctx.dialog.history if h.get("speaker") == "user"]
     if len(said) < 2 or not _POINTING.search(said[-1]):
+        return None
+    if takes_long_text(spec):
+        # A field for a whole text: "that" is the text the person pasted just before.
+        for text in reversed(said[-1 - _POINTING_REACH:-1]):
+            if len(text.split()) > _LONG_ANSWER_WORDS:
+                return text.strip()
+        return None
+    kind = spec.entity if spec.kind == "entity" else spec.name if spec.kind == "text" else None
+    if not kind:
         return None
     extractors = [e for e in ctx.slot_extractors if e.entity_type.lower() == kind.lower()]
     if not extractors:

@@ -139,13 +139,16 @@ def test_a_request_is_never_taken_as_the_patient_s_name(runtime: Runtime) -> Non
     assert turn.follow_up is None or turn.follow_up.field == "patient_name"
 
 
-def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Runtime) -> None:
-    essay = ("Our town should build a covered bicycle shelter beside the library. Many "
+BIKE_SHELTER = ("Our town should build a covered bicycle shelter beside the library. Many "
              "families ride to the library on weekends, and their bikes get soaked when it "
              "rains, so the chains rust and the seats stay wet for days. A shelter would cost "
              "less than one new parking space for cars, and it would invite more people to "
              "leave the car at home. Some neighbours worry about the view, but a simple wooden "
              "roof would match the old building. In short, the shelter is cheap and useful.")
+
+
+def test_a_pasted_essay_with_a_one_line_request_is_one_feedback_step(runtime: Runtime) -> None:
+    essay = BIKE_SHELTER
     turn = runtime.handle("s", "student", f"feedback on my draft below, please: {essay}")
     assert [s.tool for s in turn.steps] == ["education.essay_feedback"], turn.answer
     assert turn.steps[0].arguments["essay"] == essay
@@ -300,3 +303,10 @@ def test_a_quiz_on_that_takes_the_topic_the_student_just_named(runtime: Runtime)
     runtime.handle("s2", "student", "help me make sense of the carbon cycle")
     bare = runtime.handle("s2", "student", "give me a short quiz")
     assert not bare.steps and bare.follow_up is not None, bare.answer
+
+
+def test_feedback_on_this_takes_the_text_pasted_just_before(runtime: Runtime) -> None:
+    runtime.handle("s", "student", BIKE_SHELTER)
+    turn = runtime.handle("s", "student", "could you give me feedback on this")
+    assert [s.tool for s in turn.steps] == ["education.essay_feedback"], turn.answer
+    assert turn.steps[0].arguments["essay"] == BIKE_SHELTER

@@ -226,7 +226,12 @@ def tutor(
     return ActionResult(summary=reply.message,
                         data={"stage": reply.stage, "check_question": reply.check_question,
                               "correct": reply.correct, "mastered": reply.mastered},
-                        citations=reply.citations)
+                        citations=reply.citations,
+                        # A check question waits for the student's answer, and so does a
+                        # hint ("Try answering, or ask me to explain"): the tutor then
+                        # explains the same topic.
+                        asks="answer" if reply.check_question or reply.stage == "hint"
+                        else "")
 
 
 @tool(scopes=["patient/Course.r"], examples=[

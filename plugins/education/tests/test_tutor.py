@@ -117,3 +117,26 @@ def test_students_never_get_teacher_only_chunks(keyed: Runtime) -> None:
         quiz = practice_quiz.invoke(ctx, {"topic": topic, "count": 6})
         assert all("answer-key" not in q["source"] for q in quiz.data["questions"]), topic
         assert all(c.source == "course-material" for c in quiz.citations), topic
+
+
+def test_a_reply_to_the_tutor_goes_back_to_it_until_a_new_request(
+        runtime: Runtime, course_index: KnowledgeBase) -> None:
+    # The hint and the check question ask the student back (ActionResult.asks): a statement in
+    # reply is the student's answer on the same topic, even where the words alone would route
+    # elsewhere; a request naming another tool is a new request.
+    hint = runtime.handle("t", "student", "help me get my head around energy pyramids")
+    [first] = hint.steps
+    assert first.tool == "education.tutor" and first.result is not None
+    assert first.result.data["stage"] == "hint"
+    attempt = runtime.handle("t", "student", "the bottom level has the most energy in it")
+    [second] = attempt.steps
+    assert second.tool == "education.tutor", attempt.answer
+    assert second.arguments["question"] == first.arguments["question"]  # the same topic
+    assert second.arguments["answer"] == "the bottom level has the most energy in it"
+    assert second.result is not None and second.result.data["stage"] == "explanation"
+    answered = runtime.handle("t", "student", "about ten percent moves up to the next level")
+    [third] = answered.steps
+    assert third.tool == "education.tutor" and third.result is not None
+    assert third.result.data["stage"] == "feedback"
+    quiz = runtime.handle("t", "student", "now make me a practice quiz on food webs")
+    assert [s.tool for s in quiz.steps] == ["education.practice_quiz"], quiz.answer
