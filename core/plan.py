@@ -119,10 +119,11 @@ class ActionResult(BaseModel):
     refs: list[Ref] = Field(default_factory=list)
     citations: list[Citation] = Field(default_factory=list)
     asks: str = ""
-    """The field of the same tool that the result asks the person for (a tutor's check
-    question is answered in its ``answer`` field): the conversation then waits for it like for
-    any pending question, so the next message goes back to the tool as that field, unless it
-    is a new request. The tool's required arguments are kept. Empty: the result asks nothing.
+    """The field of the same tool that the result asks the person for (a check question put
+    back to the person is answered in the tool's ``answer`` field): the conversation then
+    waits for it like for any pending question, so the next message goes back to the tool as
+    that field, unless it is a new request. The tool's required arguments are kept. Empty:
+    the result asks nothing.
 
     Example::
 
@@ -363,8 +364,9 @@ class FollowUp(BaseModel):
     after: WaitingStep | None = None
     asked_back: bool = False
     """The question is a tool's result asking the person back (:attr:`ActionResult.asks`: a
-    tutor's hint or check question), not a field the planner lacks: a statement in reply is
-    the answer, even when it reads like a request for another tool, unless it names one."""
+    hint that invites an attempt, a check question), not a field the planner lacks: a
+    statement in reply is the answer, even when it reads like a request for another tool,
+    unless it names one."""
 
 
 class Plan(BaseModel):

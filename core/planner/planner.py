@@ -458,7 +458,7 @@ class NeuroSymbolicPlanner:
             if not filled.arguments and not filled.invalid:
                 filled = self._name_for_another_field(text, tool, pending, ctx) or filled
         if pending.asked_back:
-            # The tool asked for this field only: what it kept (the tutor's topic) stays.
+            # The tool asked for this field only: what it kept (the subject it is on) stays.
             for name in [n for n in filled.arguments if n in pending.arguments
                          and n != pending.field]:
                 del filled.arguments[name]
@@ -731,16 +731,16 @@ _NOT_REMEMBERED = ("ref", "entity")
 
 _POINTING = re.compile(r"\b(that|this|it|the same)\b", re.I)
 _POINTING_REACH = 3
-"""How many of the person's earlier messages a pointing word ("quiz me on that") reaches."""
+"""How many of the person's earlier messages a pointing word ("test me on that") reaches."""
 
 
 def _pointed_at(spec: FieldSpec, ctx: PlanningContext) -> Any:
-    """The entity a request points at instead of naming it ("explain keystone species", then
-    "quiz me on that"): the newest match of the field's entity type in the person's last few
+    """The entity a request points at instead of naming it ("explain the water cycle", then
+    "test me on that"): the newest match of the field's entity type in the person's last few
     messages, when this message has a pointing word; for a field that takes a whole text, the
     text the person pasted in one of those messages ("give me feedback on that"). The entity
     type is the field's (``entity(...)``), or for a text field the type it is named after (a
-    field ``topic``, an extractor of "Topic"). Records (``ref`` fields) are pointed at through
+    field ``subject``, an extractor of "Subject"). Records (``ref`` fields) are pointed at through
     the conversation's references instead."""
     said = [h["text"] for h in ctx.dialog.history if h.get("speaker") == "user"]
     if len(said) < 2 or not _POINTING.search(said[-1]):
@@ -860,8 +860,8 @@ def _prior(ctx: PlanningContext) -> dict[str, float]:
 
 def _role_odds(ctx: PlanningContext) -> dict[str, float]:
     """Odds divisors for the tools the acting user's role may not run (its scopes do not cover
-    the tool's): "how is this student doing" from a teacher is about grades, not a patient
-    record. Only those tools lose odds, so whether a request is for any tool at all is judged
+    the tool's): "how is X doing" is about the records this role may read, not another
+    domain's. Only those tools lose odds, so whether a request is for any tool at all is judged
     as before; and too little to turn a clear request for a tool the role lacks into another
     tool: that request is still planned, and refused with the reason."""
     grants = getattr(ctx.action, "scopes", None)
