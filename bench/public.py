@@ -101,7 +101,9 @@ files put single-service dialogues first, so a limited run under-represents mult
 ones); on CLINC it keeps every k-th utterance (about 10 N). ``--analyse N`` runs the planners
 instead on N single-service TRAIN dialogues that are in no evaluation set and gave no example,
 for error analysis (failure classes; ``--show-failures`` prints the turns on the terminal
-only).
+only). With ``--clinc``, ``--analyse N`` plans about N ``train`` utterances that are no tool's
+example, plus ``oos_train``, and writes ``public-clinc-analysis.json`` (failure classes and the
+intent pairs confused most, labels only).
 
 Nothing from the data is written into the repository: the results JSON hold figures, dialogue
 ids and failure categories, never utterances. Embeddings are cached on disk outside the tree
@@ -1151,10 +1153,17 @@ def evaluate_clinc(args: argparse.Namespace, routers: dict[str, PlannerRouter],
         tools[t.name] = t
     records = [(text, f"clinc.{intent}") for text, intent in data["val"]] + \
         [(text, None) for text, _ in data["oos_val"]]
+    if args.analyse:
+        # Error analysis on development data: train utterances that are no tool's example
+        # (every k-th, about N in scope) and oos_train; val stays the evaluation set.
+        rest = [(text, f"clinc.{intent}") for text, intent in data["train"]
+                if text not in examples[intent]]
+        records = rest[::max(1, len(rest) // args.analyse)][:args.analyse] + \
+            [(text, None) for text, _ in data["oos_train"]]
     if args.limit_dialogs:
         records = records[::max(1, len(records) // (args.limit_dialogs * 10))]
-    print(f"CLINC150: {len(tools)} tools, {len(records)} utterances (val + oos_val)",
-          flush=True)
+    split = "train (not examples) + oos_train" if args.analyse else "val + oos_val"
+    print(f"CLINC150: {len(tools)} tools, {len(records)} utterances ({split})", flush=True)
     suite = Suite("clinc", tools, [], [], [])
     report: dict[str, Any] = {"tools": len(tools), "examples_per_intent": MAX_EXAMPLES,
                               "utterances": len(records),
@@ -1188,8 +1197,30 @@ def evaluate_clinc(args: argparse.Namespace, routers: dict[str, PlannerRouter],
             note = "own calibration, nothing tuned here"
         report["routers"][name] = clinc_scores(records, predicted, threshold, note,
                                                time.perf_counter() - t0)
+        if args.analyse:
+            report["routers"][name]["failures"] = clinc_failures(records, predicted)
         print(f"  {name} done in {time.perf_counter() - t0:.0f}s", flush=True)
     return report
+
+
+def clinc_failures(records: Sequence[tuple[str, str | None]],
+                   predicted: Sequence[tuple[str | None, float | None, float | None]]
+                   ) -> dict[str, Any]:
+    """Failure classes (in scope → another intent / no tool; out of scope → a tool) and the
+    intent pairs confused most often (labels only, never utterances)."""
+    classes: Counter[str] = Counter()
+    pairs: Counter[str] = Counter()
+    for (_, want), (got, _lat, _floor) in zip(records, predicted, strict=True):
+        if got == want:
+            continue
+        if want is None:
+            classes["out of scope -> a tool"] += 1
+        elif got is None:
+            classes["in scope -> no tool"] += 1
+        else:
+            classes["in scope -> another intent"] += 1
+            pairs[f"{want.removeprefix('clinc.')} -> {str(got).removeprefix('clinc.')}"] += 1
+    return {"classes": dict(classes.most_common()), "confused": dict(pairs.most_common(15))}
 
 
 def clinc_scores(records: Sequence[tuple[str, str | None]],
@@ -1256,7 +1287,8 @@ def print_sgd(report: dict[str, Any]) -> None:
 
 
 def print_clinc(report: dict[str, Any]) -> None:
-    print(f"\nCLINC150 val + oos_val ({report['in_scope']} in scope, {report['out_of_scope']} "
+    print(f"\nCLINC150 {report['split']} ({report['in_scope']} in scope, "
+          f"{report['out_of_scope']} "
           f"out of scope; {report['tools']} tools, {report['examples_per_intent']} examples "
           "each)")
     keys = ["in_scope_accuracy", "oos_recall", "oos_precision", "latency_p50_ms",
@@ -1316,7 +1348,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                              "embeddings")
     parser.add_argument("--analyse", type=int, default=0,
                         help="SGD: error analysis of the planners on N train dialogues in no "
-                             "evaluation set (instead of the benchmark)")
+                             "evaluation set; CLINC: on about N train utterances that are no "
+                             "example, plus oos_train (instead of the benchmark)")
     parser.add_argument("--show-failures", action="store_true",
                         help="with --analyse: print failing turns (terminal only)")
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "lamworks-bench" /
@@ -1364,11 +1397,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wrote {out}")
     if args.clinc:
         started = time.perf_counter()
-        report = {"machine": info, "split": "val + oos_val", **evaluate_clinc(
-            args, routers, embedder)}
+        split = "train (not examples) + oos_train" if args.analyse else "val + oos_val"
+        report = {"machine": info, "split": split, **evaluate_clinc(args, routers, embedder)}
         report["seconds"] = round(time.perf_counter() - started, 1)
         print_clinc(report)
-        out = RESULTS / f"public-clinc{suffix}.json"
+        for name, scores in report["routers"].items():
+            if "failures" in scores:
+                print(f"  {name} failures: {scores['failures']['classes']}")
+                for pair, n in scores["failures"]["confused"].items():
+                    print(f"    {n:4d}  {pair}")
+        out = RESULTS / (f"public-clinc{suffix}.json" if not args.analyse
+                         else "public-clinc-analysis.json")
         out.write_text(json.dumps(report, indent=2), encoding="utf-8")
         print(f"wrote {out}")
     return 0
