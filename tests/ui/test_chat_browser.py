@@ -192,6 +192,20 @@ def test_a_student_quiz_hides_the_answer_until_answered(browser: Any, app_url: s
     _shot(page, "chat-quiz-checked-wide")
 
 
+def test_the_tutor_takes_the_student_s_attempt_and_explains(browser: Any, app_url: str) -> None:
+    """The hint asks the student to try; their attempt goes back to the tutor (not to another
+    tool), which explains the topic with sources and ends with a check question."""
+    page = _page(browser, app_url, "wide", "student")
+    _say(page, "help me get my head around energy pyramids")
+    page.get_by_text("Here's a hint rather than the answer").first.wait_for()
+    _say(page, "the bottom level has the most energy in it")
+    page.get_by_text("Check your understanding").first.wait_for()
+    assert page.get_by_text("grade(s) for").count() == 0
+    page.mouse.move(640, 400)
+    page.mouse.wheel(0, 20_000)
+    _shot(page, "chat-tutor-attempt-wide")
+
+
 def test_a_conversation_survives_a_reload_and_comes_back_from_the_list(browser: Any,
                                                                       app_url: str) -> None:
     """Issue 15, item 5: ask, reload (the address keeps the conversation), "New chat" (empty,
